@@ -1,0 +1,104 @@
+package v1alpha1
+
+// Well-known names used on orgrbac objects.
+const (
+	// FinalizerRoleCleanup is held by Role and OrganizationRole objects until every
+	// reference to the role (defaults, priority lists, memberships, group mappings)
+	// has been moved to the replacement role or removed.
+	FinalizerRoleCleanup = "orgrbac.dev/role-cleanup"
+
+	// AnnotationReplacementRole on a Role or OrganizationRole names the slug that takes
+	// its place when it is deleted.
+	AnnotationReplacementRole = "orgrbac.dev/replacement-role"
+
+	// AnnotationRemovedRoles on a Membership lists, comma-separated, the role slugs the
+	// operator removed from spec.roles because the roles were deleted.
+	AnnotationRemovedRoles = "orgrbac.dev/removed-roles"
+
+	// LabelPublished marks the ConfigMaps the operator publishes for workloads.
+	LabelPublished = "orgrbac.dev/published"
+
+	// DefaultRoleSlug is the role used as the default when neither the organization nor
+	// the environment names one.
+	DefaultRoleSlug = "member"
+)
+
+// Condition types.
+const (
+	// ConditionReady summarises an object: True when the operator has resolved it and
+	// it takes part in authorization decisions.
+	ConditionReady = "Ready"
+
+	// ConditionReferencesResolved is False when some slugs the object names (roles in a
+	// priority list, roles assigned to a membership, permissions of a role) were
+	// ignored because they name nothing, or because there are too many of them.
+	ConditionReferencesResolved = "ReferencesResolved"
+)
+
+// Condition reasons.
+const (
+	// ReasonResolved: the object was resolved with no problem.
+	ReasonResolved = "Resolved"
+	// ReasonDefaultRoleMissing: a membership needs the default role and none resolves;
+	// it gets no permissions (fail closed).
+	ReasonDefaultRoleMissing = "DefaultRoleMissing"
+	// ReasonOrganizationNotFound: the named Organization does not exist.
+	ReasonOrganizationNotFound = "OrganizationNotFound"
+	// ReasonRoleNotFound: a slug names no role visible to the organization.
+	ReasonRoleNotFound = "RoleNotFound"
+	// ReasonTooManyRoles: a single-role environment and a membership naming several roles.
+	ReasonTooManyRoles = "TooManyRoles"
+	// ReasonDuplicate: an older object already holds this identity; this one grants nothing.
+	ReasonDuplicate = "Duplicate"
+	// ReasonUndeclaredPermissions: Permission objects exist and the role lists a slug
+	// none of them declares.
+	ReasonUndeclaredPermissions = "UndeclaredPermissions"
+	// ReasonUnknownPriorityRoles: a rolePriority or defaultRole names no role.
+	ReasonUnknownPriorityRoles = "UnknownRoles"
+	// ReasonAllFound: every reference resolved.
+	ReasonAllFound = "AllFound"
+	// ReasonInternalError: the operator could not finish; details are in its log.
+	ReasonInternalError = "InternalError"
+)
+
+// RoleSource says where a membership's effective role came from.
+// +kubebuilder:validation:Enum=Directory;SSO;Manual;Default
+type RoleSource string
+
+// Role sources, highest precedence first.
+const (
+	// SourceDirectory: a Directory GroupMapping matched one of the membership's directory groups.
+	SourceDirectory RoleSource = "Directory"
+	// SourceSSO: an SSO GroupMapping matched one of the membership's SSO groups.
+	SourceSSO RoleSource = "SSO"
+	// SourceManual: the membership's spec.roles.
+	SourceManual RoleSource = "Manual"
+	// SourceDefault: the organization's or environment's default role.
+	SourceDefault RoleSource = "Default"
+)
+
+// GroupSource is the identity-provider channel a GroupMapping applies to.
+// +kubebuilder:validation:Enum=Directory;SSO
+type GroupSource string
+
+// Group sources.
+const (
+	// GroupSourceDirectory maps directory (SCIM) groups.
+	GroupSourceDirectory GroupSource = "Directory"
+	// GroupSourceSSO maps SSO (SAML/OIDC) groups.
+	GroupSourceSSO GroupSource = "SSO"
+)
+
+// MembershipState is the WorkOS organization membership status.
+// +kubebuilder:validation:Enum=Active;Inactive;Pending
+type MembershipState string
+
+// Membership states.
+const (
+	// MembershipActive members get their permissions.
+	MembershipActive MembershipState = "Active"
+	// MembershipInactive members keep their roles but get no permissions.
+	MembershipInactive MembershipState = "Inactive"
+	// MembershipPending members (invited) keep their roles but get no permissions.
+	MembershipPending MembershipState = "Pending"
+)

@@ -1,0 +1,107 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// EnvironmentSpec holds the settings of the environment its namespace is.
+type EnvironmentSpec struct {
+	// defaultRole is the slug of the role a membership gets when no other source
+	// assigns one. When empty, the Role whose slug is `member` is the default.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
+	DefaultRole string `json:"defaultRole,omitempty"`
+
+	// rolePriority lists role slugs, highest priority first. Roles not listed follow
+	// in creation order (oldest first). Slugs that name no Role are ignored and
+	// reported in the ReferencesResolved condition.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9_-]+$`
+	RolePriority []string `json:"rolePriority,omitempty"`
+
+	// multipleRoles lets a membership hold several roles at once. When false (the
+	// default) each membership keeps only its highest-priority role.
+	// +optional
+	MultipleRoles bool `json:"multipleRoles,omitempty"`
+}
+
+// EnvironmentStatus is the observed state of an Environment.
+type EnvironmentStatus struct {
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// roles is the number of Roles in the environment.
+	// +optional
+	Roles int32 `json:"roles,omitempty"`
+
+	// organizations is the number of Organizations in the environment.
+	// +optional
+	Organizations int32 `json:"organizations,omitempty"`
+
+	// memberships is the number of Memberships in the environment.
+	// +optional
+	Memberships int32 `json:"memberships,omitempty"`
+
+	// revision is the revision of the last published snapshot; it only grows.
+	// +optional
+	Revision int64 `json:"revision,omitempty"`
+
+	// publishedConfigMaps names the ConfigMaps holding the published snapshot, sorted.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
+	PublishedConfigMaps []string `json:"publishedConfigMaps,omitempty"`
+
+	// conditions describe the state of the environment (Ready, ReferencesResolved).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Environment holds the RBAC settings of its namespace: the default role, the role
+// priority order and whether memberships may hold several roles. One per namespace;
+// a namespace without one uses the defaults.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=orgenv,categories=orgrbac
+// +kubebuilder:printcolumn:name="Default",type=string,JSONPath=`.spec.defaultRole`
+// +kubebuilder:printcolumn:name="Multiple",type=boolean,JSONPath=`.spec.multipleRoles`
+// +kubebuilder:printcolumn:name="Roles",type=integer,JSONPath=`.status.roles`
+// +kubebuilder:printcolumn:name="Orgs",type=integer,JSONPath=`.status.organizations`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberships`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Environment struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec holds the environment settings.
+	// +optional
+	Spec EnvironmentSpec `json:"spec,omitempty"`
+
+	// status is written by the operator.
+	// +optional
+	Status EnvironmentStatus `json:"status,omitempty"`
+}
+
+// EnvironmentList is a list of Environments.
+//
+// +kubebuilder:object:root=true
+type EnvironmentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Environment `json:"items"`
+}

@@ -1,0 +1,89 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// GroupMappingSpec maps an identity-provider group of an organization to a role.
+type GroupMappingSpec struct {
+	// organization is the name of the Organization. Immutable.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
+	Organization string `json:"organization"`
+
+	// source is the channel the group comes from: Directory (SCIM, applied on every
+	// directory event) or SSO (applied at sign-in). Directory mappings take
+	// precedence over SSO mappings, which take precedence over manual roles.
+	// +required
+	Source GroupSource `json:"source"`
+
+	// group is the identity provider's group id.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Group string `json:"group"`
+
+	// role is the slug of the role members of the group get.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
+	Role string `json:"role"`
+}
+
+// GroupMappingStatus is the observed state of a GroupMapping.
+type GroupMappingStatus struct {
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// matchedMemberships is the number of memberships in the mapped group.
+	// +optional
+	MatchedMemberships int32 `json:"matchedMemberships,omitempty"`
+
+	// conditions describe the state of the mapping (Ready).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// GroupMapping assigns a role to the members of an identity-provider group
+// (WorkOS "IdP role assignment").
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=gmap,categories=orgrbac
+// +kubebuilder:printcolumn:name="Organization",type=string,JSONPath=`.spec.organization`
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.source`
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group`
+// +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.role`
+// +kubebuilder:printcolumn:name="Matched",type=integer,JSONPath=`.status.matchedMemberships`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type GroupMapping struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec defines the mapping.
+	// +required
+	Spec GroupMappingSpec `json:"spec"`
+
+	// status is written by the operator.
+	// +optional
+	Status GroupMappingStatus `json:"status,omitempty"`
+}
+
+// GroupMappingList is a list of GroupMappings.
+//
+// +kubebuilder:object:root=true
+type GroupMappingList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []GroupMapping `json:"items"`
+}

@@ -1,0 +1,157 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MembershipSpec places a user in an organization.
+type MembershipSpec struct {
+	// organization is the name of the Organization. Immutable.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
+	Organization string `json:"organization"`
+
+	// user is the user's id (e.g. a WorkOS `user_01H...` id). Immutable.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="user is immutable"
+	User string `json:"user"`
+
+	// email is the user's email address, for people reading the object.
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	Email string `json:"email,omitempty"`
+
+	// roles are role slugs assigned by hand or through an API (the Manual source).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9_-]+$`
+	Roles []string `json:"roles,omitempty"`
+
+	// directoryGroups are the ids of the directory (SCIM) groups the user is in.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	DirectoryGroups []string `json:"directoryGroups,omitempty"`
+
+	// ssoGroups are the ids of the SSO groups the user is in.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	SSOGroups []string `json:"ssoGroups,omitempty"`
+
+	// state is the membership status: Active members get their permissions,
+	// Inactive and Pending members keep their roles but get no permissions.
+	// +optional
+	// +kubebuilder:default=Active
+	State MembershipState `json:"state,omitempty"`
+}
+
+// RoleAssignment records where one effective role came from.
+type RoleAssignment struct {
+	// role is the role slug.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	Role string `json:"role"`
+
+	// source is where the role came from.
+	// +required
+	Source RoleSource `json:"source"`
+
+	// group is the mapped IdP group, when the source is a group mapping.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Group string `json:"group,omitempty"`
+}
+
+// MembershipStatus is the resolved state of a Membership.
+type MembershipStatus struct {
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// role is the highest-priority effective role (the "primary role").
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Role string `json:"role,omitempty"`
+
+	// roles are the effective roles, highest priority first.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
+	Roles []string `json:"roles,omitempty"`
+
+	// source is the source the effective roles came from.
+	// +optional
+	Source RoleSource `json:"source,omitempty"`
+
+	// assignments records the provenance of each effective role.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	Assignments []RoleAssignment `json:"assignments,omitempty"`
+
+	// permissions is the sorted union of the effective roles' permissions. Empty for
+	// memberships that are not Active.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8192
+	// +kubebuilder:validation:items:MaxLength=128
+	Permissions []string `json:"permissions,omitempty"`
+
+	// conditions describe the resolution (Ready, ReferencesResolved).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Membership is a user's membership of an organization. The operator resolves its
+// effective roles and permissions into status.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=omember,categories=orgrbac
+// +kubebuilder:printcolumn:name="Organization",type=string,JSONPath=`.spec.organization`
+// +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.spec.user`
+// +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.status.role`
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.source`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.spec.state`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Permissions",type=string,JSONPath=`.status.permissions`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Membership struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec places the user in the organization.
+	// +required
+	Spec MembershipSpec `json:"spec"`
+
+	// status is written by the operator.
+	// +optional
+	Status MembershipStatus `json:"status,omitempty"`
+}
+
+// MembershipList is a list of Memberships.
+//
+// +kubebuilder:object:root=true
+type MembershipList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Membership `json:"items"`
+}

@@ -1,0 +1,93 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// OrganizationSpec defines an organization (a customer of the environment).
+type OrganizationSpec struct {
+	// displayName is the organization's name as users see it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DisplayName string `json:"displayName,omitempty"`
+
+	// externalID is the organization's id in WorkOS or another system, e.g.
+	// `org_01H...`. The decision API uses it as the organization id when set.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.:-]+$`
+	ExternalID string `json:"externalID,omitempty"`
+
+	// defaultRole is the slug of the role this organization's memberships get when no
+	// other source assigns one. When empty, the environment's default applies.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
+	DefaultRole string `json:"defaultRole,omitempty"`
+
+	// rolePriority lists role slugs (environment or organization roles), highest
+	// priority first. It is followed by the organization's other OrganizationRoles
+	// in creation order, then by the environment's order.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9_-]+$`
+	RolePriority []string `json:"rolePriority,omitempty"`
+}
+
+// OrganizationStatus is the observed state of an Organization.
+type OrganizationStatus struct {
+	// observedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// memberCount is the number of memberships of the organization.
+	// +optional
+	MemberCount int32 `json:"memberCount,omitempty"`
+
+	// conditions describe the state of the organization (Ready, ReferencesResolved).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Organization is a customer organization of the environment. Deleting it deletes
+// its Memberships, OrganizationRoles and GroupMappings.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=org,categories=orgrbac
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="External ID",type=string,JSONPath=`.spec.externalID`
+// +kubebuilder:printcolumn:name="Default",type=string,JSONPath=`.spec.defaultRole`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Organization struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec defines the organization.
+	// +optional
+	Spec OrganizationSpec `json:"spec,omitempty"`
+
+	// status is written by the operator.
+	// +optional
+	Status OrganizationStatus `json:"status,omitempty"`
+}
+
+// OrganizationList is a list of Organizations.
+//
+// +kubebuilder:object:root=true
+type OrganizationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Organization `json:"items"`
+}

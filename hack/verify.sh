@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fails when generated files are stale, Go code is unformatted, modules are untidy
+# or golangci-lint finds a problem.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+state() { git diff; git ls-files --others --exclude-standard; }
+before=$(state)
+make -s manifests generate
+go mod tidy
+after=$(state)
+if [ "$before" != "$after" ]; then
+	echo "verify: 'make manifests generate' or 'go mod tidy' changed files; commit the result:" >&2
+	git status --short >&2
+	git --no-pager diff --stat >&2
+	exit 1
+fi
+
+unformatted=$(git ls-files '*.go' | xargs gofmt -l)
+if [ -n "$unformatted" ]; then
+	echo "verify: gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+make -s lint
+echo "verify: ok"
