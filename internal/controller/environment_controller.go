@@ -1,0 +1,102 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
+
+// EnvironmentReconciler keeps an Environment's status: the counts of its
+// namespace, Ready (False for a second Environment in the namespace) and
+// ReferencesResolved (a defaultRole or rolePriority naming no Role).
+type EnvironmentReconciler struct {
+	Client   client.Client
+	Clock    clock.PassiveClock
+	throttle *throttle
+}
+
+// Reconcile computes the environment's status and writes it when it changed.
+func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if d := r.throttle.wait(req.NamespacedName); d > 0 {
+		return ctrl.Result{RequeueAfter: d}, nil
+	}
+	var env orgrbacv1alpha1.Environment
+	if err := r.Client.Get(ctx, req.NamespacedName, &env); err != nil {
+		r.throttle.forget(req.NamespacedName)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if deleting(&env) {
+		return ctrl.Result{}, nil
+	}
+	ns := env.Namespace
+
+	in, err := gatherInput(ctx, r.Client, ns)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	compiled := resolve.Compile(in)
+	var orgs orgrbacv1alpha1.OrganizationList
+	if err := r.Client.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing organizations: %w", err)
+	}
+	var members orgrbacv1alpha1.MembershipList
+	if err := r.Client.List(ctx, &members, client.InNamespace(ns), readOnly); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing memberships: %w", err)
+	}
+
+	orig := env.DeepCopy()
+	env.Status.ObservedGeneration = env.Generation
+	env.Status.Roles = count(len(in.Roles))
+	env.Status.Organizations = count(len(orgs.Items))
+	env.Status.Memberships = count(len(members.Items))
+
+	ready := readyCondition("", "", env.Generation)
+	reason, message := "", ""
+	if winner, _ := compiled.Environment(); winner != nil && winner.Name != env.Name {
+		ready = readyCondition(orgrbacv1alpha1.ReasonDuplicate,
+			fmt.Sprintf("Environment %q is older and holds this namespace's settings; this one is ignored", winner.Name), env.Generation)
+	} else {
+		reason, message = unknownRoles(compiled.UnknownDefault(), compiled.UnknownEnvironmentPriority())
+	}
+	env.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()),
+		ready, referencesCondition(reason, message, env.Generation))
+	if _, err := patchStatus(ctx, r.Client, &env, orig, orig.Status, env.Status); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the controller.
+func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	r.throttle = newThrottle(r.Clock)
+	c := mgr.GetClient()
+	envs := func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list orgrbacv1alpha1.EnvironmentList
+		if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), readOnly); err != nil {
+			log.FromContext(ctx).Error(err, "Listing environments to enqueue")
+			return nil
+		}
+		return requestsOf(list.Items)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("environment").
+		For(&orgrbacv1alpha1.Environment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&orgrbacv1alpha1.Environment{}, createDelete(envs)).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(envs, nothing)).
+		Watches(&orgrbacv1alpha1.Organization{}, createDelete(envs)).
+		Watches(&orgrbacv1alpha1.Membership{}, createDelete(envs)).
+		WithOptions(opts).
+		Complete(r)
+}

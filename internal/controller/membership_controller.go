@@ -1,0 +1,137 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
+
+// MembershipReconciler resolves a Membership's effective roles and permissions
+// into its status.
+type MembershipReconciler struct {
+	Client   client.Client
+	Recorder recorder.EventRecorder
+	Clock    clock.PassiveClock
+}
+
+// Event reasons of Memberships.
+const (
+	eventRolesChanged = "RolesChanged"
+)
+
+// Reconcile gathers the membership's environment from the cache, resolves it and
+// writes its status when it changed.
+func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var m orgrbacv1alpha1.Membership
+	if err := r.Client.Get(ctx, req.NamespacedName, &m); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if deleting(&m) {
+		return ctrl.Result{}, nil
+	}
+
+	res, err := r.resolve(ctx, &m)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	orig := m.DeepCopy()
+	m.Status = membershipStatus(&orig.Status, m.Generation, res, metav1.NewTime(r.Clock.Now()))
+	wrote, err := patchStatus(ctx, r.Client, &m, orig, orig.Status, m.Status)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+	}
+	if wrote {
+		r.events(orig, &m)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.Membership) (resolve.Result, error) {
+	self := toResolveMembership(m)
+
+	var peers orgrbacv1alpha1.MembershipList
+	if err := r.Client.List(ctx, &peers, client.InNamespace(m.Namespace), readOnly,
+		client.MatchingFields{index.MembershipByOrgUser: index.OrgUserKey(m.Spec.Organization, m.Spec.User)}); err != nil {
+		return resolve.Result{}, fmt.Errorf("listing memberships of the same user: %w", err)
+	}
+	if len(peers.Items) > 1 {
+		ms := make([]resolve.Membership, 0, len(peers.Items))
+		for i := range peers.Items {
+			if !deleting(&peers.Items[i]) {
+				ms = append(ms, toResolveMembership(&peers.Items[i]))
+			}
+		}
+		if winner, dup := resolve.DuplicateMemberships(ms)[m.Name]; dup {
+			return resolve.DuplicateResult(self, winner), nil
+		}
+	}
+
+	in, err := gatherInput(ctx, r.Client, m.Namespace, m.Spec.Organization)
+	if err != nil {
+		return resolve.Result{}, err
+	}
+	return resolve.Compile(in).Resolve(self), nil
+}
+
+// events records a Normal event when the effective roles changed (not on the first
+// resolution) and a Warning event when a problem appeared or changed.
+func (r *MembershipReconciler) events(before, after *orgrbacv1alpha1.Membership) {
+	if before.Status.ObservedGeneration > 0 && !slices.Equal(before.Status.Roles, after.Status.Roles) {
+		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, eventRolesChanged, "Resolve",
+			"effective roles changed from [%s] to [%s] (source %s)",
+			strings.Join(before.Status.Roles, ", "), strings.Join(after.Status.Roles, ", "), sourceOrNone(after.Status.Source))
+	}
+	for _, typ := range []string{orgrbacv1alpha1.ConditionReady, orgrbacv1alpha1.ConditionReferencesResolved} {
+		if c := changedCondition(before.Status.Conditions, after.Status.Conditions, typ); c != nil {
+			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, c.Reason, "Resolve", "%s", c.Message)
+		}
+	}
+}
+
+func sourceOrNone(s orgrbacv1alpha1.RoleSource) string {
+	if s == "" {
+		return "none"
+	}
+	return string(s)
+}
+
+// SetupWithManager registers the controller: a Membership is resolved again
+// whenever any of its inputs changes, and only then.
+func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	m := &membershipMapper{c: mgr.GetClient()}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("membership").
+		For(&orgrbacv1alpha1.Membership{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A membership created or deleted can make another one a duplicate, or not.
+		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.peers)).
+		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environment)).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organization)).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleCreatedOrDeleted, m.roleChanged)).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.orgRoleCreatedOrDeleted, m.orgRoleChanged)).
+		Watches(&orgrbacv1alpha1.GroupMapping{}, onSpecChange(m.groupMapping)).
+		WithOptions(opts).
+		Complete(r)
+}
+
+var _ reconcile.Reconciler = (*MembershipReconciler)(nil)

@@ -1,0 +1,161 @@
+package controller
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/index"
+)
+
+// membershipMapper finds, through the field indexes, the memberships whose
+// resolution an event may change.
+type membershipMapper struct {
+	c client.Reader
+}
+
+// memberships returns requests for the memberships of ns matching the field
+// selector (all of ns when field is empty) and keep (all when nil).
+func (mm *membershipMapper) memberships(ctx context.Context, ns, field, value string, keep func(*orgrbacv1alpha1.Membership) bool) []reconcile.Request {
+	opts := []client.ListOption{client.InNamespace(ns), readOnly}
+	if field != "" {
+		opts = append(opts, client.MatchingFields{field: value})
+	}
+	var list orgrbacv1alpha1.MembershipList
+	if err := mm.c.List(ctx, &list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "Listing memberships to enqueue", "namespace", ns, "index", field)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		m := &list.Items[i]
+		if keep == nil || keep(m) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(m)})
+		}
+	}
+	return reqs
+}
+
+func inOrganization(org string) func(*orgrbacv1alpha1.Membership) bool {
+	if org == "" {
+		return nil
+	}
+	return func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org }
+}
+
+// peers: the memberships of the same (organization, user).
+func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reconcile.Request {
+	m, ok := obj.(*orgrbacv1alpha1.Membership)
+	if !ok {
+		return nil
+	}
+	return mm.memberships(ctx, m.Namespace, index.MembershipByOrgUser, index.OrgUserKey(m.Spec.Organization, m.Spec.User), nil)
+}
+
+// environment: every membership of the namespace (the environment's settings
+// apply to all of them).
+func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) []reconcile.Request {
+	return mm.memberships(ctx, obj.GetNamespace(), "", "", nil)
+}
+
+// organization: the organization's memberships.
+func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
+	return mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
+}
+
+// groupMapping: the memberships in the mapped group.
+func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object) []reconcile.Request {
+	g, ok := obj.(*orgrbacv1alpha1.GroupMapping)
+	if !ok {
+		return nil
+	}
+	return mm.memberships(ctx, g.Namespace, index.MembershipByGroup,
+		index.GroupKey(g.Spec.Organization, g.Spec.Source, g.Spec.Group), nil)
+}
+
+// roleChanged: a role's permissions changed; the memberships naming or holding it.
+func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+	r, ok := obj.(*orgrbacv1alpha1.Role)
+	if !ok {
+		return nil
+	}
+	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.EffectiveSlug(), nil)
+}
+
+// orgRoleChanged: an organization role's permissions changed.
+func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
+	if !ok {
+		return nil
+	}
+	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.Spec.Slug, inOrganization(r.Spec.Organization))
+}
+
+// roleCreatedOrDeleted: a role appeared or went away.
+func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+	r, ok := obj.(*orgrbacv1alpha1.Role)
+	if !ok {
+		return nil
+	}
+	return mm.slugAppearedOrWent(ctx, r.Namespace, "", r.EffectiveSlug())
+}
+
+// orgRoleCreatedOrDeleted: an organization role appeared or went away.
+func (mm *membershipMapper) orgRoleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
+	if !ok {
+		return nil
+	}
+	return mm.slugAppearedOrWent(ctx, r.Namespace, r.Spec.Organization, r.Spec.Slug)
+}
+
+// slugAppearedOrWent returns the memberships (of org, or of every organization
+// when org is empty) whose resolution may depend on whether slug names a role:
+// those naming or holding it, those in a group mapped to it, and, when it is or
+// may be a default role, those resolved to a default or not resolved at all.
+func (mm *membershipMapper) slugAppearedOrWent(ctx context.Context, ns, org, slug string) []reconcile.Request {
+	keep := inOrganization(org)
+	reqs := mm.memberships(ctx, ns, index.MembershipByRoleRef, slug, keep)
+
+	var gms orgrbacv1alpha1.GroupMappingList
+	if err := mm.c.List(ctx, &gms, client.InNamespace(ns), client.MatchingFields{index.GroupMappingByRole: slug}, readOnly); err != nil {
+		log.FromContext(ctx).Error(err, "Listing group mappings to enqueue", "namespace", ns)
+	}
+	for i := range gms.Items {
+		g := &gms.Items[i]
+		if org == "" || g.Spec.Organization == org {
+			reqs = append(reqs, mm.groupMapping(ctx, g)...)
+		}
+	}
+
+	if mm.mayBeDefault(ctx, ns, slug) {
+		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, string(orgrbacv1alpha1.SourceDefault), keep)...)
+		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, index.NotResolved, keep)...)
+	}
+	return reqs
+}
+
+// mayBeDefault reports whether slug is `member` or named by an Environment's
+// defaultRole or an Organization's defaultRole or rolePriority.
+func (mm *membershipMapper) mayBeDefault(ctx context.Context, ns, slug string) bool {
+	if slug == orgrbacv1alpha1.DefaultRoleSlug {
+		return true
+	}
+	var envs orgrbacv1alpha1.EnvironmentList
+	if err := mm.c.List(ctx, &envs, client.InNamespace(ns), readOnly); err != nil {
+		return true
+	}
+	for i := range envs.Items {
+		if envs.Items[i].Spec.DefaultRole == slug {
+			return true
+		}
+	}
+	var orgs orgrbacv1alpha1.OrganizationList
+	if err := mm.c.List(ctx, &orgs, client.InNamespace(ns), client.MatchingFields{index.OrganizationByRoleRef: slug}, readOnly); err != nil {
+		return true
+	}
+	return len(orgs.Items) > 0
+}

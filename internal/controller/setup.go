@@ -1,0 +1,68 @@
+// Package controller holds the orgrbac reconcilers: one per kind, each gathering
+// its inputs from the informer cache through field indexes, resolving them with the
+// pure internal/resolve package and writing status only when it changes.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/orgrbac/orgrbac/internal/index"
+)
+
+// countInterval is the shortest time between two counts (memberCount,
+// matchedMemberships, environment counts) of one object.
+const countInterval = 2 * time.Second
+
+// Options configure the controllers.
+type Options struct {
+	// MaxConcurrentReconciles bounds how many objects of one kind are reconciled at once.
+	MaxConcurrentReconciles int
+	// EnableWebhooks serves the admission webhooks.
+	EnableWebhooks bool
+	// APIBindAddress is where the decision API listens.
+	APIBindAddress string
+	// Clock is the time source of conditions (the real clock when nil).
+	Clock clock.PassiveClock
+}
+
+// The manager's permissions, generated into config/rbac/role.yaml.
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments;permissions;roles;organizations;organizationroles;memberships;groupmappings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments/status;permissions/status;roles/status;organizations/status;organizationroles/status;memberships/status;groupmappings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// Setup registers the field indexes and the controllers with the manager.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if err := index.Setup(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
+	c := mgr.GetClient()
+	for name, setup := range map[string]interface {
+		SetupWithManager(ctrl.Manager, controller.Options) error
+	}{
+		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership")},
+		"role":             &RoleReconciler{Client: c, Clock: clk},
+		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk},
+		"organization":     &OrganizationReconciler{Client: c, Clock: clk},
+		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk},
+		"environment":      &EnvironmentReconciler{Client: c, Clock: clk},
+		"permission":       &PermissionReconciler{Client: c, Clock: clk},
+	} {
+		if err := setup.SetupWithManager(mgr, copts); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", name, err)
+		}
+	}
+	return nil
+}

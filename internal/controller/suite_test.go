@@ -1,0 +1,204 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+var (
+	testEnv *envtest.Environment
+	cfg     *rest.Config
+	k8s     client.Client
+	scheme  = runtime.NewScheme()
+	// stopManager stops the running manager and waits for it to exit.
+	stopManager func()
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller suite")
+}
+
+var _ = BeforeSuite(func(_ SpecContext) {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
+	DeferCleanup(testEnv.Stop)
+
+	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	stopManager = startManager()
+	DeferCleanup(func() { stopManager() })
+}, NodeTimeout(3*time.Minute))
+
+// startManager starts a manager running every controller, as cmd/main.go does,
+// and returns a function that stops it.
+func startManager() func() {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Controller:             config.Controller{SkipNameValidation: new(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(context.Background())
+	Expect(Setup(ctx, mgr, Options{MaxConcurrentReconciles: 4})).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// newNamespace creates a namespace (an environment) for one spec.
+func newNamespace(ctx context.Context) string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "env-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// create creates objects in order, in namespace ns.
+func create(ctx context.Context, ns string, objs ...client.Object) {
+	GinkgoHelper()
+	for _, o := range objs {
+		o.SetNamespace(ns)
+		Expect(k8s.Create(ctx, o)).To(Succeed(), "creating %T %s", o, o.GetName())
+	}
+}
+
+// Object builders.
+
+func envObj(name, def string, multiple bool, priority ...string) *orgrbacv1alpha1.Environment {
+	return &orgrbacv1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.EnvironmentSpec{DefaultRole: def, MultipleRoles: multiple, RolePriority: priority}}
+}
+
+func roleObj(slug string, perms ...string) *orgrbacv1alpha1.Role {
+	return &orgrbacv1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: slug},
+		Spec: orgrbacv1alpha1.RoleSpec{Permissions: perms}}
+}
+
+func orgObj(name, def string, priority ...string) *orgrbacv1alpha1.Organization {
+	return &orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.OrganizationSpec{DefaultRole: def, RolePriority: priority}}
+}
+
+func orgRoleObj(name, org, slug string, perms ...string) *orgrbacv1alpha1.OrganizationRole {
+	return &orgrbacv1alpha1.OrganizationRole{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: org, Slug: slug, Permissions: perms}}
+}
+
+func mappingObj(name, org string, src orgrbacv1alpha1.GroupSource, group, role string) *orgrbacv1alpha1.GroupMapping {
+	return &orgrbacv1alpha1.GroupMapping{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: org, Source: src, Group: group, Role: role}}
+}
+
+type memberOpt func(*orgrbacv1alpha1.Membership)
+
+func withRoles(r ...string) memberOpt {
+	return func(m *orgrbacv1alpha1.Membership) { m.Spec.Roles = r }
+}
+func withDirectory(g ...string) memberOpt {
+	return func(m *orgrbacv1alpha1.Membership) { m.Spec.DirectoryGroups = g }
+}
+func withSSO(g ...string) memberOpt {
+	return func(m *orgrbacv1alpha1.Membership) { m.Spec.SSOGroups = g }
+}
+func withState(s orgrbacv1alpha1.MembershipState) memberOpt {
+	return func(m *orgrbacv1alpha1.Membership) { m.Spec.State = s }
+}
+
+func memberObj(name, org, user string, opts ...memberOpt) *orgrbacv1alpha1.Membership {
+	m := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: user}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// resolved is what a membership's status should say.
+type resolved struct {
+	role, source, reason string
+	roles, permissions   []string
+}
+
+// expectMembership waits until the membership's status says want.
+func expectMembership(ctx context.Context, ns, name string, want resolved) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var m orgrbacv1alpha1.Membership
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m)).To(Succeed())
+		g.Expect(m.Status.ObservedGeneration).To(Equal(m.Generation), "observedGeneration")
+		g.Expect(m.Status.Role).To(Equal(want.role), "role")
+		g.Expect(string(m.Status.Source)).To(Equal(want.source), "source")
+		g.Expect(m.Status.Roles).To(Equal(want.roles), "roles")
+		g.Expect(m.Status.Permissions).To(Equal(want.permissions), "permissions")
+		reason := want.reason
+		if reason == "" {
+			reason = orgrbacv1alpha1.ReasonResolved
+		}
+		g.Expect(m.Status.Conditions).To(ContainElement(And(
+			HaveField("Type", orgrbacv1alpha1.ConditionReady),
+			HaveField("Reason", reason))), "Ready condition")
+	}).WithContext(ctx).Should(Succeed(), "membership %s/%s", ns, name)
+}
+
+// get reads an object of ns.
+func get[T client.Object](ctx context.Context, ns, name string, obj T) T {
+	GinkgoHelper()
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+	return obj
+}
+
+// update re-reads an object and applies change to it until the update succeeds.
+func update[T client.Object](ctx context.Context, ns, name string, obj T, change func(T)) {
+	GinkgoHelper()
+	Eventually(func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(ctx, obj)
+	}).WithContext(ctx).Should(Succeed(), fmt.Sprintf("updating %s", name))
+}

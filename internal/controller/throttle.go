@@ -1,0 +1,52 @@
+package controller
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+)
+
+// throttle spaces out the reconciles of one object that count other objects: a
+// burst of thousands of membership events then costs one count per interval, not
+// one per event. The first reconcile of an object is never delayed.
+type throttle struct {
+	clock    clock.PassiveClock
+	interval time.Duration
+
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time
+}
+
+// count is len(n) as an int32 status field, saturated.
+func count(n int) int32 {
+	return int32(min(n, math.MaxInt32)) //nolint:gosec // saturated above
+}
+
+func newThrottle(c clock.PassiveClock) *throttle {
+	return &throttle{clock: c, interval: countInterval, last: map[types.NamespacedName]time.Time{}}
+}
+
+// wait returns how long to wait before counting for key again; when it is zero
+// the caller counts now and the time is recorded.
+func (t *throttle) wait(key types.NamespacedName) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	if last, ok := t.last[key]; ok {
+		if d := t.interval - now.Sub(last); d > 0 {
+			return d
+		}
+	}
+	t.last[key] = now
+	return 0
+}
+
+// forget drops key, for objects that are gone.
+func (t *throttle) forget(key types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.last, key)
+}

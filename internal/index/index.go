@@ -1,0 +1,189 @@
+// Package index defines the cache field indexes the controllers query, each as a
+// constant key and a pure, tested extract function, and registers them.
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// Field index keys. Values are exact-match strings; the cache scopes each lookup to
+// the namespace of the query.
+const (
+	// MembershipByOrganization indexes Memberships by spec.organization.
+	MembershipByOrganization = "membership.organization"
+	// MembershipByOrgUser indexes Memberships by OrgUserKey(organization, user), to find duplicates.
+	MembershipByOrgUser = "membership.orgUser"
+	// MembershipByRoleRef indexes Memberships by every role slug they name in
+	// spec.roles or hold in status.roles.
+	MembershipByRoleRef = "membership.roleRef"
+	// MembershipByEffectiveRole indexes Memberships by OrgRoleKey(organization,
+	// slug) for each slug in status.roles: who holds a role.
+	MembershipByEffectiveRole = "membership.effectiveRole"
+	// MembershipByGroup indexes Memberships by GroupKey for each directory and SSO group.
+	MembershipByGroup = "membership.group"
+	// MembershipByResolution indexes Memberships by their resolved source, or
+	// NotResolved: those that may start or stop using a default role.
+	MembershipByResolution = "membership.resolution"
+
+	// OrganizationRoleByOrganization indexes OrganizationRoles by spec.organization.
+	OrganizationRoleByOrganization = "organizationRole.organization"
+	// GroupMappingByOrganization indexes GroupMappings by spec.organization.
+	GroupMappingByOrganization = "groupMapping.organization"
+	// GroupMappingByRole indexes GroupMappings by spec.role.
+	GroupMappingByRole = "groupMapping.role"
+	// RoleBySlug indexes Roles by their effective slug.
+	RoleBySlug = "role.slug"
+	// OrganizationByRoleRef indexes Organizations by the slugs their defaultRole
+	// and rolePriority name.
+	OrganizationByRoleRef = "organization.roleRef"
+)
+
+// NotResolved is the MembershipByResolution value of memberships that have no
+// effective role source (not Ready).
+const NotResolved = "NotResolved"
+
+// OrgUserKey is the MembershipByOrgUser value of an (organization, user) pair.
+func OrgUserKey(organization, user string) string { return organization + "\x00" + user }
+
+// OrgRoleKey is the MembershipByEffectiveRole value of a role held in an organization.
+func OrgRoleKey(organization, slug string) string { return organization + "\x00" + slug }
+
+// GroupKey is the MembershipByGroup value of a group of one organization and source.
+func GroupKey(organization string, source orgrbacv1alpha1.GroupSource, group string) string {
+	return strings.Join([]string{organization, string(source), group}, "\x00")
+}
+
+// MembershipOrganization extracts MembershipByOrganization.
+func MembershipOrganization(m *orgrbacv1alpha1.Membership) []string {
+	return []string{m.Spec.Organization}
+}
+
+// MembershipOrgUser extracts MembershipByOrgUser.
+func MembershipOrgUser(m *orgrbacv1alpha1.Membership) []string {
+	return []string{OrgUserKey(m.Spec.Organization, m.Spec.User)}
+}
+
+// MembershipRoleRefs extracts MembershipByRoleRef.
+func MembershipRoleRefs(m *orgrbacv1alpha1.Membership) []string {
+	return union(m.Spec.Roles, m.Status.Roles)
+}
+
+// MembershipEffectiveRoles extracts MembershipByEffectiveRole.
+func MembershipEffectiveRoles(m *orgrbacv1alpha1.Membership) []string {
+	if len(m.Status.Roles) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(m.Status.Roles))
+	for _, r := range m.Status.Roles {
+		out = append(out, OrgRoleKey(m.Spec.Organization, r))
+	}
+	return dedupe(out)
+}
+
+// MembershipGroups extracts MembershipByGroup.
+func MembershipGroups(m *orgrbacv1alpha1.Membership) []string {
+	out := make([]string, 0, len(m.Spec.DirectoryGroups)+len(m.Spec.SSOGroups))
+	for _, g := range m.Spec.DirectoryGroups {
+		out = append(out, GroupKey(m.Spec.Organization, orgrbacv1alpha1.GroupSourceDirectory, g))
+	}
+	for _, g := range m.Spec.SSOGroups {
+		out = append(out, GroupKey(m.Spec.Organization, orgrbacv1alpha1.GroupSourceSSO, g))
+	}
+	return dedupe(out)
+}
+
+// MembershipResolution extracts MembershipByResolution.
+func MembershipResolution(m *orgrbacv1alpha1.Membership) []string {
+	if m.Status.Source == "" {
+		return []string{NotResolved}
+	}
+	return []string{string(m.Status.Source)}
+}
+
+// OrganizationRoleOrganization extracts OrganizationRoleByOrganization.
+func OrganizationRoleOrganization(r *orgrbacv1alpha1.OrganizationRole) []string {
+	return []string{r.Spec.Organization}
+}
+
+// GroupMappingOrganization extracts GroupMappingByOrganization.
+func GroupMappingOrganization(g *orgrbacv1alpha1.GroupMapping) []string {
+	return []string{g.Spec.Organization}
+}
+
+// GroupMappingRole extracts GroupMappingByRole.
+func GroupMappingRole(g *orgrbacv1alpha1.GroupMapping) []string { return []string{g.Spec.Role} }
+
+// RoleSlug extracts RoleBySlug.
+func RoleSlug(r *orgrbacv1alpha1.Role) []string { return []string{r.EffectiveSlug()} }
+
+// OrganizationRoleRefs extracts OrganizationByRoleRef.
+func OrganizationRoleRefs(o *orgrbacv1alpha1.Organization) []string {
+	var def []string
+	if o.Spec.DefaultRole != "" {
+		def = []string{o.Spec.DefaultRole}
+	}
+	return union(def, o.Spec.RolePriority)
+}
+
+// typed adapts a typed extract function to client.IndexerFunc.
+func typed[T client.Object](f func(T) []string) client.IndexerFunc {
+	return func(o client.Object) []string {
+		t, ok := o.(T)
+		if !ok {
+			return nil
+		}
+		return f(t)
+	}
+}
+
+// Setup registers every index with the manager's field indexer.
+func Setup(ctx context.Context, indexer client.FieldIndexer) error {
+	for _, ix := range []struct {
+		obj   client.Object
+		field string
+		fn    client.IndexerFunc
+	}{
+		{&orgrbacv1alpha1.Membership{}, MembershipByOrganization, typed(MembershipOrganization)},
+		{&orgrbacv1alpha1.Membership{}, MembershipByOrgUser, typed(MembershipOrgUser)},
+		{&orgrbacv1alpha1.Membership{}, MembershipByRoleRef, typed(MembershipRoleRefs)},
+		{&orgrbacv1alpha1.Membership{}, MembershipByEffectiveRole, typed(MembershipEffectiveRoles)},
+		{&orgrbacv1alpha1.Membership{}, MembershipByGroup, typed(MembershipGroups)},
+		{&orgrbacv1alpha1.Membership{}, MembershipByResolution, typed(MembershipResolution)},
+		{&orgrbacv1alpha1.OrganizationRole{}, OrganizationRoleByOrganization, typed(OrganizationRoleOrganization)},
+		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByOrganization, typed(GroupMappingOrganization)},
+		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByRole, typed(GroupMappingRole)},
+		{&orgrbacv1alpha1.Role{}, RoleBySlug, typed(RoleSlug)},
+		{&orgrbacv1alpha1.Organization{}, OrganizationByRoleRef, typed(OrganizationRoleRefs)},
+	} {
+		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
+			return fmt.Errorf("registering index %s: %w", ix.field, err)
+		}
+	}
+	return nil
+}
+
+func union(a, b []string) []string {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(a)+len(b))
+	out = append(out, a...)
+	out = append(out, b...)
+	return dedupe(out)
+}
+
+// dedupe sorts and removes duplicates in place.
+func dedupe(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
