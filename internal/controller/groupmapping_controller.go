@@ -41,6 +41,9 @@ func (r *GroupMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if deleting(&gm) {
 		return ctrl.Result{}, nil
 	}
+	if err := ensureOrganizationOwner(ctx, r.Client, &gm, gm.Spec.Organization); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 
 	in, err := gatherInput(ctx, r.Client, gm.Namespace, gm.Spec.Organization)
 	if err != nil {

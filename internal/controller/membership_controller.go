@@ -46,6 +46,9 @@ func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if deleting(&m) {
 		return ctrl.Result{}, nil
 	}
+	if err := ensureOrganizationOwner(ctx, r.Client, &m, m.Spec.Organization); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 
 	res, err := r.resolve(ctx, &m)
 	if err != nil {

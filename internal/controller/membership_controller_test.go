@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -67,6 +68,18 @@ var _ = Describe("Membership resolution", func() {
 		By("recording provenance")
 		alice := get(ctx, ns, "acme-alice", &orgrbacv1alpha1.Membership{})
 		Expect(alice.Status.Assignments).To(Equal([]orgrbacv1alpha1.RoleAssignment{{Role: "admin", Source: "Directory", Group: "engineering-admins"}}))
+
+		By("making the organization own its memberships, organization roles and mappings")
+		acme := get(ctx, ns, "acme", &orgrbacv1alpha1.Organization{})
+		for _, obj := range []client.Object{&orgrbacv1alpha1.Membership{}, &orgrbacv1alpha1.OrganizationRole{}, &orgrbacv1alpha1.GroupMapping{}} {
+			name := map[string]string{"*v1alpha1.Membership": "acme-dave", "*v1alpha1.OrganizationRole": "acme-video-producer",
+				"*v1alpha1.GroupMapping": "acme-sso-video-team"}[fmt.Sprintf("%T", obj)]
+			Eventually(func(g Gomega) {
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+				g.Expect(obj.GetOwnerReferences()).To(ConsistOf(And(HaveField("Kind", "Organization"), HaveField("Name", "acme"),
+					HaveField("UID", acme.UID), HaveField("Controller", BeNil()))))
+			}).WithContext(ctx).Should(Succeed(), name)
+		}
 
 		By("counting members on roles, organizations, mappings and the environment")
 		Eventually(func(g Gomega) {

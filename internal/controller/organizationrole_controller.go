@@ -42,6 +42,9 @@ func (r *OrganizationRoleReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if deleting(&role) {
 		return ctrl.Result{}, nil
 	}
+	if err := ensureOrganizationOwner(ctx, r.Client, &role, role.Spec.Organization); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 
 	orgMissing := ""
 	var org orgrbacv1alpha1.Organization

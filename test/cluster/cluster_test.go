@@ -26,8 +26,8 @@ import (
 func startTestCluster(t *testing.T) (*Cluster, *kubernetes.Clientset) {
 	t.Helper()
 	if os.Getenv(AssetsEnv) == "" {
-		t.Skipf("%s is not set: it must name a folder with etcd, kube-apiserver, kube-controller-manager and kubectl "+
-			"(built from source, see hack/controlplane); skipping the local-cluster test", AssetsEnv)
+		t.Fatalf("%s is not set: it must name a folder with etcd, kube-apiserver, kube-controller-manager and kubectl "+
+			"(`make test` builds them from source and sets it)", AssetsEnv)
 	}
 	ctrllog.SetLogger(funcr.New(func(prefix, args string) {
 		fmt.Fprintln(os.Stderr, prefix, args)
@@ -180,7 +180,7 @@ func TestLocalClusterControllers(t *testing.T) {
 		}
 		kubectl := filepath.Join(c.BinDir(), "kubectl")
 		if _, err := os.Stat(kubectl); errors.Is(err, os.ErrNotExist) {
-			t.Skipf("no kubectl in %s", c.BinDir())
+			t.Fatalf("no kubectl in %s", c.BinDir())
 		}
 		out, err := exec.Command(kubectl, "--kubeconfig", path, "get", "namespace", "kube-system", "-o", "name").CombinedOutput()
 		if err != nil {
@@ -269,7 +269,7 @@ func pidsWithArg(arg string) []int {
 // with components that are already gone.
 func TestStopStrays(t *testing.T) {
 	if os.Getenv(AssetsEnv) == "" {
-		t.Skipf("%s is not set; skipping", AssetsEnv)
+		t.Fatalf("%s is not set (`make test` sets it)", AssetsEnv)
 	}
 	dataDir := t.TempDir()
 	c, err := Start(context.Background(), Options{DataDir: dataDir, WithControllerManager: true})
