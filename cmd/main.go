@@ -30,6 +30,7 @@ type options struct {
 	probeAddr               string
 	apiAddr                 string
 	leaderElect             bool
+	leaderElectionNamespace string
 	enableWebhooks          bool
 	maxConcurrentReconciles int
 	zap                     zap.Options
@@ -46,6 +47,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.apiAddr, "api-bind-address", ":8082", "Address of the authorization decision API.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader so that only one replica runs the controllers.")
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader-election lease; defaults to the manager's own namespace when running in a pod.")
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", envBool("ENABLE_WEBHOOKS", true),
 		"Serve the admission webhooks (also ENABLE_WEBHOOKS=false).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
@@ -123,11 +126,14 @@ func run(o *options) error {
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 newScheme(),
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "manager.orgrbac.dev",
+		Scheme:                  newScheme(),
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "manager.orgrbac.dev",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
+		// Step down quickly on shutdown so that another replica takes over at once.
+		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			// managedFields are never read; dropping them saves memory per object.
 			DefaultTransform: cache.TransformStripManagedFields(),
