@@ -56,6 +56,11 @@ test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-buil
 	assets=$(ASSETS); \
 	KUBEBUILDER_ASSETS="$$assets" go test ./... -count=1 -timeout 45m
 
+.PHONY: test-e2e
+test-e2e: ## Run the end-to-end suite alone, verbosely: the built manager on a control plane with kube-controller-manager.
+	assets=$(ASSETS); \
+	KUBEBUILDER_ASSETS="$$assets" go test ./test/e2e/ -count=1 -v -timeout 20m -ginkgo.v
+
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
 	go test $$(go list ./... | grep -v -e /internal/controller -e /test/) -count=1

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/yaml"
+)
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// httpGetOK returns nil when GET url answers 200.
+func httpGetOK(ctx context.Context, url string) error {
+	code, err := httpGet(ctx, url, "")
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, code)
+	}
+	return nil
+}
+
+// httpGet returns the status code of GET url, with a bearer token when not empty.
+// Certificates are not verified: the manager's endpoints serve self-signed ones.
+func httpGet(ctx context.Context, url, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test endpoints
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// membershipField reads a jsonpath of a membership.
+func membershipField(ns, name, path string) string {
+	GinkgoHelper()
+	return kubectl("get", "memberships.orgrbac.dev", "-n", ns, name, "-o", "jsonpath="+path)
+}
+
+// applySamples applies config/samples' orgrbac files into a new namespace.
+func applySamples(ns string) {
+	GinkgoHelper()
+	kubectl("create", "namespace", ns)
+	files, err := filepath.Glob(filepath.Join(root, "config", "samples", "orgrbac_*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range files {
+		kubectl("apply", "-n", ns, "-f", f)
+	}
+}
+
+// waitMembershipsReady waits until every membership of ns is Ready.
+func waitMembershipsReady(ns string) {
+	GinkgoHelper()
+	Eventually(func() error {
+		_, err := kubectlErr("wait", "memberships.orgrbac.dev", "--all", "-n", ns, "--timeout=5s",
+			`--for=jsonpath={.status.conditions[?(@.type=="Ready")].status}=True`)
+		return err
+	}).WithTimeout(90 * time.Second).Should(Succeed())
+}
+
+var _ = Describe("orgrbac on a real control plane", Ordered, func() {
+	var leader *manager
+
+	BeforeAll(func(ctx SpecContext) {
+		leader = startManager(ctx, "a")
+	})
+
+	It("resolves the samples applied with kubectl", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "samples"))
+		waitMembershipsReady("videos")
+		for name, want := range map[string]string{
+			"acme-alice":   "admin Directory settings:manage users:invite videos:create videos:delete videos:edit videos:view",
+			"acme-bob":     "org-video-producer SSO videos:create videos:edit videos:view",
+			"acme-carol":   "editor Manual videos:create videos:edit videos:view",
+			"acme-dave":    "viewer Default videos:view",
+			"acme-erin":    "admin Manual ",
+			"globex-frank": "member Default users:invite videos:view",
+			"globex-grace": "editor Directory videos:create videos:edit videos:view",
+		} {
+			got := membershipField("videos", name, `{.status.role} {.status.source} {.status.permissions[*]}`)
+			Expect(got).To(Equal(strings.TrimSpace(want)), name)
+		}
+		Expect(membershipField("videos", "acme-alice", `{.status.assignments[0].group}`)).To(Equal("engineering-admins"))
+		listed := kubectl("get", "orgrbac", "-n", "videos", "-o", "name")
+		Expect(strings.Split(listed, "\n")).To(HaveLen(1 + 6 + 4 + 2 + 1 + 4 + 7))
+	})
+
+	It("runs with RBAC that is least privilege: no wildcards, no Secrets", func() {
+		data, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		var role struct {
+			Rules []struct {
+				APIGroups, Resources, Verbs []string `json:",omitempty"`
+			} `json:"rules"`
+		}
+		Expect(yaml.Unmarshal(data, &role)).To(Succeed())
+		Expect(role.Rules).NotTo(BeEmpty())
+		for _, r := range role.Rules {
+			Expect(r.APIGroups).NotTo(ContainElement("*"))
+			Expect(r.Resources).NotTo(ContainElement("*"))
+			Expect(r.Verbs).NotTo(ContainElement("*"))
+			Expect(r.Resources).NotTo(ContainElement("secrets"))
+		}
+		for _, verb := range []string{"get", "list", "watch"} {
+			out, _ := runKubectl(managerKube, "", "auth", "can-i", verb, "secrets", "--all-namespaces")
+			Expect(out).To(Equal("no"), "the manager can %s secrets", verb)
+		}
+		out, _ := runKubectl(managerKube, "", "auth", "can-i", "delete", "namespaces")
+		Expect(out).To(Equal("no"))
+	})
+
+	It("refuses anonymous metrics scrapes and serves an authorised one", func(ctx SpecContext) {
+		url := fmt.Sprintf("https://127.0.0.1:%d/metrics", leader.metricsPort)
+		code, err := httpGet(ctx, url, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(code).To(Or(Equal(http.StatusUnauthorized), Equal(http.StatusForbidden)))
+
+		kubectl("create", "serviceaccount", "-n", "default", "scraper")
+		scraperToken := kubectl("create", "token", "-n", "default", "scraper")
+		code, err = httpGet(ctx, url, scraperToken)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(code).To(Equal(http.StatusForbidden), "a ServiceAccount without the metrics-reader role")
+
+		kubectl("create", "clusterrolebinding", "scraper-metrics", "--clusterrole=orgrbac-metrics-reader", "--serviceaccount=default:scraper")
+		Eventually(func() (int, error) { return httpGet(ctx, url, scraperToken) }).WithContext(ctx).Should(Equal(http.StatusOK))
+	})
+
+	It("lets garbage collection delete an organization's objects with it", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		kubectl("delete", "organizations.orgrbac.dev", "-n", "videos", "acme", "--wait=true")
+		Eventually(func() string {
+			return kubectl("get", "memberships.orgrbac.dev,organizationroles.orgrbac.dev,groupmappings.orgrbac.dev", "-n", "videos",
+				"-o", "jsonpath={.items[*].spec.organization}")
+		}).Should(Equal("globex globex globex globex"))
+		GinkgoWriter.Println("Garbage collection deleted acme's memberships, organization role and mappings")
+		Eventually(func() string {
+			return kubectl("get", "environments.orgrbac.dev", "-n", "videos", "videos", "-o", "jsonpath={.status.memberships}")
+		}).Should(Equal("2"))
+	})
+
+	It("deletes a whole environment with its namespace", func(ctx SpecContext) {
+		kubectl("delete", "namespace", "videos", "--wait=false")
+		Eventually(func() error {
+			_, err := kubectlErr("get", "namespace", "videos")
+			return err
+		}).WithTimeout(90*time.Second).Should(MatchError(ContainSubstring("NotFound")), "the namespace is gone")
+	})
+
+	It("fails over to a second replica that keeps status current", func(ctx SpecContext) {
+		standby := startManager(ctx, "b")
+		dumpOnFailure("failover", leader, standby)
+		applySamples("failover")
+		waitMembershipsReady("failover")
+
+		holder := func() string {
+			return kubectl("get", "lease", "-n", systemNamespace, "manager.orgrbac.dev", "-o", "jsonpath={.spec.holderIdentity}")
+		}
+		first := holder()
+		Expect(first).NotTo(BeEmpty())
+		GinkgoWriter.Printf("Leader before failover: %s\n", first)
+
+		By("killing the leader")
+		leader.kill()
+		Eventually(holder).WithTimeout(90 * time.Second).ShouldNot(Equal(first))
+		GinkgoWriter.Printf("Leader after failover: %s\n", holder())
+
+		By("editing a role: the new leader updates the memberships holding it")
+		kubectl("patch", "roles.orgrbac.dev", "-n", "failover", "viewer", "--type=merge", "-p", `{"spec":{"permissions":["videos:view","videos:comment"]}}`)
+		Eventually(func() string {
+			return membershipField("failover", "acme-dave", `{.status.permissions[*]}`)
+		}).Should(Equal("videos:comment videos:view"))
+		leader = standby
+	})
+})
