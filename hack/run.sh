@@ -35,7 +35,8 @@ else
 		echo "run: no cluster configured; starting a local control plane in the background"
 		go build -o bin/localcluster ./hack/localcluster
 		rm -f "$local_dir/ready"
-		KUBEBUILDER_ASSETS="$assets" nohup bin/localcluster up --dir "$local_dir" \
+		# Its own session: Ctrl-C on `make run` stops the manager, not the control plane.
+		KUBEBUILDER_ASSETS="$assets" setsid nohup bin/localcluster up --dir "$local_dir" \
 			>"$local_dir/localcluster.log" 2>&1 </dev/null &
 		for _ in $(seq 1 180); do
 			[ -f "$local_dir/ready" ] && break
