@@ -161,11 +161,11 @@ func freePort() int {
 
 // manager is a running manager process.
 type manager struct {
-	name                           string
-	cmd                            *exec.Cmd
-	log                            string
+	name                            string
+	cmd                             *exec.Cmd
+	log                             string
 	metricsPort, probePort, apiPort int
-	exited                         chan struct{}
+	exited                          chan struct{}
 }
 
 // startManager runs the built manager as the manager's ServiceAccount, with
