@@ -102,14 +102,6 @@ func kubectlAs(kubeconfig string, args ...string) string {
 	return out
 }
 
-// kubectlStdin runs kubectl as the cluster admin with stdin.
-func kubectlStdin(stdin string, args ...string) string {
-	GinkgoHelper()
-	out, err := runKubectl(adminKube, stdin, args...)
-	Expect(err).NotTo(HaveOccurred())
-	return out
-}
-
 func runKubectl(kubeconfig, stdin string, args ...string) (string, error) {
 	cmd := exec.Command(kubectlBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	var stdout, stderr bytes.Buffer
