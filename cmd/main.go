@@ -28,6 +28,7 @@ type options struct {
 	metricsAddr             string
 	metricsSecure           bool
 	probeAddr               string
+	pprofAddr               string
 	apiAddr                 string
 	leaderElect             bool
 	leaderElectionNamespace string
@@ -44,6 +45,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", true,
 		"Serve metrics over HTTPS with authentication and authorization. Set false only for local debugging.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address of the Go pprof endpoints, for profiling (\"0\", the default, disables them; bind to loopback only).")
 	fs.StringVar(&o.apiAddr, "api-bind-address", ":8082", "Address of the authorization decision API.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader so that only one replica runs the controllers.")
@@ -129,6 +132,7 @@ func run(o *options) error {
 		Scheme:                  newScheme(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "manager.orgrbac.dev",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
