@@ -20,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api"
 	"github.com/orgrbac/orgrbac/internal/controller"
 )
 
@@ -30,6 +31,8 @@ type options struct {
 	probeAddr               string
 	pprofAddr               string
 	apiAddr                 string
+	apiInsecure             bool
+	apiCertDir              string
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
@@ -48,6 +51,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
 		"Address of the Go pprof endpoints, for profiling (\"0\", the default, disables them; bind to loopback only).")
 	fs.StringVar(&o.apiAddr, "api-bind-address", ":8082", "Address of the authorization decision API.")
+	fs.StringVar(&o.apiCertDir, "api-cert-dir", "",
+		"Folder with tls.crt and tls.key for the decision API (reloaded on change). Empty: a self-signed certificate generated at startup.")
+	fs.BoolVar(&o.apiInsecure, "api-insecure", false,
+		"Serve the decision API over plain HTTP (loopback development only: tokens travel in clear text).")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Elect a leader so that only one replica runs the controllers.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "",
@@ -150,9 +157,23 @@ func run(o *options) error {
 	if err := controller.Setup(ctx, mgr, controller.Options{
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		EnableWebhooks:          o.enableWebhooks,
-		APIBindAddress:          o.apiAddr,
 	}); err != nil {
 		return err
+	}
+
+	// The decision API runs on every replica, leader or not, from the informer cache.
+	apiServer, err := api.NewServer(api.Options{
+		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: o.apiCertDir,
+		Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the decision API: %w", err)
+	}
+	if err := mgr.Add(apiServer); err != nil {
+		return fmt.Errorf("adding the decision API: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("api", apiServer.ReadyzCheck()); err != nil {
+		return fmt.Errorf("adding the decision API readiness check: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

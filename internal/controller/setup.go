@@ -25,10 +25,11 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// EnableWebhooks serves the admission webhooks.
 	EnableWebhooks bool
-	// APIBindAddress is where the decision API listens.
-	APIBindAddress string
 	// Clock is the time source of conditions (the real clock when nil).
 	Clock clock.PassiveClock
+	// PublishMaxBytes is the largest data per published ConfigMap
+	// (publish.DefaultMaxBytes, 768 KiB, when 0).
+	PublishMaxBytes int
 }
 
 // The manager's permissions, generated into config/rbac/role.yaml.
@@ -59,6 +60,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk},
 		"environment":      &EnvironmentReconciler{Client: c, Clock: clk},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
+		"publish":          &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes},
 	} {
 		if err := setup.SetupWithManager(mgr, copts); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)

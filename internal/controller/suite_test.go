@@ -43,6 +43,7 @@ func TestControllers(t *testing.T) {
 
 var _ = BeforeSuite(func(_ SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -67,6 +68,12 @@ var _ = BeforeSuite(func(_ SpecContext) {
 // and returns a function that stops it.
 func startManager() func() {
 	GinkgoHelper()
+	return startManagerWith(Options{MaxConcurrentReconciles: 4})
+}
+
+// startManagerWith starts a manager with the given controller options.
+func startManagerWith(opts Options) func() {
+	GinkgoHelper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -76,7 +83,7 @@ func startManager() func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(Setup(ctx, mgr, Options{MaxConcurrentReconciles: 4})).To(Succeed())
+	Expect(Setup(ctx, mgr, opts)).To(Succeed())
 	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,30 @@ import (
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// httpPost posts a JSON body with a bearer token and returns the status and body.
+func httpPost(ctx context.Context, url, token, body string) (int, string) {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := insecureClient().Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return resp.StatusCode, string(data)
+}
+
+// insecureClient does not verify certificates: the manager's endpoints serve
+// self-signed ones in these tests.
+func insecureClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+}
 
 // httpGetOK returns nil when GET url answers 200.
 func httpGetOK(ctx context.Context, url string) error {
@@ -40,9 +65,7 @@ func httpGet(ctx context.Context, url, token string) (int, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := hc.Do(req)
+	resp, err := insecureClient().Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -103,6 +126,35 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		Expect(membershipField("videos", "acme-alice", `{.status.assignments[0].group}`)).To(Equal("engineering-admins"))
 		listed := kubectl("get", "orgrbac", "-n", "videos", "-o", "name")
 		Expect(strings.Split(listed, "\n")).To(HaveLen(1 + 6 + 4 + 2 + 1 + 4 + 7))
+	})
+
+	It("answers the decision API for a workload's ServiceAccount, and refuses others", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		kubectl("create", "serviceaccount", "-n", "videos", "workload")
+		kubectl("create", "serviceaccount", "-n", "videos", "stranger")
+		kubectl("create", "rolebinding", "-n", "videos", "workload-api", "--clusterrole=orgrbac-api-caller", "--serviceaccount=videos:workload")
+		token := kubectl("create", "token", "-n", "videos", "workload")
+		stranger := kubectl("create", "token", "-n", "videos", "stranger")
+		url := fmt.Sprintf("https://127.0.0.1:%d/v1/check", leader.apiPort)
+		check := func(tok, user, perm string) (int, string) {
+			return httpPost(ctx, url, tok, fmt.Sprintf(`{"organization":"acme","user":%q,"permission":%q}`, user, perm))
+		}
+		Eventually(func(g Gomega) {
+			code, body := check(token, "user_alice", "videos:delete")
+			g.Expect(code).To(Equal(http.StatusOK), body)
+			g.Expect(body).To(ContainSubstring(`"allowed":true`))
+		}).WithContext(ctx).Should(Succeed())
+		code, body := check(token, "user_dave", "videos:delete")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(ContainSubstring(`"allowed":false`))
+		code, body = check(token, "user_erin", "videos:view")
+		Expect(code).To(Equal(http.StatusOK))
+		Expect(body).To(ContainSubstring(`"allowed":false`), "an inactive member")
+		code, _ = check("", "user_alice", "videos:delete")
+		Expect(code).To(Equal(http.StatusUnauthorized))
+		code, body = check(stranger, "user_alice", "videos:delete")
+		Expect(code).To(Equal(http.StatusForbidden))
+		Expect(body).NotTo(ContainSubstring("allowed"))
 	})
 
 	It("runs with RBAC that is least privilege: no wildcards, no Secrets", func() {

@@ -1,0 +1,494 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// RevisionHeader carries the revision of the environment an answer comes from.
+// It is "0" on answers that carry no environment data (401, 403, 503, ...).
+const RevisionHeader = "X-Orgrbac-Revision"
+
+// maxBody bounds a request body.
+const maxBody = 1 << 20
+
+// maxPermissions bounds the permissions of one check.
+const maxPermissions = 100
+
+// WorkOS error codes.
+const (
+	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+	codeNotFound     = "entity_not_found"
+	codeInvalid      = "invalid_request_parameters"
+	codeUnavailable  = "service_unavailable"
+)
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/check", s.authed(s.v1Check))
+	mux.Handle("GET /v1/organizations/{org}/memberships/{user}", s.authed(s.v1Membership))
+	mux.Handle("GET /v1/organizations/{org}/permissions/{permission}/members", s.authed(s.v1Members))
+	mux.Handle("GET /user_management/organization_memberships", s.authed(s.listMemberships))
+	mux.Handle("GET /user_management/organization_memberships/{id}", s.authed(s.getMembership))
+	mux.Handle("POST /authorization/organization_memberships/{id}/check", s.authed(s.workosCheck))
+	mux.Handle("GET /authorization/roles", s.authed(s.listEnvironmentRoles))
+	mux.Handle("GET /authorization/roles/{slug}", s.authed(s.getEnvironmentRole))
+	mux.Handle("GET /authorization/organizations/{id}/roles", s.authed(s.listOrganizationRoles))
+	mux.Handle("GET /authorization/organizations/{id}/roles/{slug}", s.authed(s.getOrganizationRole))
+	mux.Handle("/", s.authed(func(w http.ResponseWriter, r *http.Request, _ *userInfo) {
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
+	}))
+	s.mux = mux
+}
+
+// statusWriter records the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP serves one request and records its metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.opts.Clock.Now()
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	sw.Header().Set("X-Request-ID", requestID())
+	sw.Header().Set(RevisionHeader, "0")
+	s.mux.ServeHTTP(sw, r)
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "other"
+	}
+	requestsTotal.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+	requestDuration.WithLabelValues(route).Observe(s.opts.Clock.Since(start).Seconds())
+}
+
+func requestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, message string, fields ...fieldError) {
+	writeJSON(w, code, errorObject{Code: errCode, Message: message, Errors: fields})
+}
+
+func writeInvalid(w http.ResponseWriter, field, message string) {
+	writeError(w, http.StatusUnprocessableEntity, codeInvalid, message, fieldError{Code: message, Field: field})
+}
+
+// bearer extracts the bearer token of a request.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authed authenticates the caller (401 without a valid bearer token) before h.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.index.ready.Load() {
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The decision API is starting.")
+			return
+		}
+		token, ok := bearer(r)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, codeUnauthorized, "A bearer token is required.")
+			return
+		}
+		u, err := s.auth.authenticate(r.Context(), token)
+		if err != nil {
+			s.log.Error(err, "Authenticating a caller")
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authenticated; try again.")
+			return
+		}
+		if u == nil {
+			writeError(w, http.StatusUnauthorized, codeUnauthorized, "The bearer token is not valid.")
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+// environment selects the environment of a request (the namespace query
+// parameter, else bodyNS, else the caller's own namespace), authorizes the caller
+// there (403 otherwise) and returns its snapshot. It writes the error response and
+// returns nil when the request must stop.
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo, bodyNS string) *snapshot {
+	ns := r.URL.Query().Get("namespace")
+	if bodyNS != "" {
+		if ns != "" && ns != bodyNS {
+			writeInvalid(w, "namespace", "the namespace query parameter and the body's namespace differ")
+			return nil
+		}
+		ns = bodyNS
+	}
+	if ns == "" {
+		ns = namespaceOf(u.name)
+	}
+	if ns == "" {
+		writeInvalid(w, "namespace", "namespace is required for callers that are not ServiceAccounts")
+		return nil
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		writeInvalid(w, "namespace", "namespace is not a valid namespace name")
+		return nil
+	}
+	ok, err := s.auth.authorize(r.Context(), u, ns)
+	if err != nil {
+		s.log.Error(err, "Authorizing a caller", "namespace", ns)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authorized; try again.")
+		return nil
+	}
+	if !ok {
+		writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf(
+			"The caller may not %s %s.%s in namespace %q.", CheckVerb, CheckResource, CheckGroup, ns))
+		return nil
+	}
+	snap := s.index.get(ns)
+	w.Header().Set(RevisionHeader, strconv.FormatInt(snap.revision, 10))
+	return snap
+}
+
+// decode reads a JSON request body into v.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		msg := "the body must be a JSON object"
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			msg = fmt.Sprintf("the body must not exceed %d bytes", maxBody)
+		}
+		writeInvalid(w, "body", msg)
+		return false
+	}
+	return true
+}
+
+func notFound(w http.ResponseWriter, what, id string) {
+	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s not found: '%s'.", what, id))
+}
+
+func countDecision(endpoint string, allowed bool) {
+	result := "denied"
+	if allowed {
+		result = "allowed"
+	}
+	decisionsTotal.WithLabelValues(endpoint, result).Inc()
+}
+
+// checkRequest is the body of POST /v1/check.
+type checkRequest struct {
+	Namespace    string   `json:"namespace"`
+	Organization string   `json:"organization"`
+	User         string   `json:"user"`
+	Permission   string   `json:"permission"`
+	Permissions  []string `json:"permissions"`
+}
+
+// checkResponse is the answer of POST /v1/check.
+type checkResponse struct {
+	Allowed bool     `json:"allowed"`
+	Role    string   `json:"role"`
+	Roles   []string `json:"roles"`
+	Reason  string   `json:"reason"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	var req checkRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	snap := s.environment(w, r, u, req.Namespace)
+	if snap == nil {
+		return
+	}
+	perms := req.Permissions
+	if req.Permission != "" {
+		perms = append([]string{req.Permission}, perms...)
+	}
+	switch {
+	case req.Organization == "":
+		writeInvalid(w, "organization", "organization is required")
+		return
+	case req.User == "":
+		writeInvalid(w, "user", "user is required")
+		return
+	case len(perms) == 0:
+		writeInvalid(w, "permission", "permission or permissions is required")
+		return
+	case len(perms) > maxPermissions:
+		writeInvalid(w, "permissions", fmt.Sprintf("at most %d permissions can be checked at once", maxPermissions))
+		return
+	case slices.Contains(perms, ""):
+		writeInvalid(w, "permissions", "permissions must not be empty strings")
+		return
+	}
+	d := snap.check(req.Organization, req.User, perms)
+	countDecision("v1", d.allowed)
+	roles := d.roles
+	if roles == nil {
+		roles = []string{}
+	}
+	writeJSON(w, http.StatusOK, checkResponse{Allowed: d.allowed, Role: d.role, Roles: roles, Reason: d.reason, Missing: d.missing})
+}
+
+// grant is one effective role with its provenance.
+type grant struct {
+	Role   string `json:"role"`
+	Source string `json:"source"`
+	Group  string `json:"group,omitempty"`
+}
+
+// permissionGrant says which effective roles grant a permission.
+type permissionGrant struct {
+	Permission string  `json:"permission"`
+	GrantedBy  []grant `json:"grantedBy"`
+}
+
+// membershipView is the answer of GET /v1/organizations/{org}/memberships/{user}.
+type membershipView struct {
+	Namespace      string            `json:"namespace"`
+	Organization   string            `json:"organization"`
+	OrganizationID string            `json:"organizationId"`
+	User           string            `json:"user"`
+	Email          string            `json:"email,omitempty"`
+	Membership     string            `json:"membership"`
+	State          string            `json:"state"`
+	Ready          bool              `json:"ready"`
+	Reason         string            `json:"reason"`
+	Active         bool              `json:"active"`
+	Role           string            `json:"role"`
+	Roles          []string          `json:"roles"`
+	Source         string            `json:"source"`
+	Assignments    []grant           `json:"assignments"`
+	Permissions    []permissionGrant `json:"permissions"`
+}
+
+func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	org := snap.organization(r.PathValue("org"))
+	if org == nil {
+		notFound(w, "Organization", r.PathValue("org"))
+		return
+	}
+	m := org.users[r.PathValue("user")]
+	if m == nil {
+		notFound(w, "Organization membership of user", r.PathValue("user"))
+		return
+	}
+	v := membershipView{Namespace: snap.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
+		Email: m.email, Membership: m.name, State: string(m.state), Ready: m.ready, Reason: m.reason,
+		Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source),
+		Assignments: []grant{}, Permissions: []permissionGrant{}}
+	for _, a := range m.assignments {
+		v.Assignments = append(v.Assignments, grant{Role: a.Role, Source: string(a.Source), Group: a.Group})
+	}
+	if m.grants() {
+		for _, p := range m.permissions {
+			pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
+			for _, a := range v.Assignments {
+				if role := org.roleBySlug[a.Role]; role != nil && slices.Contains(role.permissions, p) {
+					pg.GrantedBy = append(pg.GrantedBy, a)
+				}
+			}
+			v.Permissions = append(v.Permissions, pg)
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// holder is a member holding a permission, with the roles that grant it.
+type holder struct {
+	User       string   `json:"user"`
+	Membership string   `json:"membership"`
+	Role       string   `json:"role"`
+	Roles      []string `json:"roles"`
+}
+
+// holdersView is the answer of GET /v1/organizations/{org}/permissions/{permission}/members.
+type holdersView struct {
+	Namespace      string   `json:"namespace"`
+	Organization   string   `json:"organization"`
+	OrganizationID string   `json:"organizationId"`
+	Permission     string   `json:"permission"`
+	Members        []holder `json:"members"`
+}
+
+func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	org := snap.organization(r.PathValue("org"))
+	if org == nil {
+		notFound(w, "Organization", r.PathValue("org"))
+		return
+	}
+	p := r.PathValue("permission")
+	v := holdersView{Namespace: snap.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
+	for _, m := range org.holders[p] {
+		h := holder{User: m.user, Membership: m.name, Roles: []string{}}
+		for _, role := range m.roles { // highest priority first
+			if re := org.roleBySlug[role]; re != nil && slices.Contains(re.permissions, p) {
+				h.Roles = append(h.Roles, role)
+			}
+		}
+		if len(h.Roles) > 0 {
+			h.Role = h.Roles[0]
+		}
+		v.Members = append(v.Members, h)
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	q, err := parseListQuery(func(name string) []string { return r.URL.Query()[name] })
+	var invalid *errInvalid
+	if errors.As(err, &invalid) {
+		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
+		return
+	}
+	list, err := snap.listMemberships(q)
+	if err != nil {
+		field := "after"
+		if q.before != "" {
+			field = "before"
+		}
+		writeInvalid(w, field, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	m := snap.members[r.PathValue("id")]
+	if m == nil {
+		notFound(w, "Organization membership", r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, snap.membershipObject(m))
+}
+
+// workosCheckRequest is the body of the WorkOS authorization check.
+type workosCheckRequest struct {
+	Namespace            string `json:"namespace"`
+	PermissionSlug       string `json:"permission_slug"`
+	ResourceID           string `json:"resource_id"`
+	ResourceExternalID   string `json:"resource_external_id"`
+	ResourceTypeSlugName string `json:"resource_type_slug"`
+}
+
+func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	var req workosCheckRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	snap := s.environment(w, r, u, req.Namespace)
+	if snap == nil {
+		return
+	}
+	switch {
+	case req.PermissionSlug == "":
+		writeInvalid(w, "permission_slug", "permission_slug is required")
+		return
+	case req.ResourceID != "" || req.ResourceExternalID != "" || req.ResourceTypeSlugName != "":
+		writeInvalid(w, "resource_id", "resource-scoped checks are not supported; check at the organization level")
+		return
+	}
+	m := snap.members[r.PathValue("id")]
+	if m == nil {
+		notFound(w, "Organization membership", r.PathValue("id"))
+		return
+	}
+	d := decide(m, []string{req.PermissionSlug})
+	countDecision("workos", d.allowed)
+	writeJSON(w, http.StatusOK, checkResult{Authorized: d.allowed})
+}
+
+func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	if snap := s.environment(w, r, u, ""); snap != nil {
+		writeJSON(w, http.StatusOK, roleList(snap.envRoles))
+	}
+}
+
+func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	role := snap.envRoleBySlug[r.PathValue("slug")]
+	if role == nil {
+		notFound(w, "Role", r.PathValue("slug"))
+		return
+	}
+	writeJSON(w, http.StatusOK, roleObjectOf(role))
+}
+
+func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	org := snap.organization(r.PathValue("id"))
+	if org == nil {
+		notFound(w, "Organization", r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, roleList(org.roles))
+}
+
+func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
+	snap := s.environment(w, r, u, "")
+	if snap == nil {
+		return
+	}
+	org := snap.organization(r.PathValue("id"))
+	if org == nil {
+		notFound(w, "Organization", r.PathValue("id"))
+		return
+	}
+	role := org.roleBySlug[r.PathValue("slug")]
+	if role == nil {
+		notFound(w, "Role", r.PathValue("slug"))
+		return
+	}
+	writeJSON(w, http.StatusOK, roleObjectOf(role))
+}

@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+)
+
+// DefaultBindAddress is where the decision API listens unless told otherwise.
+const DefaultBindAddress = ":8082"
+
+// Options configure the decision API server.
+type Options struct {
+	// BindAddress is the listen address (DefaultBindAddress when empty); "0"
+	// disables the server.
+	BindAddress string
+	// Insecure serves plain HTTP instead of HTTPS. Only for loopback
+	// development: bearer tokens then travel in clear text.
+	Insecure bool
+	// CertDir holds the serving certificate (CertName) and key (KeyName),
+	// reloaded when they change. When empty, a self-signed certificate is
+	// generated in memory at construction (see CertificatePEM).
+	CertDir string
+	// CertName is the certificate's file name in CertDir (default tls.crt).
+	CertName string
+	// KeyName is the key's file name in CertDir (default tls.key).
+	KeyName string
+	// Hosts are extra DNS names and IP addresses of the self-signed certificate
+	// (localhost, 127.0.0.1, ::1 and the host name are always included).
+	Hosts []string
+	// Cache is the manager's informer cache (mgr.GetCache()): the only source of
+	// the answers.
+	Cache cache.Cache
+	// Config reaches the API server for TokenReviews and SubjectAccessReviews
+	// (mgr.GetConfig()).
+	Config *rest.Config
+	// AuthCache bounds the caches of authentication and authorization results.
+	AuthCache AuthCacheOptions
+	// Logger logs the server's life cycle (never a token).
+	Logger logr.Logger
+	// Clock is the time source (the real clock when nil).
+	Clock clock.Clock
+}
+
+// Server is the HTTP decision API. It is a manager.Runnable that runs on every
+// replica (it does not need leader election).
+type Server struct {
+	opts    Options
+	log     logr.Logger
+	index   *index
+	auth    *authCache
+	mux     *http.ServeMux
+	cert    *tls.Certificate
+	certPEM []byte
+}
+
+var (
+	_ manager.Runnable               = (*Server)(nil)
+	_ manager.LeaderElectionRunnable = (*Server)(nil)
+)
+
+// NewServer builds the decision API server; add it to the manager with
+// mgr.Add and its readiness with mgr.AddReadyzCheck("api", srv.ReadyzCheck()).
+func NewServer(opts Options) (*Server, error) {
+	if opts.Cache == nil {
+		return nil, errors.New("api: Options.Cache is required")
+	}
+	if opts.Config == nil {
+		return nil, errors.New("api: Options.Config is required")
+	}
+	if opts.BindAddress == "" {
+		opts.BindAddress = DefaultBindAddress
+	}
+	if opts.CertName == "" {
+		opts.CertName = "tls.crt"
+	}
+	if opts.KeyName == "" {
+		opts.KeyName = "tls.key"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	log := opts.Logger
+	if log.GetSink() == nil {
+		log = logr.Discard()
+	}
+	cs, err := kubernetes.NewForConfig(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("api: creating a Kubernetes client: %w", err)
+	}
+	s := &Server{opts: opts, log: log,
+		index: newIndex(opts.Cache, opts.Clock, log),
+		auth:  newAuthCache(kubeReviewer{cs: cs}, opts.AuthCache, opts.Clock)}
+	if !opts.Insecure && opts.CertDir == "" {
+		hosts := append([]string{"localhost", "127.0.0.1", "::1"}, opts.Hosts...)
+		if h, err := os.Hostname(); err == nil {
+			hosts = append(hosts, h)
+		}
+		cert, pemBytes, err := selfSigned(hosts, opts.Clock.Now())
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		s.cert, s.certPEM = &cert, pemBytes
+	}
+	s.routes()
+	return s, nil
+}
+
+// NeedLeaderElection is false: every replica serves the API from its own cache.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// CertificatePEM returns the generated self-signed serving certificate, which
+// clients may trust; nil when serving plain HTTP or a certificate from CertDir.
+func (s *Server) CertificatePEM() []byte { return s.certPEM }
+
+// ReadyzCheck fails until the index has been built from synced caches.
+func (s *Server) ReadyzCheck() healthz.Checker {
+	return func(*http.Request) error {
+		if !s.index.ready.Load() {
+			return errors.New("the decision API index is not built yet")
+		}
+		return nil
+	}
+}
+
+// Start listens and serves until ctx ends; it keeps the index current meanwhile.
+func (s *Server) Start(ctx context.Context) error {
+	if s.opts.BindAddress == "0" {
+		s.log.Info("Decision API disabled")
+		return s.index.Start(ctx)
+	}
+	ln, err := net.Listen("tcp", s.opts.BindAddress)
+	if err != nil {
+		return fmt.Errorf("api: listening on %s: %w", s.opts.BindAddress, err)
+	}
+	errs := make(chan error, 3)
+	scheme := "http"
+	if !s.opts.Insecure {
+		scheme = "https"
+		cfg := &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// HTTP/2 is off: it is exposed to the stream cancellation and rapid
+			// reset CVEs, and short JSON exchanges gain nothing from it.
+			NextProtos: []string{"http/1.1"},
+		}
+		if s.cert != nil {
+			cfg.Certificates = []tls.Certificate{*s.cert}
+		} else {
+			w, err := certwatcher.New(filepath.Join(s.opts.CertDir, s.opts.CertName),
+				filepath.Join(s.opts.CertDir, s.opts.KeyName))
+			if err != nil {
+				_ = ln.Close()
+				return fmt.Errorf("api: loading the serving certificate: %w", err)
+			}
+			go func() { errs <- w.Start(ctx) }()
+			cfg.GetCertificate = w.GetCertificate
+		}
+		ln = tls.NewListener(ln, cfg)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	go func() { errs <- s.index.Start(ctx) }()
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("api: serving: %w", err)
+		}
+	}()
+	s.log.Info("Serving the decision API", "address", ln.Addr().String(), "scheme", scheme)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		s.log.Error(err, "Shutting the decision API down")
+	}
+	return runErr
+}

@@ -1,0 +1,380 @@
+package api
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
+
+// input is what a snapshot is built from: the cached objects of one namespace.
+// buildContent only reads it.
+type input struct {
+	Environments      []orgrbacv1alpha1.Environment
+	Roles             []orgrbacv1alpha1.Role
+	Organizations     []orgrbacv1alpha1.Organization
+	OrganizationRoles []orgrbacv1alpha1.OrganizationRole
+	Memberships       []orgrbacv1alpha1.Membership
+}
+
+// empty reports whether the namespace holds no orgrbac object the index serves.
+func (in *input) empty() bool {
+	return len(in.Environments) == 0 && len(in.Roles) == 0 && len(in.Organizations) == 0 &&
+		len(in.OrganizationRoles) == 0 && len(in.Memberships) == 0
+}
+
+// snapshot is the immutable, served view of one environment (namespace).
+type snapshot struct {
+	// namespace is the environment's namespace.
+	namespace string
+	// revision is the highest published revision (Environment status.revision)
+	// seen in this namespace; 0 before the first publication.
+	revision int64
+	// content is what the API answers from.
+	content
+}
+
+// content is the data of a snapshot. A rebuild whose content is
+// reflect.DeepEqual to the served one (at the same revision) is dropped.
+type content struct {
+	// envRoles are the environment Roles in environment priority order.
+	envRoles []*roleEntry
+	// envRoleBySlug indexes envRoles.
+	envRoleBySlug map[string]*roleEntry
+	// orgs are the organizations by name.
+	orgs map[string]*orgEntry
+	// orgIDs are the organizations by WorkOS id (externalID, else name).
+	orgIDs map[string]*orgEntry
+	// members are the memberships by name (the WorkOS membership id).
+	members map[string]*memberEntry
+	// sorted are the memberships, oldest first (creation time, then name).
+	sorted []*memberEntry
+}
+
+// roleEntry is one role (environment Role or OrganizationRole).
+type roleEntry struct {
+	name, slug, displayName, description string
+	typ                                  resolve.RoleType
+	permissions                          []string // sorted, unique
+	created, updated                     time.Time
+}
+
+// orgEntry is one organization with the roles it sees and its members.
+type orgEntry struct {
+	name, id, displayName string
+	created, updated      time.Time
+	// roles are the roles visible to the organization, in its priority order.
+	roles      []*roleEntry
+	roleBySlug map[string]*roleEntry
+	// users maps a user id to the user's membership: the Ready one, else the
+	// oldest.
+	users map[string]*memberEntry
+	// holders maps a permission to the members it is granted to (active and
+	// Ready), sorted by user.
+	holders map[string][]*memberEntry
+}
+
+// memberEntry is one Membership as its status resolves it.
+type memberEntry struct {
+	name, organization, user, email string
+	state                           orgrbacv1alpha1.MembershipState // never empty
+	ready                           bool
+	reason                          string // the Ready condition's reason
+	role                            string
+	roles                           []string
+	source                          orgrbacv1alpha1.RoleSource
+	assignments                     []orgrbacv1alpha1.RoleAssignment
+	permissions                     []string // sorted, unique
+	created, updated                time.Time
+}
+
+// grants reports whether the membership grants its permissions: Ready and
+// Active. Inactive and Pending memberships never grant anything.
+func (m *memberEntry) grants() bool {
+	return m.ready && m.state == orgrbacv1alpha1.MembershipActive
+}
+
+// has reports whether the membership's permissions hold p (not whether it
+// grants it: see grants).
+func (m *memberEntry) has(p string) bool {
+	_, ok := slices.BinarySearch(m.permissions, p)
+	return ok
+}
+
+// compareMembers orders memberships oldest first, then by name.
+func compareMembers(a, b *memberEntry) int {
+	return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
+}
+
+func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
+
+func metaOf(o metav1.Object) resolve.Meta {
+	return resolve.Meta{Name: o.GetName(), Created: o.GetCreationTimestamp().Time}
+}
+
+// updatedAt is the newest of the creation time and the conditions' transition
+// times: the last time the object's observable state is known to have changed.
+func updatedAt(o metav1.Object, conds []metav1.Condition) time.Time {
+	t := o.GetCreationTimestamp().Time
+	for _, c := range conds {
+		if c.LastTransitionTime.After(t) {
+			t = c.LastTransitionTime.Time
+		}
+	}
+	return t.UTC()
+}
+
+// sortedSet returns the sorted, unique, non-empty strings of s as a new slice.
+func sortedSet(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// buildContent computes the served view of one namespace. It is pure: the roles'
+// orders come from resolve.Compile, every membership's roles and permissions from
+// its status, its state from its spec.
+func buildContent(in *input) content {
+	var rin resolve.Input
+	roleObjs := map[string]*orgrbacv1alpha1.Role{}
+	orgRoleObjs := map[string]*orgrbacv1alpha1.OrganizationRole{}
+	orgObjs := map[string]*orgrbacv1alpha1.Organization{}
+	for i := range in.Environments {
+		if e := &in.Environments[i]; !deleting(e) {
+			rin.Environments = append(rin.Environments, resolve.Environment{Meta: metaOf(e),
+				DefaultRole: e.Spec.DefaultRole, RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles})
+		}
+	}
+	for i := range in.Roles {
+		if r := &in.Roles[i]; !deleting(r) {
+			roleObjs[r.Name] = r
+			rin.Roles = append(rin.Roles, resolve.Role{Meta: metaOf(r), Slug: r.EffectiveSlug(), Permissions: r.Spec.Permissions})
+		}
+	}
+	for i := range in.Organizations {
+		if o := &in.Organizations[i]; !deleting(o) {
+			orgObjs[o.Name] = o
+			rin.Organizations = append(rin.Organizations, resolve.Organization{Meta: metaOf(o),
+				DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
+		}
+	}
+	for i := range in.OrganizationRoles {
+		if r := &in.OrganizationRoles[i]; !deleting(r) {
+			orgRoleObjs[r.Name] = r
+			rin.OrganizationRoles = append(rin.OrganizationRoles, resolve.OrganizationRole{Meta: metaOf(r),
+				Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
+		}
+	}
+	env := resolve.Compile(rin)
+
+	entries := map[string]*roleEntry{} // by type and object name, shared between organizations
+	entry := func(info resolve.RoleInfo) *roleEntry {
+		key := string(info.Type) + "/" + info.Name
+		if e, ok := entries[key]; ok {
+			return e
+		}
+		e := &roleEntry{name: info.Name, slug: info.Slug, typ: info.Type, permissions: sortedSet(info.Permissions)}
+		switch info.Type {
+		case resolve.RoleTypeOrganization:
+			if o := orgRoleObjs[info.Name]; o != nil {
+				e.displayName, e.description = o.Spec.DisplayName, o.Spec.Description
+				e.created, e.updated = o.CreationTimestamp.UTC(), updatedAt(o, o.Status.Conditions)
+			}
+		default:
+			if o := roleObjs[info.Name]; o != nil {
+				e.displayName, e.description = o.Spec.DisplayName, o.Spec.Description
+				e.created, e.updated = o.CreationTimestamp.UTC(), updatedAt(o, o.Status.Conditions)
+			}
+		}
+		entries[key] = e
+		return e
+	}
+
+	c := content{
+		envRoleBySlug: map[string]*roleEntry{},
+		orgs:          map[string]*orgEntry{},
+		orgIDs:        map[string]*orgEntry{},
+		members:       make(map[string]*memberEntry, len(in.Memberships)),
+	}
+	for _, info := range env.Roles() {
+		e := entry(info)
+		c.envRoles = append(c.envRoles, e)
+		c.envRoleBySlug[e.slug] = e
+	}
+
+	orgList := make([]*orgEntry, 0, len(orgObjs))
+	for _, name := range env.OrganizationNames() {
+		view, obj := env.Organization(name), orgObjs[name]
+		o := &orgEntry{name: name, id: name, displayName: obj.Spec.DisplayName,
+			created: obj.CreationTimestamp.UTC(), updated: updatedAt(obj, obj.Status.Conditions),
+			roleBySlug: map[string]*roleEntry{}, users: map[string]*memberEntry{}, holders: map[string][]*memberEntry{}}
+		if obj.Spec.ExternalID != "" {
+			o.id = obj.Spec.ExternalID
+		}
+		for _, info := range view.Roles() {
+			e := entry(info)
+			o.roles = append(o.roles, e)
+			o.roleBySlug[e.slug] = e
+		}
+		c.orgs[name] = o
+		orgList = append(orgList, o)
+	}
+	// An id names the oldest organization that claims it.
+	slices.SortFunc(orgList, func(a, b *orgEntry) int {
+		return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
+	})
+	for _, o := range orgList {
+		if _, taken := c.orgIDs[o.id]; !taken {
+			c.orgIDs[o.id] = o
+		}
+	}
+
+	c.sorted = make([]*memberEntry, 0, len(in.Memberships))
+	for i := range in.Memberships {
+		m := &in.Memberships[i]
+		if deleting(m) {
+			continue
+		}
+		e := &memberEntry{name: m.Name, organization: m.Spec.Organization, user: m.Spec.User, email: m.Spec.Email,
+			state: m.Spec.State, role: m.Status.Role, roles: slices.Clone(m.Status.Roles), source: m.Status.Source,
+			assignments: slices.Clone(m.Status.Assignments), permissions: sortedSet(m.Status.Permissions),
+			created: m.CreationTimestamp.UTC(), updated: updatedAt(m, m.Status.Conditions)}
+		if e.state == "" {
+			e.state = orgrbacv1alpha1.MembershipActive
+		}
+		for _, cond := range m.Status.Conditions {
+			if cond.Type == orgrbacv1alpha1.ConditionReady {
+				e.ready = cond.Status == metav1.ConditionTrue
+				e.reason = cond.Reason
+			}
+		}
+		c.members[e.name] = e
+		c.sorted = append(c.sorted, e)
+	}
+	slices.SortFunc(c.sorted, compareMembers)
+
+	for _, m := range c.sorted { // oldest first: the first Ready membership wins, else the oldest
+		o := c.orgs[m.organization]
+		if o == nil {
+			continue
+		}
+		if w, ok := o.users[m.user]; !ok || (!w.ready && m.ready) {
+			o.users[m.user] = m
+		}
+	}
+	for _, o := range orgList {
+		users := make([]*memberEntry, 0, len(o.users))
+		for _, m := range o.users {
+			if m.grants() {
+				users = append(users, m)
+			}
+		}
+		slices.SortFunc(users, func(a, b *memberEntry) int { return strings.Compare(a.user, b.user) })
+		for _, m := range users {
+			for _, p := range m.permissions {
+				o.holders[p] = append(o.holders[p], m)
+			}
+		}
+	}
+	return c
+}
+
+// organization finds an organization by WorkOS id (externalID, else name) or by
+// name.
+func (c *content) organization(key string) *orgEntry {
+	if o := c.orgIDs[key]; o != nil {
+		return o
+	}
+	return c.orgs[key]
+}
+
+// orgID is the WorkOS organization id of a membership's organization: its
+// externalID when set, else its name.
+func (c *content) orgID(m *memberEntry) (id, name string) {
+	if o := c.orgs[m.organization]; o != nil {
+		name = o.displayName
+		if name == "" {
+			name = o.name
+		}
+		return o.id, name
+	}
+	return m.organization, ""
+}
+
+// Reasons of a decision.
+const (
+	// ReasonGranted means the membership is active, Ready and holds every
+	// requested permission.
+	ReasonGranted = "Granted"
+	// ReasonPermissionNotGranted means at least one requested permission is not
+	// among the membership's permissions.
+	ReasonPermissionNotGranted = "PermissionNotGranted"
+	// ReasonOrganizationNotFound means no organization has that id or name.
+	ReasonOrganizationNotFound = "OrganizationNotFound"
+	// ReasonMembershipNotFound means the user is not a member of the organization.
+	ReasonMembershipNotFound = "MembershipNotFound"
+	// ReasonMembershipInactive means the membership's state is Inactive.
+	ReasonMembershipInactive = "MembershipInactive"
+	// ReasonMembershipPending means the membership's state is Pending.
+	ReasonMembershipPending = "MembershipPending"
+	// ReasonMembershipNotReady means the membership did not resolve (for
+	// instance no default role, or a duplicate).
+	ReasonMembershipNotReady = "MembershipNotReady"
+)
+
+// decision is the answer to "may this member do all of these?".
+type decision struct {
+	allowed bool
+	role    string
+	roles   []string
+	reason  string
+	missing []string
+}
+
+// decide answers for a membership (nil when there is none) and a non-empty
+// permission list.
+func decide(m *memberEntry, perms []string) decision {
+	if m == nil {
+		return decision{reason: ReasonMembershipNotFound}
+	}
+	d := decision{role: m.role, roles: m.roles}
+	switch {
+	case m.state == orgrbacv1alpha1.MembershipInactive:
+		d.reason = ReasonMembershipInactive
+	case m.state == orgrbacv1alpha1.MembershipPending:
+		d.reason = ReasonMembershipPending
+	case !m.grants():
+		d.reason = ReasonMembershipNotReady
+	default:
+		for _, p := range perms {
+			if !m.has(p) {
+				d.missing = append(d.missing, p)
+			}
+		}
+		d.allowed = len(d.missing) == 0
+		d.reason = ReasonGranted
+		if !d.allowed {
+			d.reason = ReasonPermissionNotGranted
+		}
+	}
+	return d
+}
+
+// check answers for a user of an organization (by id or name).
+func (c *content) check(org, user string, perms []string) decision {
+	o := c.organization(org)
+	if o == nil {
+		return decision{reason: ReasonOrganizationNotFound}
+	}
+	return decide(o.users[user], perms)
+}

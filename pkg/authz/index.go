@@ -1,0 +1,92 @@
+package authz
+
+import (
+	"github.com/orgrbac/orgrbac/internal/publish"
+)
+
+// decisions is a snapshot compiled for lookups: permission slugs interned to bit
+// positions, each role a bit set, each organization (by name and by external
+// id) a map from user to the user's roles. It is immutable once built.
+type decisions struct {
+	snapshot *Snapshot
+	perms    map[string]int
+	orgs     map[string]map[string][]roleBits
+}
+
+// roleBits is a role's permission set, one bit per interned permission.
+type roleBits []uint64
+
+// compile builds the decisions of a valid snapshot.
+func compile(s *Snapshot) *decisions {
+	d := &decisions{snapshot: s, perms: map[string]int{}, orgs: make(map[string]map[string][]roleBits, 2*len(s.Organizations))}
+	for _, r := range s.Roles {
+		for _, p := range r.Permissions {
+			if _, ok := d.perms[p]; !ok {
+				d.perms[p] = len(d.perms)
+			}
+		}
+	}
+	words := (len(d.perms) + 63) / 64
+	envRoles := map[string]roleBits{}
+	orgRoles := map[[2]string]roleBits{}
+	for _, r := range s.Roles {
+		bits := make(roleBits, words)
+		for _, p := range r.Permissions {
+			i := d.perms[p]
+			bits[i/64] |= 1 << (i % 64)
+		}
+		if r.Type == publish.RoleTypeEnvironment {
+			envRoles[r.Slug] = bits
+		} else {
+			orgRoles[[2]string{r.Organization, r.Slug}] = bits
+		}
+	}
+	byName := make(map[string]map[string][]roleBits, len(s.Organizations))
+	for _, o := range s.Organizations {
+		members := make(map[string][]roleBits, len(o.Members))
+		for _, m := range o.Members {
+			roles := make([]roleBits, 0, len(m.Roles))
+			for _, slug := range m.Roles {
+				if bits, ok := envRoles[slug]; ok {
+					roles = append(roles, bits)
+				} else if bits, ok := orgRoles[[2]string{o.Name, slug}]; ok {
+					roles = append(roles, bits)
+				}
+			}
+			members[m.User] = roles
+		}
+		byName[o.Name] = members
+		if o.ExternalID != "" {
+			d.orgs[o.ExternalID] = members
+		}
+	}
+	// Names win over external ids that happen to be equal to another
+	// organization's name.
+	for name, members := range byName {
+		d.orgs[name] = members
+	}
+	return d
+}
+
+// allowed reports whether user of org holds permission. It does not allocate.
+func (d *decisions) allowed(org, user, permission string) bool {
+	members, ok := d.orgs[org]
+	if !ok {
+		return false
+	}
+	roles, ok := members[user]
+	if !ok {
+		return false
+	}
+	p, ok := d.perms[permission]
+	if !ok {
+		return false
+	}
+	word, bit := p/64, uint64(1)<<(p%64)
+	for _, r := range roles {
+		if r[word]&bit != 0 {
+			return true
+		}
+	}
+	return false
+}
