@@ -29,16 +29,9 @@ type EnvironmentReconciler struct {
 
 // Reconcile computes the environment's status and writes it when it changed.
 func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if d := r.throttle.wait(req.NamespacedName); d > 0 {
-		return ctrl.Result{RequeueAfter: d}, nil
-	}
 	var env orgrbacv1alpha1.Environment
-	if err := r.Client.Get(ctx, req.NamespacedName, &env); err != nil {
-		r.throttle.forget(req.NamespacedName)
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if deleting(&env) {
-		return ctrl.Result{}, nil
+	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &env); !ok {
+		return res, err
 	}
 	ns := env.Namespace
 

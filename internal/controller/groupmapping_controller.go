@@ -30,16 +30,9 @@ type GroupMappingReconciler struct {
 
 // Reconcile computes the mapping's status and writes it when it changed.
 func (r *GroupMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if d := r.throttle.wait(req.NamespacedName); d > 0 {
-		return ctrl.Result{RequeueAfter: d}, nil
-	}
 	var gm orgrbacv1alpha1.GroupMapping
-	if err := r.Client.Get(ctx, req.NamespacedName, &gm); err != nil {
-		r.throttle.forget(req.NamespacedName)
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if deleting(&gm) {
-		return ctrl.Result{}, nil
+	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &gm); !ok {
+		return res, err
 	}
 	if err := ensureOrganizationOwner(ctx, r.Client, &gm, gm.Spec.Organization); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -30,16 +30,9 @@ type OrganizationReconciler struct {
 
 // Reconcile computes the organization's status and writes it when it changed.
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if d := r.throttle.wait(req.NamespacedName); d > 0 {
-		return ctrl.Result{RequeueAfter: d}, nil
-	}
 	var org orgrbacv1alpha1.Organization
-	if err := r.Client.Get(ctx, req.NamespacedName, &org); err != nil {
-		r.throttle.forget(req.NamespacedName)
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if deleting(&org) {
-		return ctrl.Result{}, nil
+	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &org); !ok {
+		return res, err
 	}
 
 	in, err := gatherInput(ctx, r.Client, org.Namespace, org.Name)

@@ -31,16 +31,9 @@ type RoleReconciler struct {
 
 // Reconcile computes the role's status and writes it when it changed.
 func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if d := r.throttle.wait(req.NamespacedName); d > 0 {
-		return ctrl.Result{RequeueAfter: d}, nil
-	}
 	var role orgrbacv1alpha1.Role
-	if err := r.Client.Get(ctx, req.NamespacedName, &role); err != nil {
-		r.throttle.forget(req.NamespacedName)
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if deleting(&role) {
-		return ctrl.Result{}, nil
+	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &role); !ok {
+		return res, err
 	}
 	slug := role.EffectiveSlug()
 

@@ -1,12 +1,15 @@
 package controller
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // throttle spaces out the reconciles of one object that count other objects: a
@@ -49,4 +52,18 @@ func (t *throttle) forget(key types.NamespacedName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.last, key)
+}
+
+// beginCount starts the reconcile of an object that counts others: it waits out
+// the throttle, reads the object into obj and skips one being deleted. When ok is
+// false the reconcile ends with res and err.
+func beginCount(ctx context.Context, c client.Reader, t *throttle, req ctrl.Request, obj client.Object) (ok bool, res ctrl.Result, err error) {
+	if d := t.wait(req.NamespacedName); d > 0 {
+		return false, ctrl.Result{RequeueAfter: d}, nil
+	}
+	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		t.forget(req.NamespacedName)
+		return false, ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return !deleting(obj), ctrl.Result{}, nil
 }
