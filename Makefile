@@ -10,6 +10,8 @@ LOCAL_DIR      ?= $(CURDIR)/.local
 # The control plane folder (etcd, kube-apiserver, kube-controller-manager, kubectl);
 # built from source on first use, then cached outside the clone.
 ASSETS = $$(hack/controlplane.sh)
+# The scale of "make bench": memberships, 10k or 100k (docs/benchmarks.md).
+BENCH_SCALE ?= 10k
 
 ##@ General
 
@@ -68,6 +70,16 @@ test-unit: ## Run the tests that need no control plane.
 .PHONY: fuzz
 fuzz: ## Fuzz the resolver for FUZZTIME (default 60s).
 	go test ./internal/resolve/ -run='^$$' -fuzz=FuzzResolve -fuzztime=$${FUZZTIME:-60s}
+
+.PHONY: bench
+bench: ## Scale benchmark (BENCH_SCALE=10k, the default, or 100k); results in docs/bench-results/.
+	assets=$(ASSETS); \
+	KUBEBUILDER_ASSETS="$$assets" BENCH_COMMAND="make bench BENCH_SCALE=$(BENCH_SCALE) $(BENCH_ARGS)" \
+		go run ./test/bench --scale=$(BENCH_SCALE) --out=docs/bench-results $(BENCH_ARGS)
+
+.PHONY: bench-100k
+bench-100k: ## The scale benchmark at 100k memberships.
+	$(MAKE) bench BENCH_SCALE=100k
 
 ##@ Build and run
 

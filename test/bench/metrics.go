@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"strings"
+)
+
+// sample is one line of the Prometheus text exposition format.
+type sample struct {
+	Name   string
+	Labels map[string]string
+	Value  float64
+}
+
+// parseMetrics reads the Prometheus text format (what controller-runtime's
+// /metrics serves): comments are skipped, timestamps are not expected.
+func parseMetrics(r io.Reader) ([]sample, error) {
+	var out []sample
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		s, err := parseSample(text)
+		if err != nil {
+			return nil, fmt.Errorf("metrics line %d: %w", line, err)
+		}
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading metrics: %w", err)
+	}
+	return out, nil
+}
+
+func parseSample(text string) (sample, error) {
+	s := sample{Labels: map[string]string{}}
+	end := strings.IndexAny(text, "{ ")
+	if end <= 0 {
+		return s, fmt.Errorf("no metric name in %q", text)
+	}
+	s.Name = text[:end]
+	rest := text[end:]
+	if strings.HasPrefix(rest, "{") {
+		var err error
+		if rest, err = parseLabels(rest[1:], s.Labels); err != nil {
+			return s, err
+		}
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		return s, fmt.Errorf("no value in %q", text)
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return s, fmt.Errorf("value of %s: %w", s.Name, err)
+	}
+	s.Value = v
+	return s, nil
+}
+
+// parseLabels parses `a="x",b="y"}` into labels and returns what follows the '}'.
+func parseLabels(s string, labels map[string]string) (string, error) {
+	for {
+		s = strings.TrimLeft(s, " ,")
+		if strings.HasPrefix(s, "}") {
+			return s[1:], nil
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq <= 0 || len(s) < eq+2 || s[eq+1] != '"' {
+			return "", fmt.Errorf("bad label in %q", s)
+		}
+		key := strings.TrimSpace(s[:eq])
+		var val strings.Builder
+		i := eq + 2
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+				switch s[i] {
+				case 'n':
+					val.WriteByte('\n')
+				default:
+					val.WriteByte(s[i])
+				}
+				continue
+			}
+			val.WriteByte(s[i])
+		}
+		if i >= len(s) {
+			return "", fmt.Errorf("unterminated label value in %q", s)
+		}
+		labels[key] = val.String()
+		s = s[i+1:]
+	}
+}
+
+// snapshot is the part of a manager's /metrics the benchmark uses.
+type snapshot struct {
+	// Requests is rest_client_requests_total summed by method (GET, LIST is GET
+	// too, PATCH, PUT, POST, DELETE, WATCH shows as GET).
+	Requests map[string]float64
+	// Reconciles is controller_runtime_reconcile_total summed by controller.
+	Reconciles map[string]float64
+	// ReconcileSeconds is controller_runtime_reconcile_time_seconds_sum by controller.
+	ReconcileSeconds map[string]float64
+	// HeapInuse is go_memstats_heap_inuse_bytes.
+	HeapInuse float64
+	// Orgrbac holds orgrbac's own counters and histogram sums and counts
+	// (orgrbac_*_total, _sum, _count), summed over their labels.
+	Orgrbac map[string]float64
+}
+
+// summarize extracts a snapshot from parsed samples.
+func summarize(samples []sample) snapshot {
+	s := snapshot{Requests: map[string]float64{}, Reconciles: map[string]float64{}, ReconcileSeconds: map[string]float64{},
+		Orgrbac: map[string]float64{}}
+	for _, m := range samples {
+		if strings.HasPrefix(m.Name, "orgrbac_") && (strings.HasSuffix(m.Name, "_total") ||
+			strings.HasSuffix(m.Name, "_sum") || strings.HasSuffix(m.Name, "_count")) {
+			s.Orgrbac[m.Name] += m.Value
+		}
+		switch m.Name {
+		case "rest_client_requests_total":
+			s.Requests[m.Labels["method"]] += m.Value
+		case "controller_runtime_reconcile_total":
+			s.Reconciles[m.Labels["controller"]] += m.Value
+		case "controller_runtime_reconcile_time_seconds_sum":
+			s.ReconcileSeconds[m.Labels["controller"]] += m.Value
+		case "go_memstats_heap_inuse_bytes":
+			s.HeapInuse = m.Value
+		}
+	}
+	return s
+}
+
+// mutatingMethods are the HTTP methods that write.
+var mutatingMethods = []string{"POST", "PUT", "PATCH", "DELETE"}
+
+// delta is after minus before, per key; keys that did not move are dropped.
+func delta(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// writes sums the mutating methods of a per-method map.
+func writes(byMethod map[string]float64) float64 {
+	var n float64
+	for _, m := range mutatingMethods {
+		n += byMethod[m]
+	}
+	return n
+}
+
+// total sums every value of m.
+func total(m map[string]float64) float64 {
+	var n float64
+	for v := range maps.Values(m) {
+		n += v
+	}
+	return n
+}
