@@ -103,3 +103,42 @@ func toResolveMembership(m *orgrbacv1alpha1.Membership) resolve.Membership {
 		Roles: m.Spec.Roles, DirectoryGroups: m.Spec.DirectoryGroups, SSOGroups: m.Spec.SSOGroups,
 		State: resolve.State(m.Spec.State)}
 }
+
+// gatherNamespace reads everything the resolver needs to resolve any membership
+// of namespace ns: every organization with its roles and mappings.
+func gatherNamespace(ctx context.Context, c client.Reader, ns string) (resolve.Input, error) {
+	var orgs orgrbacv1alpha1.OrganizationList
+	if err := c.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
+		return resolve.Input{}, fmt.Errorf("listing organizations: %w", err)
+	}
+	in, err := gatherInput(ctx, c, ns)
+	if err != nil {
+		return in, err
+	}
+	for i := range orgs.Items {
+		if o := &orgs.Items[i]; !deleting(o) {
+			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(o),
+				DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
+		}
+	}
+	var oroles orgrbacv1alpha1.OrganizationRoleList
+	if err := c.List(ctx, &oroles, client.InNamespace(ns), readOnly); err != nil {
+		return in, fmt.Errorf("listing organization roles: %w", err)
+	}
+	for i := range oroles.Items {
+		if r := &oroles.Items[i]; !deleting(r) {
+			in.OrganizationRoles = append(in.OrganizationRoles, resolve.OrganizationRole{Meta: metaOf(r),
+				Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
+		}
+	}
+	var gms orgrbacv1alpha1.GroupMappingList
+	if err := c.List(ctx, &gms, client.InNamespace(ns), readOnly); err != nil {
+		return in, fmt.Errorf("listing group mappings: %w", err)
+	}
+	for i := range gms.Items {
+		if g := &gms.Items[i]; !deleting(g) {
+			in.GroupMappings = append(in.GroupMappings, toResolveMapping(g))
+		}
+	}
+	return in, nil
+}

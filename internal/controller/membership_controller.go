@@ -29,6 +29,7 @@ type MembershipReconciler struct {
 	Client   client.Client
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
+	envs     *envCache
 }
 
 // Event reasons of Memberships.
@@ -90,11 +91,17 @@ func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.M
 		}
 	}
 
-	in, err := gatherInput(ctx, r.Client, m.Namespace, m.Spec.Organization)
+	env, err := r.envs.get(m.Namespace, func() (*resolve.Env, error) {
+		in, err := gatherNamespace(ctx, r.Client, m.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		return resolve.Compile(in), nil
+	})
 	if err != nil {
 		return resolve.Result{}, err
 	}
-	return resolve.Compile(in).Resolve(self), nil
+	return env.Resolve(self), nil
 }
 
 // events records a Normal event when the effective roles changed (not on the first
@@ -122,7 +129,8 @@ func sourceOrNone(s orgrbacv1alpha1.RoleSource) string {
 // SetupWithManager registers the controller: a Membership is resolved again
 // whenever any of its inputs changes, and only then.
 func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	m := &membershipMapper{c: mgr.GetClient()}
+	r.envs = newEnvCache()
+	m := &membershipMapper{c: mgr.GetClient(), envs: r.envs}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membership").
 		For(&orgrbacv1alpha1.Membership{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

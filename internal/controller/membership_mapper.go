@@ -15,6 +15,8 @@ import (
 // resolution an event may change.
 type membershipMapper struct {
 	c client.Reader
+	// envs is invalidated by every input change before its memberships are enqueued.
+	envs *envCache
 }
 
 // memberships returns requests for the memberships of ns matching the field
@@ -58,16 +60,19 @@ func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reco
 // environment: every membership of the namespace (the environment's settings
 // apply to all of them).
 func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	return mm.memberships(ctx, obj.GetNamespace(), "", "", nil)
 }
 
 // organization: the organization's memberships.
 func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	return mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
 }
 
 // groupMapping: the memberships in the mapped group.
 func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	g, ok := obj.(*orgrbacv1alpha1.GroupMapping)
 	if !ok {
 		return nil
@@ -78,6 +83,7 @@ func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object)
 
 // roleChanged: a role's permissions changed; the memberships naming or holding it.
 func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -87,6 +93,7 @@ func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Objec
 
 // orgRoleChanged: an organization role's permissions changed.
 func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil
@@ -96,6 +103,7 @@ func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Ob
 
 // roleCreatedOrDeleted: a role appeared or went away.
 func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -105,6 +113,7 @@ func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client
 
 // orgRoleCreatedOrDeleted: an organization role appeared or went away.
 func (mm *membershipMapper) orgRoleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil
