@@ -36,6 +36,7 @@ type options struct {
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
+	webhook                 webhookOptions
 	maxConcurrentReconciles int
 	zap                     zap.Options
 }
@@ -66,6 +67,7 @@ func parseFlags(args []string) (*options, error) {
 	// --kubeconfig is registered on the default flag set by controller-runtime.
 	fs.Var(flagValue{flag.CommandLine.Lookup("kubeconfig")}, "kubeconfig",
 		"Path to a kubeconfig. Only required if out-of-cluster.")
+	o.webhook.bindFlags(fs)
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -135,7 +137,12 @@ func run(o *options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	webhookServer, err := o.webhook.newServer()
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		WebhookServer:           webhookServer,
 		Scheme:                  newScheme(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
@@ -156,9 +163,15 @@ func run(o *options) error {
 
 	if err := controller.Setup(ctx, mgr, controller.Options{
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-		EnableWebhooks:          o.enableWebhooks,
+		// A rotated certificate is ready only after the start: the webhooks are registered then.
+		EnableWebhooks: o.enableWebhooks && !o.webhook.rotating(),
 	}); err != nil {
 		return err
+	}
+	if o.enableWebhooks {
+		if err := o.webhook.wire(mgr); err != nil {
+			return err
+		}
 	}
 
 	// The decision API runs on every replica, leader or not, from the informer cache.

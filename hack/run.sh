@@ -63,6 +63,21 @@ fi
 echo "run: installing the CRDs"
 "$kubectl" apply --server-side --force-conflicts -k config/crd >/dev/null
 "$kubectl" wait --for condition=Established --timeout=60s -f config/crd/bases >/dev/null
+# The admission webhooks: an API server on this machine calls the manager at
+# 127.0.0.1:9443 (the manager makes up a certificate and installs a webhook
+# configuration pointing to itself, removed when it stops); a remote one cannot
+# reach this machine, so the manager runs without webhooks there. A configuration
+# left by a manager that was killed is removed before anything is applied.
+"$kubectl" delete validatingwebhookconfiguration orgrbac-local-validating-webhook-configuration \
+	--ignore-not-found >/dev/null
+server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+case "$server" in
+https://127.0.0.1:* | https://localhost:* | https://\[::1\]:*)
+	webhook_args="--webhook-local-url=https://127.0.0.1:9443" ;;
+*)
+	echo "run: $server cannot call webhooks on this machine: the manager runs without them"
+	webhook_args="--enable-webhooks=false" ;;
+esac
 echo "run: applying config/samples"
 "$kubectl" apply --server-side -k config/samples
 
@@ -71,4 +86,4 @@ if $cluster_only; then
 fi
 echo "run: starting the manager (Ctrl-C stops it; the local control plane keeps running)"
 # shellcheck disable=SC2086
-exec go run ./cmd ${ARGS:-}
+exec go run ./cmd $webhook_args ${ARGS:-}

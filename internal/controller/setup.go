@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/orgrbac/orgrbac/internal/index"
+	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
 // countInterval is the shortest time between two counts (memberCount,
@@ -38,6 +39,11 @@ type Options struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+// The role-cleanup finalizer rewrites the objects that name a deleted role; the
+// webhooks and the finalizer read namespaces (uncached) to spot a terminating one.
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments;organizations;memberships;groupmappings;roles;organizationroles,verbs=update;patch
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=roles/finalizers;organizationroles/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 
 // Setup registers the field indexes and the controllers with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
@@ -61,9 +67,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		"environment":      &EnvironmentReconciler{Client: c, Clock: clk},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
 		"publish":          &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes},
+		"rolecleanup": &RoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("orgrbac-role-cleanup")},
+		"organizationrolecleanup": &OrganizationRoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
+			Recorder: mgr.GetEventRecorder("orgrbac-role-cleanup")},
 	} {
 		if err := setup.SetupWithManager(mgr, copts); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)
+		}
+	}
+	if opts.EnableWebhooks {
+		if err := webhookv1alpha1.Setup(mgr); err != nil {
+			return fmt.Errorf("setting up the webhooks: %w", err)
 		}
 	}
 	return nil

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
+)
+
+// webhookOptions say where the webhook server listens and how it gets its
+// certificate: rotated into a Secret in a cluster (--webhook-cert-secret), made up
+// at start for a manager on the developer's machine (--webhook-local-url), or read
+// from --webhook-cert-dir as provided (e.g. by cert-manager).
+type webhookOptions struct {
+	port          int
+	certDir       string
+	certSecret    string
+	service       string
+	configuration string
+	localURL      string
+	localManifest string
+	// caBundle is the local CA, set by newServer in local mode.
+	caBundle []byte
+}
+
+func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
+	fs.IntVar(&w.port, "webhook-port", webhook.DefaultPort, "Port of the admission webhook server.")
+	fs.StringVar(&w.certDir, "webhook-cert-dir", "",
+		"Folder with the webhook server's tls.crt and tls.key (default <tmp>/k8s-webhook-server/serving-certs).")
+	fs.StringVar(&w.certSecret, "webhook-cert-secret", "",
+		"NAMESPACE/NAME of a Secret, mounted at --webhook-cert-dir, into which the manager rotates a CA and the serving certificate, "+
+			"injecting the CA into --webhook-configuration. Empty: the certificate is provided.")
+	fs.StringVar(&w.service, "webhook-service", "orgrbac-webhook-service",
+		"The webhook Service (in the Secret's namespace), the serving certificate's name.")
+	fs.StringVar(&w.configuration, "webhook-configuration", "orgrbac-validating-webhook-configuration",
+		"The ValidatingWebhookConfiguration given the rotated CA.")
+	fs.StringVar(&w.localURL, "webhook-local-url", "",
+		"For a manager outside the cluster (make run): serve the webhooks at this https URL (e.g. https://127.0.0.1:9443) "+
+			"with a certificate made up at start, and install a webhook configuration pointing to it while the manager runs.")
+	fs.StringVar(&w.localManifest, "webhook-local-manifest", "config/webhook/manifests.yaml",
+		"The generated webhook configuration that --webhook-local-url installs, rewritten to its URL.")
+}
+
+// rotating reports whether the certificate is rotated by the manager, which then
+// serves the webhooks only once it is ready.
+func (w *webhookOptions) rotating() bool { return w.localURL == "" && w.certSecret != "" }
+
+// newServer returns the webhook server; in local mode it first writes a
+// self-signed certificate for the URL's host.
+func (w *webhookOptions) newServer() (webhook.Server, error) {
+	opts := webhook.Options{Port: w.port, CertDir: w.certDir}
+	if w.localURL != "" {
+		u, err := url.Parse(w.localURL)
+		if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+			return nil, fmt.Errorf("--webhook-local-url must be an https URL with a host, got %q", w.localURL)
+		}
+		opts.Host = u.Hostname()
+		if p := u.Port(); p != "" {
+			if opts.Port, err = strconv.Atoi(p); err != nil {
+				return nil, fmt.Errorf("--webhook-local-url port: %w", err)
+			}
+		}
+		if opts.CertDir, err = os.MkdirTemp("", "orgrbac-webhook-"); err != nil {
+			return nil, fmt.Errorf("creating the local certificate folder: %w", err)
+		}
+		hosts := []string{u.Hostname()}
+		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+			hosts = append(hosts, "localhost")
+		}
+		if w.caBundle, err = certs.SelfSigned(opts.CertDir, hosts, time.Now(), 30*24*time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return webhook.NewServer(opts), nil
+}
+
+// wire completes the certificate set-up once the controllers (and, unless the
+// certificate is rotated, the webhooks) are registered.
+func (w *webhookOptions) wire(mgr ctrl.Manager) error {
+	switch {
+	case w.localURL != "":
+		return mgr.Add(&certs.LocalConfiguration{Client: mgr.GetClient(), Manifest: w.localManifest,
+			BaseURL: w.localURL, CABundle: w.caBundle, Started: mgr.GetWebhookServer().StartedChecker()})
+	case w.certSecret != "":
+		ns, name, ok := strings.Cut(w.certSecret, "/")
+		if !ok || ns == "" || name == "" {
+			return errors.New("--webhook-cert-secret must be NAMESPACE/NAME")
+		}
+		dir := w.certDir
+		if dir == "" {
+			dir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs") // the webhook server's default
+		}
+		ready := make(chan struct{})
+		if err := certs.AddRotator(mgr, certs.RotatorOptions{Secret: types.NamespacedName{Namespace: ns, Name: name},
+			Service: w.service, Configuration: w.configuration, CertDir: dir}, ready); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("webhook-certificate", certs.ReadyCheck(ready)); err != nil {
+			return fmt.Errorf("adding the webhook certificate readiness check: %w", err)
+		}
+		// The webhook server starts when the first webhook is registered: only once
+		// its certificate is mounted.
+		return mgr.Add(&registerWhenReady{mgr: mgr, ready: ready})
+	}
+	return nil
+}
+
+// registerWhenReady registers the webhooks once the rotated certificate is ready.
+type registerWhenReady struct {
+	mgr   ctrl.Manager
+	ready <-chan struct{}
+}
+
+// Start waits for the certificate, then registers the webhooks.
+func (r *registerWhenReady) Start(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-r.ready:
+	}
+	ctrl.Log.WithName("setup").Info("Webhook certificate ready: serving the webhooks")
+	return webhookv1alpha1.Setup(r.mgr)
+}
+
+// NeedLeaderElection is false: every replica serves the webhooks.
+func (r *registerWhenReady) NeedLeaderElection() bool { return false }

@@ -1,0 +1,73 @@
+package certs
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// The rotator reads and rewrites the webhook configuration's caBundle. Its Secret
+// (in the manager's namespace) is granted by config/webhook/cert_rotation_rbac.yaml.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update
+
+// RotatorOptions configure AddRotator.
+type RotatorOptions struct {
+	// Secret holds the CA and the serving certificate; it must exist (it may be
+	// empty) and be mounted at CertDir.
+	Secret types.NamespacedName
+	// Service is the webhook Service's name, in Secret's namespace: the serving
+	// certificate is for <Service>.<namespace>.svc.
+	Service string
+	// Configuration is the ValidatingWebhookConfiguration given the CA bundle.
+	Configuration string
+	// CertDir is where the Secret is mounted.
+	CertDir string
+}
+
+// AddRotator adds cert-controller's rotator to the manager: it creates (and
+// renews before they expire) a CA and a serving certificate in the Secret, and
+// injects the CA into the webhook configuration. ready is closed once the
+// certificate is mounted and the CA injected; then the webhooks can be served.
+func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
+	if o.Secret.Namespace == "" || o.Secret.Name == "" || o.Service == "" || o.Configuration == "" {
+		return errors.New("the certificate rotator needs a secret (namespace/name), a service and a webhook configuration")
+	}
+	dns := fmt.Sprintf("%s.%s.svc", o.Service, o.Secret.Namespace)
+	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+		SecretKey:      o.Secret,
+		CertDir:        o.CertDir,
+		CertName:       CertName,
+		KeyName:        KeyName,
+		CAName:         "orgrbac-webhook-ca",
+		CAOrganization: "orgrbac",
+		DNSName:        dns,
+		ExtraDNSNames:  []string{dns + ".cluster.local"},
+		IsReady:        ready,
+		Webhooks:       []rotator.WebhookInfo{{Name: o.Configuration, Type: rotator.Validating}},
+		// Every replica serves webhooks, so every replica needs the certificate.
+		RequireLeaderElection: false,
+	})
+	if err != nil {
+		return fmt.Errorf("adding the certificate rotator: %w", err)
+	}
+	return nil
+}
+
+// ReadyCheck is a readiness check that fails until ready is closed.
+func ReadyCheck(ready <-chan struct{}) func(*http.Request) error {
+	return func(*http.Request) error {
+		select {
+		case <-ready:
+			return nil
+		default:
+			return errors.New("the webhook certificate is not ready yet")
+		}
+	}
+}
+
+func metaName(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name} }

@@ -1,0 +1,144 @@
+package certs
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// TestAddRotator runs cert-controller against a real API server, as config/default
+// sets it up: it fills the empty Secret, injects the CA into every webhook of the
+// configuration, and reports ready once the certificate is mounted (the test
+// stands in for the kubelet, copying the Secret into the folder).
+func TestAddRotator(t *testing.T) {
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the control plane (`make test` sets KUBEBUILDER_ASSETS): %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := types.NamespacedName{Namespace: "orgrbac-system", Name: "orgrbac-webhook-server-cert"}
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "manifests.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc, err := ToLocal(manifest, "https://127.0.0.1:1", nil) // only to decode it: the service is set back below
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc.Name = "orgrbac-validating-webhook-configuration"
+	for i := range vwc.Webhooks {
+		path := "/validate"
+		vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+			Namespace: secret.Namespace, Name: "orgrbac-webhook-service", Path: &path}}
+	}
+	for _, o := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: secret.Namespace}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: secret.Namespace, Name: secret.Name}},
+		vwc,
+	} {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatalf("creating %s: %v", o.GetName(), err)
+		}
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: clientgoscheme.Scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ready := make(chan struct{})
+	if err := AddRotator(mgr, RotatorOptions{Secret: secret, Service: "orgrbac-webhook-service",
+		Configuration: vwc.Name, CertDir: dir}, ready); err != nil {
+		t.Fatal(err)
+	}
+	mctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("the manager stopped with %v", err)
+		}
+	}()
+
+	// The kubelet's part: mount the Secret once it is filled.
+	var s corev1.Secret
+	for {
+		if err := c.Get(ctx, secret, &s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Data[CertName]) > 0 && len(s.Data["ca.crt"]) > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the rotator did not fill the Secret")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, f := range []string{CertName, KeyName} {
+		if err := os.WriteFile(filepath.Join(dir, f), s.Data[f], 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		t.Fatal("the rotator never reported ready")
+	}
+	if err := ReadyCheck(ready)(nil); err != nil {
+		t.Errorf("ReadyCheck after ready: %v", err)
+	}
+
+	var got admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := c.Get(ctx, client.ObjectKeyFromObject(vwc), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range got.Webhooks {
+		if string(w.ClientConfig.CABundle) != string(s.Data["ca.crt"]) {
+			t.Errorf("webhook %s: caBundle is not the Secret's CA", w.Name)
+		}
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(s.Data["ca.crt"])
+	block, _ := pem.Decode(s.Data[CertName])
+	if block == nil {
+		t.Fatal("tls.crt is no PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "orgrbac-webhook-service.orgrbac-system.svc"}); err != nil {
+		t.Errorf("the serving certificate does not verify for the Service: %v", err)
+	}
+}
+
+func TestReadyCheckBeforeReady(t *testing.T) {
+	if err := ReadyCheck(make(chan struct{}))(nil); err == nil {
+		t.Error("ReadyCheck passed before ready")
+	}
+}

@@ -1,0 +1,220 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/controller"
+)
+
+var (
+	testEnv *envtest.Environment
+	scheme  = runtime.NewScheme()
+	// k8s is a client whose admission warnings land in warned.
+	k8s    client.Client
+	warned = &warningRecorder{}
+)
+
+func TestWebhooks(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Webhook suite")
+}
+
+// warningRecorder keeps the warnings the API server returned.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// HandleWarningHeader records a warning.
+func (w *warningRecorder) HandleWarningHeader(_ int, _, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+// take returns the warnings recorded since the last call.
+func (w *warningRecorder) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "..", "config", "webhook")}},
+	}
+	cfg, err := testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
+	DeferCleanup(testEnv.Stop)
+	Expect(testEnv.WebhookInstallOptions.ValidatingWebhooks).NotTo(BeEmpty(), "config/webhook holds the generated configuration")
+
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.WarningHandler = warned
+	k8s, err = client.New(wcfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	opts := &testEnv.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Controller:             config.Controller{SkipNameValidation: new(true)},
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir}),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	mctx, cancel := context.WithCancel(context.Background())
+	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	DeferCleanup(func() { cancel(); <-done })
+
+	addr := net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort))
+	Eventually(func() error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}).WithContext(ctx).Should(Succeed(), "the webhook server listens")
+}, NodeTimeout(3*time.Minute))
+
+// newNamespace creates a namespace (an environment) for one spec.
+func newNamespace(ctx context.Context) string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "env-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// create creates objects in order, in namespace ns, and expects no warning.
+func create(ctx context.Context, ns string, objs ...client.Object) {
+	GinkgoHelper()
+	for _, o := range objs {
+		o.SetNamespace(ns)
+		Expect(k8s.Create(ctx, o)).To(Succeed(), "creating %T %s", o, o.GetName())
+	}
+	warned.take()
+}
+
+// get reads an object of ns.
+func get[T client.Object](ctx context.Context, ns, name string, obj T) T {
+	GinkgoHelper()
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+	return obj
+}
+
+// admitted is what the API server answered to a request: its error and warnings.
+type admitted struct {
+	err      error
+	warnings []string
+}
+
+// dryRun runs op with the client's warnings captured.
+func dryRun(op func() error) admitted {
+	warned.take()
+	err := op()
+	return admitted{err: err, warnings: warned.take()}
+}
+
+// waitAdmission retries a dry-run request until its answer matches; the webhooks
+// read a cache that follows the API server closely, not instantly.
+func waitAdmission(ctx context.Context, op func() error, match func(Gomega, admitted)) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) { match(g, dryRun(op)) }).WithContext(ctx).Should(Succeed())
+}
+
+func envObj(name, def string, multiple bool, priority ...string) *orgrbacv1alpha1.Environment {
+	return &orgrbacv1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.EnvironmentSpec{DefaultRole: def, MultipleRoles: multiple, RolePriority: priority}}
+}
+
+func roleObj(slug string, perms ...string) *orgrbacv1alpha1.Role {
+	return &orgrbacv1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: slug},
+		Spec: orgrbacv1alpha1.RoleSpec{Permissions: perms}}
+}
+
+func orgObj(name, def string, priority ...string) *orgrbacv1alpha1.Organization {
+	return &orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.OrganizationSpec{DefaultRole: def, RolePriority: priority}}
+}
+
+func orgRoleObj(name, org, slug string, perms ...string) *orgrbacv1alpha1.OrganizationRole {
+	return &orgrbacv1alpha1.OrganizationRole{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: org, Slug: slug, Permissions: perms}}
+}
+
+func mappingObj(name, org string, src orgrbacv1alpha1.GroupSource, group, role string) *orgrbacv1alpha1.GroupMapping {
+	return &orgrbacv1alpha1.GroupMapping{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: org, Source: src, Group: group, Role: role}}
+}
+
+func memberObj(name, org, user string, roles ...string) *orgrbacv1alpha1.Membership {
+	return &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: user, Roles: roles}}
+}
+
+func permissionObj(slug string) *orgrbacv1alpha1.Permission {
+	p := &orgrbacv1alpha1.Permission{ObjectMeta: metav1.ObjectMeta{GenerateName: "perm-"}}
+	p.Spec.Slug = slug
+	return p
+}
+
+// annotate sets the replacement-role annotation of a role.
+func annotate(ctx context.Context, obj client.Object, repl string) {
+	GinkgoHelper()
+	Eventually(func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		a := obj.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[orgrbacv1alpha1.AnnotationReplacementRole] = repl
+		obj.SetAnnotations(a)
+		return k8s.Update(ctx, obj)
+	}).WithContext(ctx).Should(Succeed(), fmt.Sprintf("annotating %s", obj.GetName()))
+}
