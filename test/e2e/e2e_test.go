@@ -197,6 +197,17 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		Eventually(func() (int, error) { return httpGet(ctx, url, scraperToken) }).WithContext(ctx).Should(Equal(http.StatusOK))
 	})
 
+	It("moves members to the replacement when a role is deleted", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		kubectl("annotate", "roles.orgrbac.dev", "-n", "videos", "viewer", "orgrbac.dev/replacement-role=member")
+		kubectl("delete", "roles.orgrbac.dev", "-n", "videos", "viewer", "--timeout=60s")
+		Expect(kubectl("get", "organizations.orgrbac.dev", "-n", "videos", "acme", "-o", "jsonpath={.spec.defaultRole}")).To(Equal("member"))
+		Eventually(func() string {
+			return membershipField("videos", "acme-dave", `{.status.role} {.status.source} {.status.permissions[*]}`)
+		}).Should(Equal("member Default users:invite videos:view"))
+		GinkgoWriter.Println("Deleting role viewer moved acme's default, and dave with it, to member")
+	})
+
 	It("lets garbage collection delete an organization's objects with it", func(ctx SpecContext) {
 		dumpOnFailure("videos", leader)
 		kubectl("delete", "organizations.orgrbac.dev", "-n", "videos", "acme", "--wait=true")
