@@ -79,6 +79,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	whoami := kubectlAs(managerKube, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
 	Expect(whoami).To(Equal("system:serviceaccount:" + systemNamespace + ":" + serviceAccount))
 	GinkgoWriter.Printf("The manager runs as %s\n", whoami)
+	writeWebhookCertificate(filepath.Join(work, "webhook-certs"))
 }, NodeTimeout(10*time.Minute))
 
 // kubectl runs kubectl as the cluster admin and returns its standard output.
@@ -157,6 +158,7 @@ type manager struct {
 	cmd                             *exec.Cmd
 	log                             string
 	metricsPort, probePort, apiPort int
+	webhookPort                     int
 	exited                          chan struct{}
 }
 
@@ -165,7 +167,7 @@ type manager struct {
 func startManager(ctx context.Context, name string) *manager {
 	GinkgoHelper()
 	m := &manager{name: name, log: filepath.Join(work, "manager-"+name+".log"),
-		metricsPort: freePort(), probePort: freePort(), apiPort: freePort(), exited: make(chan struct{})}
+		metricsPort: freePort(), probePort: freePort(), apiPort: freePort(), webhookPort: freePort(), exited: make(chan struct{})}
 	logFile, err := os.Create(m.log)
 	Expect(err).NotTo(HaveOccurred())
 	m.cmd = exec.Command(managerBin,
@@ -174,7 +176,8 @@ func startManager(ctx context.Context, name string) *manager {
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", m.metricsPort),
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", m.probePort),
 		fmt.Sprintf("--api-bind-address=127.0.0.1:%d", m.apiPort),
-		"--enable-webhooks=false",
+		fmt.Sprintf("--webhook-port=%d", m.webhookPort),
+		"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
 	)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	Expect(m.cmd.Start()).To(Succeed())

@@ -105,6 +105,7 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 
 	BeforeAll(func(ctx SpecContext) {
 		leader = startManager(ctx, "a")
+		pointWebhooksAt(leader)
 	})
 
 	It("resolves the samples applied with kubectl", func(ctx SpecContext) {
@@ -199,6 +200,12 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 
 	It("moves members to the replacement when a role is deleted", func(ctx SpecContext) {
 		dumpOnFailure("videos", leader)
+		By("refusing to delete the environment's default role without a replacement")
+		_, err := kubectlErr("delete", "roles.orgrbac.dev", "-n", "videos", "member")
+		Expect(err).To(MatchError(ContainSubstring(`is the default role of Environment "videos"`)))
+		Expect(kubectl("get", "roles.orgrbac.dev", "-n", "videos", "member", "-o", "name")).To(Equal("role.orgrbac.dev/member"))
+
+		By("deleting a role that names its replacement")
 		kubectl("annotate", "roles.orgrbac.dev", "-n", "videos", "viewer", "orgrbac.dev/replacement-role=member")
 		kubectl("delete", "roles.orgrbac.dev", "-n", "videos", "viewer", "--timeout=60s")
 		Expect(kubectl("get", "organizations.orgrbac.dev", "-n", "videos", "acme", "-o", "jsonpath={.spec.defaultRole}")).To(Equal("member"))
@@ -242,7 +249,21 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		Expect(first).NotTo(BeEmpty())
 		GinkgoWriter.Printf("Leader before failover: %s\n", first)
 
-		By("killing the leader")
+		By("the standby answers the decision API too")
+		token := kubectl("create", "token", "-n", "failover", "default")
+		kubectl("create", "rolebinding", "-n", "failover", "default-api", "--clusterrole=orgrbac-api-caller", "--serviceaccount=failover:default")
+		check := func(m *manager) (int, string) {
+			return httpPost(ctx, fmt.Sprintf("https://127.0.0.1:%d/v1/check", m.apiPort), token,
+				`{"organization":"acme","user":"user_dave","permission":"videos:comment"}`)
+		}
+		Eventually(func(g Gomega) {
+			code, body := check(standby)
+			g.Expect(code).To(Equal(http.StatusOK), body)
+			g.Expect(body).To(ContainSubstring(`"allowed":false`))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("killing the leader, with the webhooks routed to the standby as a Service would")
+		pointWebhooksAt(standby)
 		leader.kill()
 		Eventually(holder).WithTimeout(90 * time.Second).ShouldNot(Equal(first))
 		GinkgoWriter.Printf("Leader after failover: %s\n", holder())
@@ -252,6 +273,11 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		Eventually(func() string {
 			return membershipField("failover", "acme-dave", `{.status.permissions[*]}`)
 		}).Should(Equal("videos:comment videos:view"))
+		Eventually(func(g Gomega) {
+			code, body := check(standby)
+			g.Expect(code).To(Equal(http.StatusOK), body)
+			g.Expect(body).To(ContainSubstring(`"allowed":true`))
+		}).WithContext(ctx).Should(Succeed(), "the surviving replica's decision API follows the change")
 		leader = standby
 	})
 })
