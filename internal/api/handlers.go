@@ -137,9 +137,11 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) h
 
 // environment selects the environment of a request (the namespace query
 // parameter, else bodyNS, else the caller's own namespace), authorizes the caller
-// there (403 otherwise) and returns its snapshot. It writes the error response and
-// returns nil when the request must stop.
-func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo, bodyNS string) *snapshot {
+// there (403 otherwise) and returns its index, whose revision it sets in the
+// response header. Handlers then answer from envIndex.read, which sets the header
+// again from the content they read. It writes the error response and returns nil
+// when the request must stop.
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo, bodyNS string) *envIndex {
 	ns := r.URL.Query().Get("namespace")
 	if bodyNS != "" {
 		if ns != "" && ns != bodyNS {
@@ -170,9 +172,9 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo
 			"The caller may not %s %s.%s in namespace %q.", CheckVerb, CheckResource, CheckGroup, ns))
 		return nil
 	}
-	snap := s.index.get(ns)
-	w.Header().Set(RevisionHeader, strconv.FormatInt(snap.revision, 10))
-	return snap
+	e := s.index.get(ns)
+	w.Header().Set(RevisionHeader, strconv.FormatInt(e.revision(), 10))
+	return e
 }
 
 // decode reads a JSON request body into v.
@@ -190,8 +192,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func notFound(w http.ResponseWriter, what, id string) {
-	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s not found: '%s'.", what, id))
+// notFound is a 404 response body.
+func notFound(what, id string) (int, any) {
+	return http.StatusNotFound, errorObject{Code: codeNotFound, Message: fmt.Sprintf("%s not found: '%s'.", what, id)}
+}
+
+// answer computes a response from the environment's content under its read
+// lock, and writes it once the lock is released: a slow client never holds
+// the index's writer back.
+func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, body any)) {
+	var (
+		code int
+		body any
+	)
+	e.read(w, func(c *content) { code, body = f(c) })
+	writeJSON(w, code, body)
 }
 
 func countDecision(endpoint string, allowed bool) {
@@ -225,8 +240,8 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	if !decode(w, r, &req) {
 		return
 	}
-	snap := s.environment(w, r, u, req.Namespace)
-	if snap == nil {
+	e := s.environment(w, r, u, req.Namespace)
+	if e == nil {
 		return
 	}
 	perms := req.Permissions
@@ -250,7 +265,9 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
 		writeInvalid(w, "permissions", "permissions must not be empty strings")
 		return
 	}
-	d := snap.check(req.Organization, req.User, perms)
+	var d decision
+	// d.roles is an interned value: immutable, safe to read after the lock.
+	e.read(w, func(c *content) { d = c.check(req.Organization, req.User, perms) })
 	countDecision("v1", d.allowed)
 	roles := d.roles
 	if roles == nil {
@@ -292,39 +309,39 @@ type membershipView struct {
 }
 
 func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	org := snap.organization(r.PathValue("org"))
-	if org == nil {
-		notFound(w, "Organization", r.PathValue("org"))
-		return
-	}
-	m := org.users[r.PathValue("user")]
-	if m == nil {
-		notFound(w, "Organization membership of user", r.PathValue("user"))
-		return
-	}
-	v := membershipView{Namespace: snap.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
-		Email: m.email, Membership: m.name, State: string(m.state), Ready: m.ready, Reason: m.reason,
-		Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source),
-		Assignments: []grant{}, Permissions: []permissionGrant{}}
-	for _, a := range m.assignments {
-		v.Assignments = append(v.Assignments, grant{Role: a.Role, Source: string(a.Source), Group: a.Group})
-	}
-	if m.grants() {
-		for _, p := range m.permissions {
-			pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
-			for _, a := range v.Assignments {
-				if role := org.roleBySlug[a.Role]; role != nil && slices.Contains(role.permissions, p) {
-					pg.GrantedBy = append(pg.GrantedBy, a)
-				}
-			}
-			v.Permissions = append(v.Permissions, pg)
+	answer(w, e, func(c *content) (int, any) {
+		org := c.organization(r.PathValue("org"))
+		if org == nil {
+			return notFound("Organization", r.PathValue("org"))
 		}
-	}
-	writeJSON(w, http.StatusOK, v)
+		m := c.member(org, r.PathValue("user"))
+		if m == nil {
+			return notFound("Organization membership of user", r.PathValue("user"))
+		}
+		v := membershipView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
+			Email: m.email, Membership: m.name, State: string(m.state), Ready: m.ready, Reason: m.reason,
+			Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source),
+			Assignments: []grant{}, Permissions: []permissionGrant{}}
+		for _, a := range m.assignments {
+			v.Assignments = append(v.Assignments, grant{Role: a.Role, Source: string(a.Source), Group: a.Group})
+		}
+		if m.grants() {
+			for _, p := range m.permissions {
+				pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
+				for _, a := range v.Assignments {
+					if role := org.roleBySlug[a.Role]; role != nil && slices.Contains(role.permissions, p) {
+						pg.GrantedBy = append(pg.GrantedBy, a)
+					}
+				}
+				v.Permissions = append(v.Permissions, pg)
+			}
+		}
+		return http.StatusOK, v
+	})
 }
 
 // holder is a member holding a permission, with the roles that grant it.
@@ -345,35 +362,36 @@ type holdersView struct {
 }
 
 func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	org := snap.organization(r.PathValue("org"))
-	if org == nil {
-		notFound(w, "Organization", r.PathValue("org"))
-		return
-	}
-	p := r.PathValue("permission")
-	v := holdersView{Namespace: snap.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
-	for _, m := range org.holders[p] {
-		h := holder{User: m.user, Membership: m.name, Roles: []string{}}
-		for _, role := range m.roles { // highest priority first
-			if re := org.roleBySlug[role]; re != nil && slices.Contains(re.permissions, p) {
-				h.Roles = append(h.Roles, role)
+	answer(w, e, func(c *content) (int, any) {
+		org := c.organization(r.PathValue("org"))
+		if org == nil {
+			return notFound("Organization", r.PathValue("org"))
+		}
+		p := r.PathValue("permission")
+		v := holdersView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
+		for _, m := range c.holders(org, p) {
+			h := holder{User: m.user, Membership: m.name, Roles: []string{}}
+			for _, role := range m.roles { // highest priority first
+				if re := org.roleBySlug[role]; re != nil && slices.Contains(re.permissions, p) {
+					h.Roles = append(h.Roles, role)
+				}
 			}
+			if len(h.Roles) > 0 {
+				h.Role = h.Roles[0]
+			}
+			v.Members = append(v.Members, h)
 		}
-		if len(h.Roles) > 0 {
-			h.Role = h.Roles[0]
-		}
-		v.Members = append(v.Members, h)
-	}
-	writeJSON(w, http.StatusOK, v)
+		return http.StatusOK, v
+	})
 }
 
 func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
 	q, err := parseListQuery(func(name string) []string { return r.URL.Query()[name] })
@@ -382,29 +400,32 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
 		return
 	}
-	list, err := snap.listMemberships(q)
-	if err != nil {
-		field := "after"
-		if q.before != "" {
-			field = "before"
+	answer(w, e, func(c *content) (int, any) {
+		list, err := c.listMemberships(q)
+		if err != nil {
+			field := "after"
+			if q.before != "" {
+				field = "before"
+			}
+			return http.StatusUnprocessableEntity, errorObject{Code: codeInvalid, Message: err.Error(),
+				Errors: []fieldError{{Code: err.Error(), Field: field}}}
 		}
-		writeInvalid(w, field, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, list)
+		return http.StatusOK, list
+	})
 }
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	m := snap.members[r.PathValue("id")]
-	if m == nil {
-		notFound(w, "Organization membership", r.PathValue("id"))
-		return
-	}
-	writeJSON(w, http.StatusOK, snap.membershipObject(m))
+	answer(w, e, func(c *content) (int, any) {
+		m := c.members[r.PathValue("id")]
+		if m == nil {
+			return notFound("Organization membership", r.PathValue("id"))
+		}
+		return http.StatusOK, c.membershipObject(m)
+	})
 }
 
 // workosCheckRequest is the body of the WorkOS authorization check.
@@ -421,8 +442,8 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo
 	if !decode(w, r, &req) {
 		return
 	}
-	snap := s.environment(w, r, u, req.Namespace)
-	if snap == nil {
+	e := s.environment(w, r, u, req.Namespace)
+	if e == nil {
 		return
 	}
 	switch {
@@ -433,62 +454,65 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo
 		writeInvalid(w, "resource_id", "resource-scoped checks are not supported; check at the organization level")
 		return
 	}
-	m := snap.members[r.PathValue("id")]
-	if m == nil {
-		notFound(w, "Organization membership", r.PathValue("id"))
-		return
-	}
-	d := decide(m, []string{req.PermissionSlug})
-	countDecision("workos", d.allowed)
-	writeJSON(w, http.StatusOK, checkResult{Authorized: d.allowed})
+	answer(w, e, func(c *content) (int, any) {
+		m := c.members[r.PathValue("id")]
+		if m == nil {
+			return notFound("Organization membership", r.PathValue("id"))
+		}
+		d := decide(m, []string{req.PermissionSlug})
+		countDecision("workos", d.allowed)
+		return http.StatusOK, checkResult{Authorized: d.allowed}
+	})
 }
 
 func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	if snap := s.environment(w, r, u, ""); snap != nil {
-		writeJSON(w, http.StatusOK, roleList(snap.envRoles))
+	if e := s.environment(w, r, u, ""); e != nil {
+		answer(w, e, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
 	}
 }
 
 func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	role := snap.envRoleBySlug[r.PathValue("slug")]
-	if role == nil {
-		notFound(w, "Role", r.PathValue("slug"))
-		return
-	}
-	writeJSON(w, http.StatusOK, roleObjectOf(role))
+	answer(w, e, func(c *content) (int, any) {
+		role := c.envRoleBySlug[r.PathValue("slug")]
+		if role == nil {
+			return notFound("Role", r.PathValue("slug"))
+		}
+		return http.StatusOK, roleObjectOf(role)
+	})
 }
 
 func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	org := snap.organization(r.PathValue("id"))
-	if org == nil {
-		notFound(w, "Organization", r.PathValue("id"))
-		return
-	}
-	writeJSON(w, http.StatusOK, roleList(org.roles))
+	answer(w, e, func(c *content) (int, any) {
+		org := c.organization(r.PathValue("id"))
+		if org == nil {
+			return notFound("Organization", r.PathValue("id"))
+		}
+		return http.StatusOK, roleList(org.roles)
+	})
 }
 
 func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	snap := s.environment(w, r, u, "")
-	if snap == nil {
+	e := s.environment(w, r, u, "")
+	if e == nil {
 		return
 	}
-	org := snap.organization(r.PathValue("id"))
-	if org == nil {
-		notFound(w, "Organization", r.PathValue("id"))
-		return
-	}
-	role := org.roleBySlug[r.PathValue("slug")]
-	if role == nil {
-		notFound(w, "Role", r.PathValue("slug"))
-		return
-	}
-	writeJSON(w, http.StatusOK, roleObjectOf(role))
+	answer(w, e, func(c *content) (int, any) {
+		org := c.organization(r.PathValue("id"))
+		if org == nil {
+			return notFound("Organization", r.PathValue("id"))
+		}
+		role := org.roleBySlug[r.PathValue("slug")]
+		if role == nil {
+			return notFound("Role", r.PathValue("slug"))
+		}
+		return http.StatusOK, roleObjectOf(role)
+	})
 }

@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -18,37 +21,55 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
-// Coalescing bounds: after a rebuild, the index waits at least minInterval, and
-// twice as long as the rebuild took (at most maxInterval), before the next one.
+// Coalescing bounds: after applying a batch of changes, the index waits at least
+// minInterval, and twice as long as the batch took (at most maxInterval), before
+// the next one.
 const (
 	minInterval = 20 * time.Millisecond
 	maxInterval = 2 * time.Second
 )
 
-// index is the in-memory view the API answers from, one snapshot per
-// environment. It is fed by the manager's informer cache, which runs on every
-// replica: informer event handlers mark a namespace dirty, and one goroutine
-// rebuilds the dirty namespaces from the cache, coalescing bursts of events.
-// Requests only read snapshots; they never call the API server.
+// index is the in-memory view the API answers from, one envIndex per
+// environment (namespace). It is fed by the manager's informer cache, which runs
+// on every replica. Informer event handlers record what changed: the latest
+// state of each changed Membership, or that a namespace's roles and
+// organizations (its structure) or its published revision changed; events that
+// change nothing the API shows (a status' member count, a resync) are dropped.
+// One goroutine applies the recorded changes in batches, coalescing bursts:
+// a Membership change updates that membership's entry only, a structure change
+// rebuilds the namespace's roles and organizations (small) but no membership.
+// Requests only read envIndexes; they never call the API server.
 type index struct {
 	cache cache.Cache
 	clock clock.Clock
 	log   logr.Logger
 
-	mu    sync.RWMutex
-	snaps map[string]*snapshot
-	revs  map[string]int64 // the highest published revision seen, kept after a namespace empties
+	mu   sync.RWMutex
+	envs map[string]*envIndex // kept after a namespace empties: it holds the highest revision seen
 
 	dirtyMu sync.Mutex
-	dirty   map[string]time.Time // namespace -> first unindexed change
+	dirty   map[string]*pending
 	wake    chan struct{}
 
 	ready atomic.Bool
 }
 
+// pending are the changes of one namespace not applied yet.
+type pending struct {
+	// since is the time of the first of them.
+	since time.Time
+	// structure: an Environment, Role, OrganizationRole or Organization changed.
+	structure bool
+	// revision: an Environment's status changed.
+	revision bool
+	// members are the latest states of the Memberships that changed, by name;
+	// nil for a deleted one.
+	members map[string]*orgrbacv1alpha1.Membership
+}
+
 func newIndex(c cache.Cache, clk clock.Clock, log logr.Logger) *index {
-	return &index{cache: c, clock: clk, log: log, snaps: map[string]*snapshot{}, revs: map[string]int64{},
-		dirty: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	return &index{cache: c, clock: clk, log: log, envs: map[string]*envIndex{},
+		dirty: map[string]*pending{}, wake: make(chan struct{}, 1)}
 }
 
 // watched are the kinds the index is built from.
@@ -57,12 +78,15 @@ func watched() []client.Object {
 		&orgrbacv1alpha1.Organization{}, &orgrbacv1alpha1.OrganizationRole{}, &orgrbacv1alpha1.Membership{}}
 }
 
-// mark records a change in namespace ns.
-func (x *index) mark(ns string) {
+// note records a change in namespace ns and wakes the writer.
+func (x *index) note(ns string, f func(p *pending)) {
 	x.dirtyMu.Lock()
-	if _, ok := x.dirty[ns]; !ok {
-		x.dirty[ns] = x.clock.Now()
+	p := x.dirty[ns]
+	if p == nil {
+		p = &pending{since: x.clock.Now()}
+		x.dirty[ns] = p
 	}
+	f(p)
 	x.dirtyMu.Unlock()
 	select {
 	case x.wake <- struct{}{}:
@@ -70,31 +94,85 @@ func (x *index) mark(ns string) {
 	}
 }
 
-func (x *index) markObject(obj any) {
+// memberChanged records the latest state of a Membership (nil: deleted).
+func (x *index) memberChanged(ns, name string, m *orgrbacv1alpha1.Membership) {
+	x.note(ns, func(p *pending) {
+		if p.members == nil {
+			p.members = map[string]*orgrbacv1alpha1.Membership{}
+		}
+		p.members[name] = m
+	})
+}
+
+// structureChanged records a change of the roles or organizations of ns.
+func (x *index) structureChanged(ns string) { x.note(ns, func(p *pending) { p.structure = true }) }
+
+// revisionChanged records a change of an Environment's status in ns.
+func (x *index) revisionChanged(ns string) { x.note(ns, func(p *pending) { p.revision = true }) }
+
+func unwrap(obj any) any {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
+		return t.Obj
 	}
-	if o, ok := obj.(client.Object); ok {
-		x.mark(o.GetNamespace())
+	return obj
+}
+
+// handler is the event handler of the informer of obj's kind.
+func (x *index) handler(obj client.Object) toolscache.ResourceEventHandler {
+	if _, ok := obj.(*orgrbacv1alpha1.Membership); ok {
+		return toolscache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) {
+				if m, ok := obj.(*orgrbacv1alpha1.Membership); ok {
+					x.memberChanged(m.Namespace, m.Name, m)
+				}
+			},
+			UpdateFunc: func(oldObj, obj any) {
+				old, _ := oldObj.(*orgrbacv1alpha1.Membership)
+				if m, ok := obj.(*orgrbacv1alpha1.Membership); ok && (old == nil || memberDiffers(old, m)) {
+					x.memberChanged(m.Namespace, m.Name, m)
+				}
+			},
+			DeleteFunc: func(obj any) {
+				if m, ok := unwrap(obj).(*orgrbacv1alpha1.Membership); ok {
+					x.memberChanged(m.Namespace, m.Name, nil)
+				}
+			},
+		}
+	}
+	structural := func(obj any) {
+		if o, ok := unwrap(obj).(client.Object); ok {
+			x.structureChanged(o.GetNamespace())
+		}
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    structural,
+		DeleteFunc: structural,
+		UpdateFunc: func(oldObj, obj any) {
+			o, ok := obj.(client.Object)
+			if !ok {
+				return
+			}
+			switch structureDiffers(oldObj, obj) {
+			case structureChange:
+				x.structureChanged(o.GetNamespace())
+			case revisionChange:
+				x.revisionChanged(o.GetNamespace())
+			}
+		},
 	}
 }
 
-// Start registers the event handlers, builds the first snapshots once the
+// Start registers the event handlers, builds the first index once the
 // handlers have seen the cache's initial contents, and then keeps the index
 // current until ctx ends.
 func (x *index) Start(ctx context.Context) error {
-	handler := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    x.markObject,
-		UpdateFunc: func(_, obj any) { x.markObject(obj) },
-		DeleteFunc: x.markObject,
-	}
 	var regs []toolscache.ResourceEventHandlerRegistration
 	for _, obj := range watched() {
 		inf, err := x.cache.GetInformer(ctx, obj)
 		if err != nil {
 			return fmt.Errorf("getting the informer of %T: %w", obj, err)
 		}
-		reg, err := inf.AddEventHandler(handler)
+		reg, err := inf.AddEventHandler(x.handler(obj))
 		if err != nil {
 			return fmt.Errorf("adding an event handler to the informer of %T: %w", obj, err)
 		}
@@ -129,8 +207,8 @@ func (x *index) Start(ctx context.Context) error {
 		case <-x.wake:
 			start := x.clock.Now()
 			if err := x.flush(ctx); err != nil {
-				// The cache only fails when it stops; keep the namespaces dirty and retry.
-				x.log.Error(err, "Rebuilding the decision API index")
+				// The cache only fails when it stops; keep the changes pending and retry.
+				x.log.Error(err, "Updating the decision API index")
 			}
 			pause := min(max(minInterval, 2*x.clock.Since(start)), maxInterval)
 			select {
@@ -142,19 +220,19 @@ func (x *index) Start(ctx context.Context) error {
 	}
 }
 
-// flush rebuilds every dirty namespace.
+// flush applies the pending changes of every namespace.
 func (x *index) flush(ctx context.Context) error {
 	x.dirtyMu.Lock()
 	dirty := x.dirty
-	x.dirty = map[string]time.Time{}
+	x.dirty = map[string]*pending{}
 	x.dirtyMu.Unlock()
-	for ns, since := range dirty {
-		if err := x.rebuild(ctx, ns); err != nil {
-			x.dirtyMu.Lock()
-			if t, ok := x.dirty[ns]; !ok || since.Before(t) {
-				x.dirty[ns] = since
+	namespaces := slices.Sorted(maps.Keys(dirty))
+	for i, ns := range namespaces {
+		if err := x.apply(ctx, ns, dirty[ns]); err != nil {
+			for _, rest := range namespaces[i:] {
+				x.requeue(rest, dirty[rest])
 			}
-			x.dirtyMu.Unlock()
+			x.updateAge()
 			return err
 		}
 	}
@@ -162,13 +240,42 @@ func (x *index) flush(ctx context.Context) error {
 	return nil
 }
 
+// requeue puts back the unapplied changes p of ns, under any newer ones.
+func (x *index) requeue(ns string, p *pending) {
+	x.dirtyMu.Lock()
+	defer x.dirtyMu.Unlock()
+	q := x.dirty[ns]
+	if q == nil {
+		x.dirty[ns] = p
+		return
+	}
+	q.since = earliest(q.since, p.since)
+	q.structure = q.structure || p.structure
+	q.revision = q.revision || p.revision
+	for name, m := range p.members {
+		if _, newer := q.members[name]; !newer {
+			if q.members == nil {
+				q.members = map[string]*orgrbacv1alpha1.Membership{}
+			}
+			q.members[name] = m
+		}
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // updateAge publishes the age of the oldest unindexed change.
 func (x *index) updateAge() {
 	x.dirtyMu.Lock()
 	var oldest time.Time
-	for _, t := range x.dirty {
-		if oldest.IsZero() || t.Before(oldest) {
-			oldest = t
+	for _, p := range x.dirty {
+		if oldest.IsZero() || p.since.Before(oldest) {
+			oldest = p.since
 		}
 	}
 	x.dirtyMu.Unlock()
@@ -179,80 +286,165 @@ func (x *index) updateAge() {
 	snapshotAge.Set(age)
 }
 
-// rebuild recomputes the snapshot of namespace ns from the cache, and swaps it in
-// when its content or revision changed.
-func (x *index) rebuild(ctx context.Context, ns string) error {
+// apply applies the pending changes p of namespace ns: it rebuilds the
+// structure from the cache when p says it changed (and re-reads the published
+// revision when an Environment changed), and updates the entries of the
+// memberships p holds.
+func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 	start := x.clock.Now()
-	var in input
 	var (
-		envs     orgrbacv1alpha1.EnvironmentList
-		roles    orgrbacv1alpha1.RoleList
-		orgs     orgrbacv1alpha1.OrganizationList
-		orgRoles orgrbacv1alpha1.OrganizationRoleList
-		members  orgrbacv1alpha1.MembershipList
+		st        *structure
+		published int64
 	)
-	// Cached objects are shared, not copied: buildContent only reads them and
-	// keeps no reference to their slices.
-	for _, l := range []client.ObjectList{&envs, &roles, &orgs, &orgRoles, &members} {
-		if err := x.cache.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("listing %T in %s: %w", l, ns, err)
+	if p.structure || p.revision {
+		// Cached objects are shared, not copied: buildStructure only reads them
+		// and keeps no reference to their slices.
+		var (
+			in       input
+			envs     orgrbacv1alpha1.EnvironmentList
+			roles    orgrbacv1alpha1.RoleList
+			orgs     orgrbacv1alpha1.OrganizationList
+			orgRoles orgrbacv1alpha1.OrganizationRoleList
+		)
+		lists := []client.ObjectList{&envs}
+		if p.structure {
+			lists = append(lists, &roles, &orgs, &orgRoles)
+		}
+		for _, l := range lists {
+			if err := x.cache.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+				return fmt.Errorf("listing %T in %s: %w", l, ns, err)
+			}
+		}
+		// The revision is the publisher's: the highest Environment
+		// status.revision this replica has seen in the namespace. It never goes
+		// back, even when an Environment is recreated or its status edited.
+		for i := range envs.Items {
+			published = max(published, envs.Items[i].Status.Revision)
+		}
+		if p.structure {
+			in.Environments, in.Roles, in.Organizations, in.OrganizationRoles = envs.Items, roles.Items, orgs.Items, orgRoles.Items
+			st = buildStructure(&in)
 		}
 	}
-	in.Environments, in.Roles, in.Organizations = envs.Items, roles.Items, orgs.Items
-	in.OrganizationRoles, in.Memberships = orgRoles.Items, members.Items
-
-	// The revision is the publisher's: the highest Environment status.revision
-	// this replica has seen in the namespace. It never goes back, even when an
-	// Environment is recreated or its status edited.
-	var published int64
-	for i := range in.Environments {
-		published = max(published, in.Environments[i].Status.Revision)
+	if e := x.env(ns); e.update(st, published, p.members) {
+		indexUpdatesTotal.Inc()
 	}
-
-	x.mu.RLock()
-	old := x.snaps[ns]
-	rev := max(x.revs[ns], published)
-	x.mu.RUnlock()
-	// Only this goroutine writes snapshots, so old stays current while the new
-	// content is built without holding the lock.
-	var c content
-	if !in.empty() {
-		c = buildContent(&in)
-		indexRebuildDuration.Observe(x.clock.Since(start).Seconds())
-		if old != nil && old.revision == rev && reflect.DeepEqual(old.content, c) {
-			return nil
-		}
-	} else if old == nil {
-		return nil
-	}
-
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.revs[ns] = rev
-	indexUpdatesTotal.Inc()
-	if in.empty() {
-		delete(x.snaps, ns)
-		return nil
-	}
-	x.snaps[ns] = &snapshot{namespace: ns, revision: rev, content: c}
+	indexRebuildDuration.Observe(x.clock.Since(start).Seconds())
 	return nil
 }
 
-// get returns the snapshot of namespace ns; an environment without objects gives
-// an empty snapshot.
-func (x *index) get(ns string) *snapshot {
+// env returns the envIndex of ns, creating it (only the writer calls it).
+func (x *index) env(ns string) *envIndex {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if s := x.snaps[ns]; s != nil {
-		return s
+	e := x.envs[ns]
+	x.mu.RUnlock()
+	if e == nil {
+		e = newEnvIndex(ns)
+		x.mu.Lock()
+		x.envs[ns] = e
+		x.mu.Unlock()
 	}
-	return &snapshot{namespace: ns, revision: x.revs[ns], content: content{
-		envRoleBySlug: map[string]*roleEntry{}, orgs: map[string]*orgEntry{},
-		orgIDs: map[string]*orgEntry{}, members: map[string]*memberEntry{}}}
+	return e
 }
 
+// get returns the envIndex of namespace ns; a namespace the index never saw
+// gives an empty one.
+func (x *index) get(ns string) *envIndex {
+	x.mu.RLock()
+	e := x.envs[ns]
+	x.mu.RUnlock()
+	if e == nil {
+		return newEnvIndex(ns)
+	}
+	return e
+}
+
+// count is the number of namespaces holding orgrbac objects.
 func (x *index) count() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.snaps)
+	n := 0
+	for _, e := range x.envs {
+		if !e.empty() {
+			n++
+		}
+	}
+	return n
+}
+
+// Kinds of change of a structural object (Environment, Role, OrganizationRole,
+// Organization) update.
+const (
+	noChange        = iota // nothing the API shows
+	revisionChange         // an Environment's status (its revision)
+	structureChange        // the roles or organizations the API shows
+)
+
+// structureDiffers classifies an update of a structural object: only its spec,
+// its creation, its deletion and its conditions' transition times (updated_at)
+// show in the API; an Environment's status holds the revision.
+func structureDiffers(oldObj, obj any) int {
+	meta := func(a, b metav1.Object, ac, bc []metav1.Condition) bool {
+		ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+		return !ta.Equal(&tb) || deleting(a) != deleting(b) ||
+			a.GetName() != b.GetName() || !updatedAt(a, ac).Equal(updatedAt(b, bc))
+	}
+	switch n := obj.(type) {
+	case *orgrbacv1alpha1.Environment:
+		o, ok := oldObj.(*orgrbacv1alpha1.Environment)
+		switch {
+		case !ok || meta(o, n, nil, nil) || !reflect.DeepEqual(o.Spec, n.Spec):
+			return structureChange
+		case o.Status.Revision != n.Status.Revision:
+			return revisionChange
+		}
+	case *orgrbacv1alpha1.Role:
+		if o, ok := oldObj.(*orgrbacv1alpha1.Role); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
+			!reflect.DeepEqual(o.Spec, n.Spec) {
+			return structureChange
+		}
+	case *orgrbacv1alpha1.OrganizationRole:
+		if o, ok := oldObj.(*orgrbacv1alpha1.OrganizationRole); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
+			!reflect.DeepEqual(o.Spec, n.Spec) {
+			return structureChange
+		}
+	case *orgrbacv1alpha1.Organization:
+		if o, ok := oldObj.(*orgrbacv1alpha1.Organization); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
+			!reflect.DeepEqual(o.Spec, n.Spec) {
+			return structureChange
+		}
+	default:
+		return structureChange
+	}
+	return noChange
+}
+
+// memberDiffers reports whether an update of a Membership changes anything its
+// entry holds: its spec's organization, user, email and state, its status'
+// roles, source, assignments and permissions, its Ready condition, its
+// updated_at, its creation or its deletion.
+func memberDiffers(a, b *orgrbacv1alpha1.Membership) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) || deleting(a) != deleting(b) ||
+		a.Spec.Organization != b.Spec.Organization || a.Spec.User != b.Spec.User ||
+		a.Spec.Email != b.Spec.Email || a.Spec.State != b.Spec.State ||
+		a.Status.Role != b.Status.Role || a.Status.Source != b.Status.Source ||
+		!slices.Equal(a.Status.Roles, b.Status.Roles) || !slices.Equal(a.Status.Assignments, b.Status.Assignments) ||
+		!slices.Equal(a.Status.Permissions, b.Status.Permissions) {
+		return true
+	}
+	ar, br := readyOf(a.Status.Conditions), readyOf(b.Status.Conditions)
+	return ar.Status != br.Status || ar.Reason != br.Reason ||
+		!updatedAt(a, a.Status.Conditions).Equal(updatedAt(b, b.Status.Conditions))
+}
+
+// readyOf returns the Ready condition (the last one, as entries read it), zero
+// when there is none.
+func readyOf(conds []metav1.Condition) metav1.Condition {
+	var out metav1.Condition
+	for _, c := range conds {
+		if c.Type == orgrbacv1alpha1.ConditionReady {
+			out = c
+		}
+	}
+	return out
 }

@@ -31,13 +31,14 @@ var (
 			"not yet indexed, 0 when the index is current.",
 	})
 	indexRebuildDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "orgrbac_api_index_rebuild_duration_seconds",
-		Help:    "Time to rebuild the index of one environment from the informer cache.",
+		Name: "orgrbac_api_index_rebuild_duration_seconds",
+		Help: "Time to apply one batch of changes to the index of one environment: the changed memberships' " +
+			"entries, and its roles and organizations when one of them changed.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 	})
 	indexUpdatesTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orgrbac_api_index_updates_total",
-		Help: "Index rebuilds that changed an environment's snapshot (its content or its revision).",
+		Help: "Batches of changes that changed an environment's index (its content or its revision).",
 	})
 )
 

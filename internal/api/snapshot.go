@@ -12,8 +12,8 @@ import (
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
-// input is what a snapshot is built from: the cached objects of one namespace.
-// buildContent only reads it.
+// input is what an environment's structure is built from: the cached objects of
+// one namespace. The index only reads it.
 type input struct {
 	Environments      []orgrbacv1alpha1.Environment
 	Roles             []orgrbacv1alpha1.Role
@@ -22,26 +22,11 @@ type input struct {
 	Memberships       []orgrbacv1alpha1.Membership
 }
 
-// empty reports whether the namespace holds no orgrbac object the index serves.
-func (in *input) empty() bool {
-	return len(in.Environments) == 0 && len(in.Roles) == 0 && len(in.Organizations) == 0 &&
-		len(in.OrganizationRoles) == 0 && len(in.Memberships) == 0
-}
-
-// snapshot is the immutable, served view of one environment (namespace).
-type snapshot struct {
-	// namespace is the environment's namespace.
-	namespace string
-	// revision is the highest published revision (Environment status.revision)
-	// seen in this namespace; 0 before the first publication.
-	revision int64
-	// content is what the API answers from.
-	content
-}
-
-// content is the data of a snapshot. A rebuild whose content is
-// reflect.DeepEqual to the served one (at the same revision) is dropped.
-type content struct {
+// structure is the part of an environment's view built from its Environments,
+// Roles, OrganizationRoles and Organizations. It is small (one entry per role and
+// organization), immutable once built, and rebuilt whole when one of those
+// objects changes in a way the API shows.
+type structure struct {
 	// envRoles are the environment Roles in environment priority order.
 	envRoles []*roleEntry
 	// envRoleBySlug indexes envRoles.
@@ -50,10 +35,29 @@ type content struct {
 	orgs map[string]*orgEntry
 	// orgIDs are the organizations by WorkOS id (externalID, else name).
 	orgIDs map[string]*orgEntry
+	// published is the highest Environment status.revision in the namespace.
+	published int64
+	// objects counts the objects the structure was built from.
+	objects int
+}
+
+// content is what requests read: one environment's structure and memberships.
+// It is guarded by its envIndex's lock, and changed in place by the index's
+// writer, membership by membership.
+type content struct {
+	// namespace is the environment's namespace.
+	namespace string
+	// revision is the highest published revision (Environment status.revision)
+	// seen in this namespace; 0 before the first publication.
+	revision int64
+	*structure
 	// members are the memberships by name (the WorkOS membership id).
 	members map[string]*memberEntry
 	// sorted are the memberships, oldest first (creation time, then name).
 	sorted []*memberEntry
+	// byOrg are the memberships of each organization name, whether or not the
+	// organization exists.
+	byOrg map[string]*orgMembers
 }
 
 // roleEntry is one role (environment Role or OrganizationRole).
@@ -64,33 +68,34 @@ type roleEntry struct {
 	created, updated                     time.Time
 }
 
-// orgEntry is one organization with the roles it sees and its members.
+// orgEntry is one organization with the roles it sees.
 type orgEntry struct {
 	name, id, displayName string
 	created, updated      time.Time
 	// roles are the roles visible to the organization, in its priority order.
 	roles      []*roleEntry
 	roleBySlug map[string]*roleEntry
+}
+
+// orgMembers are the memberships of one organization, by user.
+type orgMembers struct {
 	// users maps a user id to the user's membership: the Ready one, else the
 	// oldest.
 	users map[string]*memberEntry
-	// holders maps a permission to the members it is granted to (active and
-	// Ready), sorted by user.
-	holders map[string][]*memberEntry
+	// multi holds every membership of the users that have more than one in the
+	// organization (duplicates), from which users' winner is elected.
+	multi map[string][]*memberEntry
 }
 
-// memberEntry is one Membership as its status resolves it.
+// memberEntry is one Membership as its status resolves it. Its strings come
+// from the cached object; its status is interned: shared, read only, by every
+// entry that resolves to the same. The index's writer replaces an entry's value
+// in place, under the lock.
 type memberEntry struct {
 	name, organization, user, email string
 	state                           orgrbacv1alpha1.MembershipState // never empty
-	ready                           bool
-	reason                          string // the Ready condition's reason
-	role                            string
-	roles                           []string
-	source                          orgrbacv1alpha1.RoleSource
-	assignments                     []orgrbacv1alpha1.RoleAssignment
-	permissions                     []string // sorted, unique
-	created, updated                time.Time
+	*status
+	created, updated int64 // Unix nanoseconds
 }
 
 // grants reports whether the membership grants its permissions: Ready and
@@ -108,7 +113,16 @@ func (m *memberEntry) has(p string) bool {
 
 // compareMembers orders memberships oldest first, then by name.
 func compareMembers(a, b *memberEntry) int {
-	return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
+	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.name, b.name))
+}
+
+// beats reports whether membership a wins over b as its user's membership in
+// their organization: a Ready one over one that is not, else the older.
+func beats(a, b *memberEntry) bool {
+	if a.ready != b.ready {
+		return a.ready
+	}
+	return compareMembers(a, b) < 0
 }
 
 func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
@@ -141,16 +155,35 @@ func sortedSet(s []string) []string {
 	return slices.Compact(out)
 }
 
-// buildContent computes the served view of one namespace. It is pure: the roles'
-// orders come from resolve.Compile, every membership's roles and permissions from
-// its status, its state from its spec.
-func buildContent(in *input) content {
+// isSortedSet reports whether s is already sorted, unique and without empty
+// strings (as the Membership controller writes status.permissions).
+func isSortedSet(s []string) bool {
+	for i, v := range s {
+		if v == "" || (i > 0 && s[i-1] >= v) {
+			return false
+		}
+	}
+	return true
+}
+
+// buildStructure computes the roles and organizations of one namespace. It is
+// pure: the roles' orders come from resolve.Compile. Memberships are ignored.
+func buildStructure(in *input) *structure {
 	var rin resolve.Input
 	roleObjs := map[string]*orgrbacv1alpha1.Role{}
 	orgRoleObjs := map[string]*orgrbacv1alpha1.OrganizationRole{}
 	orgObjs := map[string]*orgrbacv1alpha1.Organization{}
+	st := &structure{
+		envRoleBySlug: map[string]*roleEntry{},
+		orgs:          map[string]*orgEntry{},
+		orgIDs:        map[string]*orgEntry{},
+		objects:       len(in.Environments) + len(in.Roles) + len(in.Organizations) + len(in.OrganizationRoles),
+	}
 	for i := range in.Environments {
-		if e := &in.Environments[i]; !deleting(e) {
+		e := &in.Environments[i]
+		// The revision is the publisher's: deleting Environments count too.
+		st.published = max(st.published, e.Status.Revision)
+		if !deleting(e) {
 			rin.Environments = append(rin.Environments, resolve.Environment{Meta: metaOf(e),
 				DefaultRole: e.Spec.DefaultRole, RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles})
 		}
@@ -199,17 +232,10 @@ func buildContent(in *input) content {
 		entries[key] = e
 		return e
 	}
-
-	c := content{
-		envRoleBySlug: map[string]*roleEntry{},
-		orgs:          map[string]*orgEntry{},
-		orgIDs:        map[string]*orgEntry{},
-		members:       make(map[string]*memberEntry, len(in.Memberships)),
-	}
 	for _, info := range env.Roles() {
 		e := entry(info)
-		c.envRoles = append(c.envRoles, e)
-		c.envRoleBySlug[e.slug] = e
+		st.envRoles = append(st.envRoles, e)
+		st.envRoleBySlug[e.slug] = e
 	}
 
 	orgList := make([]*orgEntry, 0, len(orgObjs))
@@ -217,7 +243,7 @@ func buildContent(in *input) content {
 		view, obj := env.Organization(name), orgObjs[name]
 		o := &orgEntry{name: name, id: name, displayName: obj.Spec.DisplayName,
 			created: obj.CreationTimestamp.UTC(), updated: updatedAt(obj, obj.Status.Conditions),
-			roleBySlug: map[string]*roleEntry{}, users: map[string]*memberEntry{}, holders: map[string][]*memberEntry{}}
+			roleBySlug: map[string]*roleEntry{}}
 		if obj.Spec.ExternalID != "" {
 			o.id = obj.Spec.ExternalID
 		}
@@ -226,7 +252,7 @@ func buildContent(in *input) content {
 			o.roles = append(o.roles, e)
 			o.roleBySlug[e.slug] = e
 		}
-		c.orgs[name] = o
+		st.orgs[name] = o
 		orgList = append(orgList, o)
 	}
 	// An id names the oldest organization that claims it.
@@ -234,60 +260,16 @@ func buildContent(in *input) content {
 		return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
 	})
 	for _, o := range orgList {
-		if _, taken := c.orgIDs[o.id]; !taken {
-			c.orgIDs[o.id] = o
+		if _, taken := st.orgIDs[o.id]; !taken {
+			st.orgIDs[o.id] = o
 		}
 	}
-
-	c.sorted = make([]*memberEntry, 0, len(in.Memberships))
-	for i := range in.Memberships {
-		m := &in.Memberships[i]
-		if deleting(m) {
-			continue
-		}
-		e := &memberEntry{name: m.Name, organization: m.Spec.Organization, user: m.Spec.User, email: m.Spec.Email,
-			state: m.Spec.State, role: m.Status.Role, roles: slices.Clone(m.Status.Roles), source: m.Status.Source,
-			assignments: slices.Clone(m.Status.Assignments), permissions: sortedSet(m.Status.Permissions),
-			created: m.CreationTimestamp.UTC(), updated: updatedAt(m, m.Status.Conditions)}
-		if e.state == "" {
-			e.state = orgrbacv1alpha1.MembershipActive
-		}
-		for _, cond := range m.Status.Conditions {
-			if cond.Type == orgrbacv1alpha1.ConditionReady {
-				e.ready = cond.Status == metav1.ConditionTrue
-				e.reason = cond.Reason
-			}
-		}
-		c.members[e.name] = e
-		c.sorted = append(c.sorted, e)
-	}
-	slices.SortFunc(c.sorted, compareMembers)
-
-	for _, m := range c.sorted { // oldest first: the first Ready membership wins, else the oldest
-		o := c.orgs[m.organization]
-		if o == nil {
-			continue
-		}
-		if w, ok := o.users[m.user]; !ok || (!w.ready && m.ready) {
-			o.users[m.user] = m
-		}
-	}
-	for _, o := range orgList {
-		users := make([]*memberEntry, 0, len(o.users))
-		for _, m := range o.users {
-			if m.grants() {
-				users = append(users, m)
-			}
-		}
-		slices.SortFunc(users, func(a, b *memberEntry) int { return strings.Compare(a.user, b.user) })
-		for _, m := range users {
-			for _, p := range m.permissions {
-				o.holders[p] = append(o.holders[p], m)
-			}
-		}
-	}
-	return c
+	return st
 }
+
+// noStructure is the structure of a namespace without roles or organizations,
+// shared (structures are never modified).
+var noStructure = buildStructure(&input{})
 
 // organization finds an organization by WorkOS id (externalID, else name) or by
 // name.
@@ -296,6 +278,32 @@ func (c *content) organization(key string) *orgEntry {
 		return o
 	}
 	return c.orgs[key]
+}
+
+// member returns the membership of user in organization o (the Ready one, else
+// the oldest), nil when there is none.
+func (c *content) member(o *orgEntry, user string) *memberEntry {
+	if om := c.byOrg[o.name]; om != nil {
+		return om.users[user]
+	}
+	return nil
+}
+
+// holders returns the members of organization o that are granted permission p
+// (active and Ready), sorted by user.
+func (c *content) holders(o *orgEntry, p string) []*memberEntry {
+	om := c.byOrg[o.name]
+	if om == nil {
+		return nil
+	}
+	var out []*memberEntry
+	for _, m := range om.users {
+		if m.grants() && m.has(p) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b *memberEntry) int { return strings.Compare(a.user, b.user) })
+	return out
 }
 
 // orgID is the WorkOS organization id of a membership's organization: its
@@ -376,5 +384,5 @@ func (c *content) check(org, user string, perms []string) decision {
 	if o == nil {
 		return decision{reason: ReasonOrganizationNotFound}
 	}
-	return decide(o.users[user], perms)
+	return decide(c.member(o, user), perms)
 }

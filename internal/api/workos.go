@@ -103,7 +103,8 @@ func (c *content) membershipObject(m *memberEntry) membershipObject {
 	out := membershipObject{Object: "organization_membership", ID: m.name, UserID: m.user,
 		OrganizationID: id, OrganizationName: name, Status: workosStatus(m.state),
 		Roles: make([]slugRef, 0, len(m.roles)), DirectoryManaged: m.source == orgrbacv1alpha1.SourceDirectory,
-		CustomAttributes: map[string]string{}, CreatedAt: formatTime(m.created), UpdatedAt: formatTime(m.updated)}
+		CustomAttributes: map[string]string{}, CreatedAt: formatTime(time.Unix(0, m.created)),
+		UpdatedAt: formatTime(time.Unix(0, m.updated))}
 	if m.role != "" {
 		out.Role = &slugRef{Slug: m.role}
 	}
@@ -220,7 +221,7 @@ func parseListQuery(get func(string) []string) (listQuery, error) {
 // errCursor reports a before/after cursor naming no membership.
 var errCursor = errors.New("the pagination cursor names no organization membership")
 
-// listMemberships filters and paginates the memberships of a snapshot. Memberships
+// listMemberships filters and paginates the memberships of an environment. Memberships
 // are ordered by creation time (then name), newest first unless q says asc; a
 // cursor is a membership id, and the page holds the memberships strictly after
 // (after) or strictly before (before) it in that order.
@@ -284,11 +285,14 @@ func (c *content) listMemberships(q listQuery) (listObject[membershipObject], er
 	for _, m := range items[start:end] {
 		out.Data = append(out.Data, c.membershipObject(m))
 	}
+	// Cursors are copies: entries change in place once the read lock is released.
 	if start < end && start > 0 {
-		out.ListMetadata.Before = &items[start].name
+		before := items[start].name
+		out.ListMetadata.Before = &before
 	}
 	if start < end && end < len(items) {
-		out.ListMetadata.After = &items[end-1].name
+		after := items[end-1].name
+		out.ListMetadata.After = &after
 	}
 	return out, nil
 }
