@@ -459,7 +459,7 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
-		d := decide(m, []string{req.PermissionSlug})
+		d := decide(c.orgs[m.organization], m, []string{req.PermissionSlug})
 		countDecision("workos", d.allowed)
 		return http.StatusOK, checkResult{Authorized: d.allowed}
 	})

@@ -312,9 +312,12 @@ func TestMemberOnlyBatchesNeedNoCache(t *testing.T) {
 	if err := x.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// No Organization was seen: look the members up by organization name.
-	acme := &orgEntry{name: "acme"}
-	alice := func() decision { return decide(x.get("videos").c.member(acme, "u_alice"), []string{"videos:delete"}) }
+	// No Organization was seen: look the members up by organization name, with
+	// the role definition the decision also requires.
+	acme := &orgEntry{name: "acme", roleBySlug: map[string]*roleEntry{"admin": {slug: "admin", permissions: []string{"videos:delete"}}}}
+	alice := func() decision {
+		return decide(acme, x.get("videos").c.member(acme, "u_alice"), []string{"videos:delete"})
+	}
 	if d := alice(); !d.allowed {
 		t.Errorf("alice was denied: %+v", d)
 	}

@@ -111,6 +111,26 @@ func (m *memberEntry) has(p string) bool {
 	return ok
 }
 
+// holds reports whether the membership holds p: p is among its resolved
+// permissions (status.permissions) and one of its effective roles grants p as the
+// organization defines the role now. Requiring both means that a permission
+// removed from a role, or a role deleted, is denied as soon as the role changes,
+// without waiting for thousands of statuses to be rewritten, and that nothing is
+// granted before the membership's status says so.
+func (m *memberEntry) holds(o *orgEntry, p string) bool {
+	if o == nil || !m.has(p) {
+		return false
+	}
+	for _, slug := range m.roles {
+		if r := o.roleBySlug[slug]; r != nil {
+			if _, ok := slices.BinarySearch(r.permissions, p); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // compareMembers orders memberships oldest first, then by name.
 func compareMembers(a, b *memberEntry) int {
 	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.name, b.name))
@@ -298,7 +318,7 @@ func (c *content) holders(o *orgEntry, p string) []*memberEntry {
 	}
 	var out []*memberEntry
 	for _, m := range om.users {
-		if m.grants() && m.has(p) {
+		if m.grants() && m.holds(o, p) {
 			out = append(out, m)
 		}
 	}
@@ -349,9 +369,9 @@ type decision struct {
 	missing []string
 }
 
-// decide answers for a membership (nil when there is none) and a non-empty
-// permission list.
-func decide(m *memberEntry, perms []string) decision {
+// decide answers for a membership (nil when there is none) of organization o
+// (nil when it does not exist) and a non-empty permission list.
+func decide(o *orgEntry, m *memberEntry, perms []string) decision {
 	if m == nil {
 		return decision{reason: ReasonMembershipNotFound}
 	}
@@ -365,7 +385,7 @@ func decide(m *memberEntry, perms []string) decision {
 		d.reason = ReasonMembershipNotReady
 	default:
 		for _, p := range perms {
-			if !m.has(p) {
+			if !m.holds(o, p) {
 				d.missing = append(d.missing, p)
 			}
 		}
@@ -384,5 +404,5 @@ func (c *content) check(org, user string, perms []string) decision {
 	if o == nil {
 		return decision{reason: ReasonOrganizationNotFound}
 	}
-	return decide(c.member(o, user), perms)
+	return decide(o, c.member(o, user), perms)
 }

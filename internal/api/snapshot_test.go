@@ -284,3 +284,26 @@ func TestNamespaceOf(t *testing.T) {
 		}
 	}
 }
+
+// A permission removed from a role is denied as soon as the role changes, while
+// the statuses of its holders still list it (they are rewritten at the API
+// server's pace); and a status listing a permission no role grants grants nothing.
+func TestRoleDefinitionBoundsStatus(t *testing.T) {
+	in := sampleInput()
+	check := func(e *envIndex) decision { return e.check("acme", "u_alice", []string{"videos:delete"}) }
+	if d := check(buildEnv(in)); !d.allowed {
+		t.Fatalf("before the change alice was denied: %+v", d)
+	}
+	for i := range in.Roles {
+		if in.Roles[i].Name == "admin" {
+			in.Roles[i].Spec.Permissions = []string{"videos:edit", "videos:view"}
+		}
+	}
+	d := check(buildEnv(in))
+	if d.allowed || d.reason != ReasonPermissionNotGranted {
+		t.Errorf("after admin lost videos:delete, alice (whose status still lists it) got %+v", d)
+	}
+	if d := buildEnv(in).check("acme", "u_alice", []string{"videos:edit"}); !d.allowed {
+		t.Errorf("alice lost a permission admin still grants: %+v", d)
+	}
+}
