@@ -23,9 +23,6 @@ const (
 	// MembershipByRoleRef indexes Memberships by every role slug they name in
 	// spec.roles or hold in status.roles.
 	MembershipByRoleRef = "membership.roleRef"
-	// MembershipByEffectiveRole indexes Memberships by OrgRoleKey(organization,
-	// slug) for each slug in status.roles: who holds a role.
-	MembershipByEffectiveRole = "membership.effectiveRole"
 	// MembershipByGroup indexes Memberships by GroupKey for each directory and SSO group.
 	MembershipByGroup = "membership.group"
 	// MembershipByResolution indexes Memberships by their resolved source, or
@@ -52,9 +49,6 @@ const NotResolved = "NotResolved"
 // OrgUserKey is the MembershipByOrgUser value of an (organization, user) pair.
 func OrgUserKey(organization, user string) string { return organization + "\x00" + user }
 
-// OrgRoleKey is the MembershipByEffectiveRole value of a role held in an organization.
-func OrgRoleKey(organization, slug string) string { return organization + "\x00" + slug }
-
 // GroupKey is the MembershipByGroup value of a group of one organization and source.
 func GroupKey(organization string, source orgrbacv1alpha1.GroupSource, group string) string {
 	return strings.Join([]string{organization, string(source), group}, "\x00")
@@ -73,18 +67,6 @@ func MembershipOrgUser(m *orgrbacv1alpha1.Membership) []string {
 // MembershipRoleRefs extracts MembershipByRoleRef.
 func MembershipRoleRefs(m *orgrbacv1alpha1.Membership) []string {
 	return union(m.Spec.Roles, m.Status.Roles)
-}
-
-// MembershipEffectiveRoles extracts MembershipByEffectiveRole.
-func MembershipEffectiveRoles(m *orgrbacv1alpha1.Membership) []string {
-	if len(m.Status.Roles) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(m.Status.Roles))
-	for _, r := range m.Status.Roles {
-		out = append(out, OrgRoleKey(m.Spec.Organization, r))
-	}
-	return dedupe(out)
 }
 
 // MembershipGroups extracts MembershipByGroup.
@@ -153,7 +135,6 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 		{&orgrbacv1alpha1.Membership{}, MembershipByOrganization, typed(MembershipOrganization)},
 		{&orgrbacv1alpha1.Membership{}, MembershipByOrgUser, typed(MembershipOrgUser)},
 		{&orgrbacv1alpha1.Membership{}, MembershipByRoleRef, typed(MembershipRoleRefs)},
-		{&orgrbacv1alpha1.Membership{}, MembershipByEffectiveRole, typed(MembershipEffectiveRoles)},
 		{&orgrbacv1alpha1.Membership{}, MembershipByGroup, typed(MembershipGroups)},
 		{&orgrbacv1alpha1.Membership{}, MembershipByResolution, typed(MembershipResolution)},
 		{&orgrbacv1alpha1.OrganizationRole{}, OrganizationRoleByOrganization, typed(OrganizationRoleOrganization)},

@@ -30,8 +30,6 @@ func TestMembershipExtractors(t *testing.T) {
 		"org and user":               {MembershipOrgUser, m, []string{"acme\x00u1"}},
 		"role refs: spec and status": {MembershipRoleRefs, m, []string{"admin", "editor", "viewer"}},
 		"role refs: none":            {MembershipRoleRefs, empty, nil},
-		"effective roles":            {MembershipEffectiveRoles, m, []string{"acme\x00admin", "acme\x00viewer"}},
-		"effective roles: none":      {MembershipEffectiveRoles, empty, nil},
 		"groups of both sources": {MembershipGroups, m, []string{
 			GroupKey("acme", orgrbacv1alpha1.GroupSourceDirectory, "g1"),
 			GroupKey("acme", orgrbacv1alpha1.GroupSourceDirectory, "g2"),
