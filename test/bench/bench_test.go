@@ -53,36 +53,6 @@ func TestFanOutOrganizations(t *testing.T) {
 	}
 }
 
-// toInput converts a generated world into the resolver's input, giving objects
-// creation times in the order the benchmark creates them.
-func toInput(w *world) resolve.Input {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tick := 0
-	meta := func(name string) resolve.Meta {
-		tick++
-		return resolve.Meta{Name: name, Created: t0.Add(time.Duration(tick) * time.Second)}
-	}
-	e := w.Environment
-	in := resolve.Input{Environments: []resolve.Environment{{Meta: meta(e.Name), DefaultRole: e.Spec.DefaultRole,
-		RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles}}}
-	for _, r := range w.Roles {
-		in.Roles = append(in.Roles, resolve.Role{Meta: meta(r.Name), Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
-	}
-	for _, o := range w.Organizations {
-		in.Organizations = append(in.Organizations, resolve.Organization{Meta: meta(o.Name),
-			DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
-	}
-	for _, r := range w.OrganizationRoles {
-		in.OrganizationRoles = append(in.OrganizationRoles, resolve.OrganizationRole{Meta: meta(r.Name),
-			Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
-	}
-	for _, g := range w.GroupMappings {
-		in.GroupMappings = append(in.GroupMappings, resolve.GroupMapping{Meta: meta(g.Name),
-			Organization: g.Spec.Organization, Source: resolve.Source(g.Spec.Source), Group: g.Spec.Group, Role: g.Spec.Role})
-	}
-	return in
-}
-
 // TestGenerateMatchesResolver checks the generator's expectations against the
 // pure resolver: every membership resolves Ready with the expected source, and
 // holds the fan-out role with permissions exactly when it is expected to change
@@ -90,7 +60,7 @@ func toInput(w *world) resolve.Input {
 func TestGenerateMatchesResolver(t *testing.T) {
 	for _, n := range []int{150, 2000, 12000} {
 		w := generate(n, 7)
-		env := resolve.Compile(toInput(w))
+		env := resolve.Compile(resolverInput(w))
 		if len(w.Memberships) != n {
 			t.Fatalf("n=%d: %d memberships", n, len(w.Memberships))
 		}
@@ -171,6 +141,9 @@ orgrbac_api_index_rebuild_duration_seconds_sum 0.25
 orgrbac_api_index_rebuild_duration_seconds_count 4
 orgrbac_api_checks_total{result="allowed"} 5
 orgrbac_api_checks_total{result="denied"} 2
+orgrbac_api_auth_cache_total{cache="token",result="hit"} 90
+orgrbac_api_auth_cache_total{cache="token",result="miss"} 2
+orgrbac_api_auth_cache_total{cache="access",result="miss"} 3
 go_memstats_heap_inuse_bytes 1.2e+07
 `
 	samples, err := parseMetrics(strings.NewReader(text))
@@ -190,10 +163,15 @@ go_memstats_heap_inuse_bytes 1.2e+07
 			"orgrbac_api_index_rebuild_duration_seconds_sum":   0.25,
 			"orgrbac_api_index_rebuild_duration_seconds_count": 4,
 			"orgrbac_api_checks_total":                         7,
+			"orgrbac_api_auth_cache_total":                     95,
 		},
+		AuthCache: map[string]float64{"token/hit": 90, "token/miss": 2, "access/miss": 3},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("summarize = %+v, want %+v", s, want)
+	}
+	if got := authMisses(s.AuthCache); got != 5 {
+		t.Errorf("authMisses = %v, want 5", got)
 	}
 	if got := writes(s.Requests); got != 15 {
 		t.Errorf("writes = %v, want 15", got)

@@ -13,10 +13,17 @@
 //   - fanout: one role's permissions edited, time until every affected status
 //     shows it, ratio to the limit, API writes ÷ memberships changed, and a CPU
 //     profile of the manager when it serves pprof;
-//   - idle: API writes in a quiet window after convergence (must be 0).
+//   - idle: API writes in a quiet window after convergence (must be 0);
+//   - revocation: a permission removed from a role, time until the decision API
+//     denies it (at fan-out scale once, and in trials on a smaller role);
+//   - api: the decision API's throughput and latency at concurrency 1/16/64 and
+//     at half its peak, against a bare net/http handler behind the same TLS;
+//     auth calls per check;
+//   - library: pkg/authz's Allowed against casbin v2 (RBAC with domains) on the
+//     same 100k-membership snapshot, in the test/bench/library module.
 //
-// Phases are a list (see phases); the ConfigMap, decision API, revocation and
-// library phases of issue 7 are appended there as their components land.
+// The fan-out also times the published ConfigMaps, decoded, until they show
+// the role edit. Phases are a list (see phases).
 //
 //	KUBEBUILDER_ASSETS=$(hack/controlplane.sh) go run ./test/bench --scale=10k --out=docs/bench-results
 package main
@@ -52,6 +59,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/publish"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 	"github.com/orgrbac/orgrbac/test/cluster"
 )
 
@@ -70,11 +79,24 @@ type config struct {
 	out           string
 	repo          string
 	skip          map[string]bool
+	only          map[string]bool
+
+	revocationTrials int
+	apiTokens        int
+	apiConcurrency   []int
+	apiDuration      time.Duration
+	apiMaxRequests   int
+	libraryBenchtime string
+
+	// serveBare and bareCertDir make this process the bare handler of the api
+	// phase (the benchmark re-executes itself with them).
+	serveBare   string
+	bareCertDir string
 }
 
 func parseFlags(args []string) (config, error) {
 	var c config
-	var skip string
+	var skip, only, conc string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&c.scale, "scale", "10k", "Number of memberships: 1k, 10k, 100k or a plain number.")
 	fs.Uint64Var(&c.seed, "seed", 1, "Seed of the synthetic environment.")
@@ -89,7 +111,17 @@ func parseFlags(args []string) (config, error) {
 		"Length of the manager CPU profile taken from the start of the fan-out (0: the limit phase's time plus half, at least 5 s).")
 	fs.StringVar(&c.out, "out", "docs/bench-results", "Folder for <date>-<scale>.md and .json.")
 	fs.StringVar(&c.repo, "repo", ".", "Root of the orgrbac module (holds cmd/ and config/crd/bases).")
-	fs.StringVar(&skip, "skip", "", "Comma-separated phases to skip (limit, fanout, idle).")
+	fs.StringVar(&skip, "skip", "", "Comma-separated phases to skip (limit, fanout, idle, revocation, api, library).")
+	fs.StringVar(&only, "only", "",
+		"Comma-separated phases to run (setup and coldstart run too when one of them needs the cluster); e.g. --only=library.")
+	fs.IntVar(&c.revocationTrials, "revocation-trials", 20, "Revocation trials (edit, wait for denial, restore, wait for allow).")
+	fs.IntVar(&c.apiTokens, "api-tokens", 8, "ServiceAccount tokens the decision-API load uses in turn (as pods of one workload).")
+	fs.StringVar(&conc, "api-concurrency", "1,16,64", "Closed-loop concurrencies of the decision-API load.")
+	fs.DurationVar(&c.apiDuration, "api-duration", 8*time.Second, "Measured length of each decision-API load level (after 1 s of warm-up).")
+	fs.IntVar(&c.apiMaxRequests, "api-max-requests", 1000000, "Most requests of one decision-API load level.")
+	fs.StringVar(&c.libraryBenchtime, "library-benchtime", "1s", "go test -benchtime of the library comparison.")
+	fs.StringVar(&c.serveBare, "serve-bare", "", "Internal: serve the bare handler on this address and do nothing else.")
+	fs.StringVar(&c.bareCertDir, "bare-cert-dir", "", "Internal: the bare handler's tls.crt and tls.key.")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -107,13 +139,34 @@ func parseFlags(args []string) (config, error) {
 	if c.timeout == 0 {
 		c.timeout = max(5*time.Minute, time.Duration(n)*20*time.Millisecond)
 	}
-	c.skip = map[string]bool{}
-	for s := range strings.SplitSeq(skip, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			c.skip[s] = true
+	if c.revocationTrials < 0 || c.apiTokens < 1 || c.apiDuration <= 0 || c.apiMaxRequests < 1 {
+		return c, errors.New("--revocation-trials, --api-tokens, --api-duration and --api-max-requests must be positive")
+	}
+	for s := range strings.SplitSeq(conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("bad --api-concurrency %q", conc)
+		}
+		c.apiConcurrency = append(c.apiConcurrency, n)
+	}
+	c.skip, c.only = nameSet(skip), nameSet(only)
+	for name := range c.only {
+		if !slices.ContainsFunc(phases, func(p phase) bool { return p.name == name }) {
+			return c, fmt.Errorf("unknown phase %q in --only", name)
 		}
 	}
 	return c, nil
+}
+
+// nameSet splits a comma-separated list into a set.
+func nameSet(list string) map[string]bool {
+	out := map[string]bool{}
+	for s := range strings.SplitSeq(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out[s] = true
+		}
+	}
+	return out
 }
 
 // parseScale reads "10k", "100k", "1500" as a membership count.
@@ -149,29 +202,58 @@ type bench struct {
 	baselineRSS int64
 	// profile is the pending CPU profile of the fan-out, if any.
 	profile chan error
+	// certDir holds the decision API's serving certificate, certPEM its PEM.
+	certDir string
+	certPEM []byte
+	// api calls the decision API as the benchmark's ServiceAccount (set up by
+	// the first phase that needs it).
+	api *apiCaller
+	// resolved is the pure resolver's result for every membership of w.
+	resolved []resolve.Result
 }
 
 // phase is one step of the benchmark.
 type phase struct {
 	name string
 	run  func(*bench, context.Context) error
+	// cluster is true when the phase needs the control plane and the manager.
+	cluster bool
 }
 
-// phases run in order; setup and coldstart cannot be skipped.
+// phases run in order; setup and coldstart cannot be skipped when a phase needs
+// the cluster.
 var phases = []phase{
-	{"setup", (*bench).setup},
-	{"coldstart", (*bench).coldStart},
-	{"limit", (*bench).limit},
-	{"fanout", (*bench).fanOut},
-	{"idle", (*bench).idleWindow},
+	{"setup", (*bench).setup, true},
+	{"coldstart", (*bench).coldStart, true},
+	{"limit", (*bench).limit, true},
+	{"fanout", (*bench).fanOut, true},
+	{"idle", (*bench).idleWindow, true},
+	{"revocation", (*bench).revocation, true},
+	{"api", (*bench).decisionAPI, true},
+	{"library", (*bench).library, false},
 }
 
-// pendingPhases are the parts of issue 7 whose components do not exist yet.
-var pendingPhases = []string{
-	"fan-out: published ConfigMaps reflect the role edit",
-	"revocation: permission removed → decision API denies, p50/p99",
-	"decision API: throughput and p50/p99 at concurrency 1/16/64 vs a bare net/http handler; auth calls ÷ checks",
-	"library: Allowed ns/op and allocs vs casbin v2",
+// selectPhases returns the phases to run: --only's (with setup and coldstart
+// when one of them needs the cluster), else every phase but --skip's.
+func selectPhases(only, skip map[string]bool) []phase {
+	var out []phase
+	needCluster := false
+	for _, p := range phases {
+		if only[p.name] && p.cluster {
+			needCluster = true
+		}
+	}
+	for _, p := range phases {
+		base := p.name == "setup" || p.name == "coldstart"
+		if len(only) > 0 {
+			if only[p.name] || (needCluster && base) {
+				out = append(out, p)
+			}
+		} else if !skip[p.name] || base {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 var started = time.Now()
@@ -184,6 +266,13 @@ func main() {
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		os.Exit(2)
+	}
+	if cfg.serveBare != "" {
+		if err := serveBare(cfg.serveBare, cfg.bareCertDir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	// controller-runtime's cache (the tracker) logs through this logger.
 	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
@@ -199,6 +288,8 @@ func run(ctx context.Context, cfg config) (retErr error) {
 	b := &bench{cfg: cfg, scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(b.scheme))
 	utilruntime.Must(orgrbacv1alpha1.AddToScheme(b.scheme))
+	selected := selectPhases(cfg.only, cfg.skip)
+	needCluster := slices.ContainsFunc(selected, func(p phase) bool { return p.cluster })
 
 	var err error
 	if b.workDir, err = os.MkdirTemp("", "orgrbac-bench-"); err != nil {
@@ -210,75 +301,34 @@ func run(ctx context.Context, cfg config) (retErr error) {
 			_ = os.RemoveAll(b.workDir)
 		}
 	}()
-
-	logf("building the manager")
-	if b.mgrBin, err = buildManager(ctx, cfg.repo, b.workDir); err != nil {
-		return err
-	}
-	b.hasPprof = hasFlag(ctx, b.mgrBin, "pprof-bind-address")
-
 	binDir := os.Getenv(cluster.AssetsEnv)
-	dataDir := filepath.Join(b.workDir, "cluster")
-	logf("starting etcd and kube-apiserver from %s", binDir)
-	b.cl, err = cluster.Start(ctx, cluster.Options{
-		BinDir:   binDir,
-		DataDir:  dataDir,
-		LogDir:   filepath.Join(b.workDir, "logs"),
-		CRDPaths: []string{filepath.Join(cfg.repo, "config", "crd", "bases")},
-	})
-	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+	b.cpu = &cpuMeter{pids: map[string]int{"bench": os.Getpid()}}
+	b.res = &results{
+		Date:         started.Format("2006-01-02"),
+		Scale:        cfg.scale,
+		Seed:         cfg.seed,
+		Command:      commandLine(),
+		Machine:      machineFacts(ctx, binDir),
+		Workers:      cfg.workers,
+		PhaseSeconds: map[string]float64{},
 	}
-	defer func() {
-		if err := b.cl.Stop(); err != nil {
-			logf("stopping the control plane: %v", err)
+	if !needCluster {
+		b.res.Scale = "library"
+	}
+	if needCluster {
+		stop, err := b.startCluster(ctx, binDir)
+		if stop != nil {
+			defer stop()
 		}
-	}()
-	defer func() {
-		if b.mgr != nil {
-			if err := b.mgr.stop(30 * time.Second); err != nil {
-				logf("%v", err)
-			}
+		if err != nil {
+			return err
 		}
-	}()
-	// The tracker's watch ends before the control plane stops (defers run last first).
+	}
+	// The watches end before the control plane stops (defers run last first).
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b.kubeconfig = filepath.Join(b.workDir, "kubeconfig")
-	if err := b.cl.WriteKubeconfig(b.kubeconfig); err != nil {
-		return err
-	}
-	rc := b.cl.Config()
-	rc.QPS = -1 // unthrottled: the bare client is the yardstick
-	if b.c, err = client.New(rc, client.Options{Scheme: b.scheme}); err != nil {
-		return fmt.Errorf("creating the client: %w", err)
-	}
-	b.cpu = &cpuMeter{pids: map[string]int{
-		"kube-apiserver": findProcess(filepath.Join(b.cl.BinDir(), "kube-apiserver"), dataDir),
-		"etcd":           findProcess(filepath.Join(b.cl.BinDir(), "etcd"), dataDir),
-		"bench":          os.Getpid(),
-	}}
 
-	b.res = &results{
-		Date:          started.Format("2006-01-02"),
-		Scale:         cfg.scale,
-		Seed:          cfg.seed,
-		Command:       commandLine(),
-		Machine:       machineFacts(ctx, b.cl.BinDir()),
-		Workers:       cfg.workers,
-		PendingPhases: pendingPhases,
-		PhaseSeconds:  map[string]float64{},
-	}
-	if !b.hasPprof {
-		b.res.Notes = append(b.res.Notes, "The manager has no --pprof-bind-address flag yet, so no CPU profile was taken; "+
-			"the per-process CPU seconds show where the time goes.")
-	}
-
-	for _, p := range phases {
-		if cfg.skip[p.name] {
-			logf("phase %s: skipped", p.name)
-			continue
-		}
+	for _, p := range selected {
 		logf("phase %s", p.name)
 		t0 := time.Now()
 		if err := p.run(b, ctx); err != nil {
@@ -289,6 +339,60 @@ func run(ctx context.Context, cfg config) (retErr error) {
 	b.finishProfile(ctx)
 	b.res.evaluate()
 	return b.write()
+}
+
+// startCluster builds the manager, starts etcd and kube-apiserver, and creates
+// the decision API's certificate and the bare client. stop stops the manager
+// and the control plane.
+func (b *bench) startCluster(ctx context.Context, binDir string) (stop func(), err error) {
+	logf("building the manager")
+	if b.mgrBin, err = buildManager(ctx, b.cfg.repo, b.workDir); err != nil {
+		return nil, err
+	}
+	b.hasPprof = hasFlag(ctx, b.mgrBin, "pprof-bind-address")
+	if !b.hasPprof {
+		b.res.Notes = append(b.res.Notes, "The manager has no --pprof-bind-address flag yet, so no CPU profile was taken; "+
+			"the per-process CPU seconds show where the time goes.")
+	}
+	b.certDir = filepath.Join(b.workDir, "api-cert")
+	if b.certPEM, err = writeServingCert(b.certDir); err != nil {
+		return nil, fmt.Errorf("the decision API's certificate: %w", err)
+	}
+
+	dataDir := filepath.Join(b.workDir, "cluster")
+	logf("starting etcd and kube-apiserver from %s", binDir)
+	b.cl, err = cluster.Start(ctx, cluster.Options{
+		BinDir:   binDir,
+		DataDir:  dataDir,
+		LogDir:   filepath.Join(b.workDir, "logs"),
+		CRDPaths: []string{filepath.Join(b.cfg.repo, "config", "crd", "bases")},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	stop = func() {
+		if b.mgr != nil {
+			if err := b.mgr.stop(30 * time.Second); err != nil {
+				logf("%v", err)
+			}
+		}
+		if err := b.cl.Stop(); err != nil {
+			logf("stopping the control plane: %v", err)
+		}
+	}
+	b.res.Machine.Kubernetes = machineFacts(ctx, b.cl.BinDir()).Kubernetes
+	b.kubeconfig = filepath.Join(b.workDir, "kubeconfig")
+	if err := b.cl.WriteKubeconfig(b.kubeconfig); err != nil {
+		return stop, err
+	}
+	rc := b.cl.Config()
+	rc.QPS = -1 // unthrottled: the bare client is the yardstick
+	if b.c, err = client.New(rc, client.Options{Scheme: b.scheme}); err != nil {
+		return stop, fmt.Errorf("creating the client: %w", err)
+	}
+	b.cpu.pids["kube-apiserver"] = findProcess(filepath.Join(b.cl.BinDir(), "kube-apiserver"), dataDir)
+	b.cpu.pids["etcd"] = findProcess(filepath.Join(b.cl.BinDir(), "etcd"), dataDir)
+	return stop, nil
 }
 
 // commandLine is how this run was invoked, for the report.
@@ -305,7 +409,7 @@ func (b *bench) write() error {
 	if err := os.MkdirAll(b.cfg.out, 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(b.cfg.out, fmt.Sprintf("%s-%s", b.res.Date, b.cfg.scale))
+	base := filepath.Join(b.cfg.out, fmt.Sprintf("%s-%s", b.res.Date, b.res.Scale))
 	js, err := b.res.json()
 	if err != nil {
 		return err
@@ -365,7 +469,7 @@ func createAll[T client.Object](ctx context.Context, c client.Client, objs []T, 
 func (b *bench) startManager(ctx context.Context) error {
 	m, err := startManager(managerConfig{
 		bin: b.mgrBin, kubeconfig: b.kubeconfig, workers: b.cfg.workers,
-		logPath: filepath.Join(b.workDir, "manager.log"), pprof: b.hasPprof,
+		logPath: filepath.Join(b.workDir, "manager.log"), pprof: b.hasPprof, apiCertDir: b.certDir,
 	})
 	if err != nil {
 		return err
@@ -674,8 +778,21 @@ func (b *bench) fanOut(ctx context.Context) error {
 		go func() { b.profile <- b.mgr.cpuProfile(ctx, seconds, profilePath) }()
 	}
 
+	// The published ConfigMaps, decoded as a workload would, through their own watch.
+	pubCtx, stopPub := context.WithCancel(ctx)
+	defer stopPub()
+	pub, err := startPublishedWatcher(pubCtx, b.cl.Config(), b.scheme, b.w.Namespace)
+	if err != nil {
+		return err
+	}
+	snap0, _, _, err := pub.current()
+	if err != nil || snap0 == nil {
+		return fmt.Errorf("the published ConfigMaps do not decode before the fan-out: %w", err)
+	}
+
 	t0 := time.Now()
 	g := b.t.await(names, t0, func(_ string, s *mstate) bool { return s.hasMarker(marker) })
+	pg := pub.await(t0, func(s *publish.Snapshot) bool { return roleHas(s, fanOutRole, marker) })
 	patched := role.DeepCopy()
 	patched.Spec.Permissions = append(patched.Spec.Permissions, marker)
 	if err := b.c.Patch(ctx, patched, client.MergeFrom(&role)); err != nil {
@@ -688,6 +805,13 @@ func (b *bench) fanOut(ctx context.Context) error {
 	conv := times[len(times)-1]
 	cpu1 := b.cpu.read()
 	logf("  every affected membership shows %s after %.1f s", marker, conv.Seconds())
+	cmTime, snap1, err := pub.wait(ctx, pg, b.cfg.timeout)
+	if err != nil {
+		return err
+	}
+	_, cms, cmBytes, _ := pub.current()
+	logf("  the published ConfigMaps show it after %.2f s (revision %d → %d, %d ConfigMaps, %d bytes)",
+		cmTime.Seconds(), snap0.Revision, snap1.Revision, cms, cmBytes)
 	after, err := b.waitQuiet(ctx)
 	if err != nil {
 		return err
@@ -716,9 +840,14 @@ func (b *bench) fanOut(ctx context.Context) error {
 		CPUSeconds:       roundAll(delta(cpu0, cpu1)),
 		Orgrbac:          roundAll(delta(before.Orgrbac, after.Orgrbac)),
 		Profile:          profilePath,
+		ConfigMaps: &publishedResult{
+			Seconds: round3(cmTime.Seconds()), RevisionBefore: snap0.Revision, RevisionAfter: snap1.Revision,
+			ConfigMaps: cms, Bytes: cmBytes,
+		},
 	}
 	if l := b.res.Limit; l != nil {
 		f.RatioToLimit = round3(ratio(conv.Seconds(), l.Seconds))
+		f.ConfigMaps.RatioToLimit = round3(ratio(cmTime.Seconds(), l.Seconds))
 	}
 	b.res.FanOut = f
 	logf("  %.0f writes for %d changed memberships (%.3f each), ratio to the limit %.2f",

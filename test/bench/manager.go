@@ -43,6 +43,7 @@ type managerProc struct {
 	metricsURL string
 	healthURL  string
 	pprofURL   string // empty when the manager has no pprof endpoint
+	apiURL     string // the decision API, https://127.0.0.1:port
 	exited     chan struct{}
 	err        error // set before exited is closed
 	logFile    *os.File
@@ -56,10 +57,13 @@ type managerConfig struct {
 	workers    int
 	logPath    string
 	pprof      bool
+	// apiCertDir holds the decision API's serving certificate (--api-cert-dir).
+	apiCertDir string
 }
 
 // startManager starts the manager on loopback ports: plain-HTTP metrics
-// (--metrics-secure=false), no webhooks, no leader election.
+// (--metrics-secure=false), the decision API over HTTPS with the benchmark's
+// certificate, no webhooks, no leader election.
 func startManager(cfg managerConfig) (*managerProc, error) {
 	ports, err := freePorts(4)
 	if err != nil {
@@ -72,6 +76,7 @@ func startManager(cfg managerConfig) (*managerProc, error) {
 		"--metrics-secure=false",
 		"--health-probe-bind-address=" + addr(ports[1]),
 		"--api-bind-address=" + addr(ports[2]),
+		"--api-cert-dir=" + cfg.apiCertDir,
 		"--leader-elect=false",
 		"--enable-webhooks=false",
 		"--max-concurrent-reconciles=" + strconv.Itoa(cfg.workers),
@@ -79,6 +84,7 @@ func startManager(cfg managerConfig) (*managerProc, error) {
 	m := &managerProc{
 		metricsURL: "http://" + addr(ports[0]) + "/metrics",
 		healthURL:  "http://" + addr(ports[1]) + "/readyz",
+		apiURL:     "https://" + addr(ports[2]),
 		exited:     make(chan struct{}),
 		http:       &http.Client{Timeout: 10 * time.Minute},
 	}

@@ -114,12 +114,16 @@ type snapshot struct {
 	// Orgrbac holds orgrbac's own counters and histogram sums and counts
 	// (orgrbac_*_total, _sum, _count), summed over their labels.
 	Orgrbac map[string]float64
+	// AuthCache is orgrbac_api_auth_cache_total by "cache/result" (token/hit,
+	// token/miss, access/hit, access/miss): each miss is one TokenReview or
+	// SubjectAccessReview.
+	AuthCache map[string]float64
 }
 
 // summarize extracts a snapshot from parsed samples.
 func summarize(samples []sample) snapshot {
 	s := snapshot{Requests: map[string]float64{}, Reconciles: map[string]float64{}, ReconcileSeconds: map[string]float64{},
-		Orgrbac: map[string]float64{}}
+		Orgrbac: map[string]float64{}, AuthCache: map[string]float64{}}
 	for _, m := range samples {
 		if strings.HasPrefix(m.Name, "orgrbac_") && (strings.HasSuffix(m.Name, "_total") ||
 			strings.HasSuffix(m.Name, "_sum") || strings.HasSuffix(m.Name, "_count")) {
@@ -134,6 +138,8 @@ func summarize(samples []sample) snapshot {
 			s.ReconcileSeconds[m.Labels["controller"]] += m.Value
 		case "go_memstats_heap_inuse_bytes":
 			s.HeapInuse = m.Value
+		case "orgrbac_api_auth_cache_total":
+			s.AuthCache[m.Labels["cache"]+"/"+m.Labels["result"]] += m.Value
 		}
 	}
 	return s
@@ -151,6 +157,18 @@ func delta(before, after map[string]float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// authMisses sums the auth cache misses of a "cache/result" map: the
+// TokenReviews and SubjectAccessReviews the decision API asked for.
+func authMisses(byKey map[string]float64) float64 {
+	var n float64
+	for k, v := range byKey {
+		if strings.HasSuffix(k, "/miss") {
+			n += v
+		}
+	}
+	return n
 }
 
 // writes sums the mutating methods of a per-method map.

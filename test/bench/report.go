@@ -12,22 +12,24 @@ import (
 // results is everything one benchmark run measured; it is written as JSON and as a
 // markdown table.
 type results struct {
-	Date          string             `json:"date"`
-	Scale         string             `json:"scale"`
-	Seed          uint64             `json:"seed"`
-	Command       string             `json:"command"`
-	Machine       machine            `json:"machine"`
-	Workers       int                `json:"managerWorkers"`
-	Environment   environment        `json:"environment"`
-	Setup         setupResult        `json:"setup"`
-	ColdStart     *coldStart         `json:"coldStart,omitempty"`
-	Limit         *limitResult       `json:"limit,omitempty"`
-	FanOut        *fanOutResult      `json:"fanOut,omitempty"`
-	Idle          *idleResult        `json:"idle,omitempty"`
-	Targets       []target           `json:"targets"`
-	PendingPhases []string           `json:"pendingPhases"`
-	Notes         []string           `json:"notes,omitempty"`
-	PhaseSeconds  map[string]float64 `json:"phaseSeconds"`
+	Date         string             `json:"date"`
+	Scale        string             `json:"scale"`
+	Seed         uint64             `json:"seed"`
+	Command      string             `json:"command"`
+	Machine      machine            `json:"machine"`
+	Workers      int                `json:"managerWorkers"`
+	Environment  environment        `json:"environment"`
+	Setup        setupResult        `json:"setup"`
+	ColdStart    *coldStart         `json:"coldStart,omitempty"`
+	Limit        *limitResult       `json:"limit,omitempty"`
+	FanOut       *fanOutResult      `json:"fanOut,omitempty"`
+	Idle         *idleResult        `json:"idle,omitempty"`
+	Revocation   *revocationResult  `json:"revocation,omitempty"`
+	API          *apiResult         `json:"decisionAPI,omitempty"`
+	Library      *libraryResult     `json:"library,omitempty"`
+	Targets      []target           `json:"targets"`
+	Notes        []string           `json:"notes,omitempty"`
+	PhaseSeconds map[string]float64 `json:"phaseSeconds"`
 }
 
 // environment counts the generated objects.
@@ -100,6 +102,18 @@ type fanOutResult struct {
 	CPUSeconds       map[string]float64 `json:"cpuSecondsByProcess"`
 	Orgrbac          map[string]float64 `json:"orgrbacMetrics"`
 	Profile          string             `json:"cpuProfile,omitempty"`
+	ConfigMaps       *publishedResult   `json:"configMaps,omitempty"`
+}
+
+// publishedResult is the time until the published ConfigMaps, decoded, show the
+// fan-out's role edit.
+type publishedResult struct {
+	Seconds        float64 `json:"seconds"`
+	RatioToLimit   float64 `json:"ratioToLimit"`
+	RevisionBefore int64   `json:"revisionBefore"`
+	RevisionAfter  int64   `json:"revisionAfter"`
+	ConfigMaps     int     `json:"configMaps"`
+	Bytes          int     `json:"bytes"`
 }
 
 // idleResult is the quiet window after convergence.
@@ -108,6 +122,97 @@ type idleResult struct {
 	Writes         float64            `json:"writes"`
 	Requests       map[string]float64 `json:"requestsByMethod"`
 	ObjectsWritten int                `json:"membershipsWritten"`
+}
+
+// revocationResult is a permission removed from a role until the decision API
+// denies it.
+type revocationResult struct {
+	FullScale *fullScaleRevocation `json:"fanOutScale,omitempty"`
+	Trials    *revocationTrials    `json:"trials,omitempty"`
+}
+
+// fullScaleRevocation is the fan-out's permission removed from the fan-out role
+// once, with a sample of its holders polled through the API.
+type fullScaleRevocation struct {
+	Holders             int                `json:"holders"`
+	Sampled             int                `json:"sampledHolders"`
+	PollIntervalSeconds float64            `json:"pollIntervalPerHolderSeconds"`
+	DeniedP50Seconds    float64            `json:"deniedP50Seconds"`
+	DeniedP99Seconds    float64            `json:"deniedP99Seconds"`
+	DeniedMaxSeconds    float64            `json:"deniedMaxSeconds"`
+	StatusesSeconds     float64            `json:"allStatusesSeconds"`
+	StatusesP50Seconds  float64            `json:"statusesP50Seconds"`
+	CPUSeconds          map[string]float64 `json:"cpuSecondsByProcess"`
+}
+
+// revocationTrials are repeated revocations on one role: each trial's time is
+// the time until every sampled holder is denied.
+type revocationTrials struct {
+	Role            string             `json:"role"`
+	Holders         int                `json:"holders"`
+	Sampled         int                `json:"sampledHolders"`
+	Trials          int                `json:"trials"`
+	DenySeconds     []float64          `json:"denySeconds"`
+	DenyP50Seconds  float64            `json:"denyP50Seconds"`
+	DenyP99Seconds  float64            `json:"denyP99Seconds"`
+	DenyMaxSeconds  float64            `json:"denyMaxSeconds"`
+	AllowP50Seconds float64            `json:"allowAgainP50Seconds"`
+	AllowP99Seconds float64            `json:"allowAgainP99Seconds"`
+	CPUSeconds      map[string]float64 `json:"cpuSecondsByProcess"`
+}
+
+// apiLevel is the decision API and the bare handler under the same load.
+type apiLevel struct {
+	Concurrency int       `json:"concurrency"`
+	API         loadStats `json:"api"`
+	Bare        loadStats `json:"bare"`
+	// Ratio is the API's throughput ÷ the bare handler's.
+	Ratio float64 `json:"ratio"`
+}
+
+// pacedLevel is a paced load at a fraction of the API's peak throughput.
+type pacedLevel struct {
+	Fraction float64 `json:"fractionOfAPIPeak"`
+	apiLevel
+}
+
+// apiResult is the decision-API load phase.
+type apiResult struct {
+	Tokens            int                `json:"tokens"`
+	DurationSeconds   float64            `json:"secondsPerLevel"`
+	Levels            []apiLevel         `json:"levels"`
+	Paced             []pacedLevel       `json:"paced,omitempty"`
+	Peak              float64            `json:"apiPeakPerSecond"`
+	PeakConcurrency   int                `json:"apiPeakConcurrency"`
+	PeakRatio         float64            `json:"ratioAtAPIPeak"`
+	BarePeak          float64            `json:"barePeakPerSecond"`
+	PeakToBarePeak    float64            `json:"apiPeakToBarePeak"`
+	AuthCache         map[string]float64 `json:"authCacheLookups"`
+	CacheMisses       float64            `json:"authCacheMisses"`
+	AuthCalls         float64            `json:"authCalls"`
+	Checks            float64            `json:"checks"`
+	AuthCallsPerCheck float64            `json:"authCallsPerCheck"`
+	CPUSeconds        map[string]float64 `json:"cpuSecondsByProcess"`
+	Profile           string             `json:"cpuProfile,omitempty"`
+}
+
+// libraryResult is pkg/authz against casbin.
+type libraryResult struct {
+	Command             string      `json:"command"`
+	Memberships         int         `json:"memberships"`
+	Members             int         `json:"publishedMembers"`
+	Organizations       int         `json:"organizations"`
+	Roles               int         `json:"roles"`
+	SnapshotBytes       int         `json:"snapshotBytes"`
+	Benchmarks          []benchLine `json:"benchmarks"`
+	AuthzNsPerOp        float64     `json:"authzNsPerOp"`
+	AuthzAllocs         float64     `json:"authzAllocsPerOp"`
+	CasbinNsPerOp       float64     `json:"casbinNsPerOp"`
+	CasbinAllocs        float64     `json:"casbinAllocsPerOp"`
+	SpeedRatio          float64     `json:"casbinToAuthz"`
+	CachedCasbinNsPerOp float64     `json:"cachedCasbinNsPerOp"`
+	CachedSpeedRatio    float64     `json:"cachedCasbinToAuthz"`
+	Seconds             float64     `json:"seconds"`
 }
 
 // target is one of issue 7's targets and whether this run met it.
@@ -151,8 +256,38 @@ func (r *results) evaluate() {
 			t = append(t, target{"100k memberships converge", "all Ready", fmt.Sprintf("in %.0f s", c.Seconds), "yes"})
 		}
 	}
-	for _, p := range r.PendingPhases {
-		t = append(t, target{p, "see issue 7", "not measured yet", "n/a"})
+	if f := r.FanOut; f != nil && f.ConfigMaps != nil && r.Limit != nil {
+		t = append(t, target{"fan-out: published ConfigMaps reflect the edit, time ÷ the limit's time", "≤ 1.2",
+			fmt.Sprintf("%.3f (%.2f s)", f.ConfigMaps.RatioToLimit, f.ConfigMaps.Seconds), yes(f.ConfigMaps.RatioToLimit <= 1.2)})
+	}
+	if rv := r.Revocation; rv != nil {
+		if f := rv.FullScale; f != nil {
+			t = append(t, target{fmt.Sprintf("revocation p99, role held by %d memberships (fan-out scale, %d sampled)", f.Holders, f.Sampled),
+				"≤ 1 s", fmt.Sprintf("%.2f s (p50 %.2f s)", f.DeniedP99Seconds, f.DeniedP50Seconds), yes(f.DeniedP99Seconds <= 1)})
+		}
+		if tr := rv.Trials; tr != nil {
+			t = append(t, target{fmt.Sprintf("revocation p99 over %d trials, role %s held by %d memberships", tr.Trials, tr.Role, tr.Holders),
+				"≤ 1 s", fmt.Sprintf("%.3f s (p50 %.3f s)", tr.DenyP99Seconds, tr.DenyP50Seconds), yes(tr.DenyP99Seconds <= 1)})
+		}
+	}
+	if a := r.API; a != nil {
+		t = append(t, target{"decision API peak throughput ÷ bare handler's peak", "≥ 0.7",
+			fmt.Sprintf("%.2f (%.0f/s ÷ %.0f/s)", a.PeakToBarePeak, a.Peak, a.BarePeak), yes(a.PeakToBarePeak >= 0.7)})
+		for _, h := range a.Paced {
+			if h.Fraction == 0.5 {
+				t = append(t, target{"decision API p99 at half its peak load", "≤ 1 ms",
+					fmt.Sprintf("%.0f µs at %.0f/s (bare handler: %.0f µs)", h.API.P99Micros, h.API.OfferedRate, h.Bare.P99Micros),
+					yes(h.API.P99Micros <= 1000)})
+			}
+		}
+		t = append(t, target{"auth calls ÷ checks (warm cache)", "≤ 0.01",
+			fmt.Sprintf("%.2g (%.0f ÷ %.0f)", a.AuthCallsPerCheck, a.AuthCalls, a.Checks), yes(a.AuthCallsPerCheck <= 0.01)})
+	}
+	if l := r.Library; l != nil {
+		t = append(t, target{"library Allowed ns/op and allocs", "≤ 100 ns, 0 allocs",
+			fmt.Sprintf("%.1f ns, %.0f allocs", l.AuthzNsPerOp, l.AuthzAllocs), yes(l.AuthzNsPerOp <= 100 && l.AuthzAllocs == 0)})
+		t = append(t, target{"library speed ÷ casbin v2 (RBAC with domains)", "≥ 1000×",
+			fmt.Sprintf("%.0f×", l.SpeedRatio), yes(l.SpeedRatio >= 1000)})
 	}
 	r.Targets = t
 }
@@ -164,11 +299,16 @@ func (r *results) markdown() string {
 	p("# orgrbac scale benchmark — %s, %s\n\n", r.Scale, r.Date)
 	p("Command: `%s` (seed %d, manager `--max-concurrent-reconciles=%d`).\n\n", r.Command, r.Seed, r.Workers)
 	m := r.Machine
-	p("Machine: %d CPUs (%s), %.1f GiB, Linux %s, %s, %s; load average at start %s.\n\n",
-		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, m.Kubernetes, m.LoadAvg)
-	e := r.Environment
-	p("Environment: %d memberships (%s), %d organizations, %d roles, %d organization roles, %d group mappings, %d permissions; the fan-out role is held by %d active memberships.\n\n",
-		e.Memberships, formatCounts(e.BySource), e.Organizations, e.Roles, e.OrganizationRoles, e.GroupMappings, e.Permissions, e.FanOutMembers)
+	kube := ""
+	if m.Kubernetes != "" {
+		kube = ", " + m.Kubernetes
+	}
+	p("Machine: %d CPUs (%s), %.1f GiB, Linux %s, %s%s; load average at start %s.\n\n",
+		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.GoVersion, kube, m.LoadAvg)
+	if e := r.Environment; e.Memberships > 0 {
+		p("Environment: %d memberships (%s), %d organizations, %d roles, %d organization roles, %d group mappings, %d permissions; the fan-out role is held by %d active memberships.\n\n",
+			e.Memberships, formatCounts(e.BySource), e.Organizations, e.Roles, e.OrganizationRoles, e.GroupMappings, e.Permissions, e.FanOutMembers)
+	}
 
 	p("## Targets\n\n| target | goal | measured | met |\n|---|---|---|---|\n")
 	for _, t := range r.Targets {
@@ -176,9 +316,10 @@ func (r *results) markdown() string {
 	}
 
 	p("\n## Results\n\n| phase | metric | value |\n|---|---|---|\n")
-	s := r.Setup
-	p("| setup | membership creates (bare client, %d workers) | %.1f s, %.0f/s |\n", s.CreateWorkers, s.MembershipsSeconds, s.CreatesPerSecond)
-	p("| setup | manager RSS with no memberships (baseline) | %s |\n", mib(s.BaselineRSSBytes))
+	if s := r.Setup; s.MembershipsSeconds > 0 {
+		p("| setup | membership creates (bare client, %d workers) | %.1f s, %.0f/s |\n", s.CreateWorkers, s.MembershipsSeconds, s.CreatesPerSecond)
+		p("| setup | manager RSS with no memberships (baseline) | %s |\n", mib(s.BaselineRSSBytes))
+	}
 	if c := r.ColdStart; c != nil {
 		p("| cold start | manager start → every membership Ready with its expected source | %.1f s (%.0f memberships/s) |\n", c.Seconds, c.MembershipStatusWriteRate)
 		p("| cold start | time to Ready, p50 / p99 | %.1f s / %.1f s |\n", c.P50Seconds, c.P99Seconds)
@@ -217,9 +358,7 @@ func (r *results) markdown() string {
 		p("| idle | manager writes in %.0f s after convergence | %.0f (requests: %s) |\n", i.Seconds, i.Writes, formatFloats(i.Requests))
 		p("| idle | memberships written | %d |\n", i.ObjectsWritten)
 	}
-	if len(r.PendingPhases) > 0 {
-		p("\nNot measured yet (their components are being built): %s.\n", strings.Join(r.PendingPhases, "; "))
-	}
+	r.markdownLater(p)
 	for _, n := range r.Notes {
 		p("\n- %s", n)
 	}
@@ -280,4 +419,67 @@ func roundAll(m map[string]float64) map[string]float64 {
 		out[k] = round3(v)
 	}
 	return out
+}
+
+// markdownLater renders the revocation, decision-API and library rows.
+func (r *results) markdownLater(p func(string, ...any)) {
+	if f := r.FanOut; f != nil && f.ConfigMaps != nil {
+		c := f.ConfigMaps
+		p("| fan-out | role edit → the published ConfigMaps, decoded, show it | %.2f s (%.3f× the limit) |\n", c.Seconds, c.RatioToLimit)
+		p("| fan-out | published revision before → after; ConfigMaps, bytes | %d → %d; %d, %d |\n", c.RevisionBefore, c.RevisionAfter, c.ConfigMaps, c.Bytes)
+	}
+	if rv := r.Revocation; rv != nil {
+		if f := rv.FullScale; f != nil {
+			p("| revocation | fan-out role loses the permission: API denies, %d of %d holders sampled (each polled every %.2f s), p50 / p99 / max | %.2f s / %.2f s / %.2f s |\n",
+				f.Sampled, f.Holders, f.PollIntervalSeconds, f.DeniedP50Seconds, f.DeniedP99Seconds, f.DeniedMaxSeconds)
+			p("| revocation | fan-out role: every status lost it (p50) | %.1f s (%.1f s) |\n", f.StatusesSeconds, f.StatusesP50Seconds)
+			p("| revocation | fan-out role: CPU seconds by process | %s |\n", formatSeconds(f.CPUSeconds))
+		}
+		if t := rv.Trials; t != nil {
+			p("| revocation | %d trials on role %s (%d holders, %d sampled): all sampled denied, p50 / p99 / max | %.3f s / %.3f s / %.3f s |\n",
+				t.Trials, t.Role, t.Holders, t.Sampled, t.DenyP50Seconds, t.DenyP99Seconds, t.DenyMaxSeconds)
+			p("| revocation | trials: restored → all sampled allowed again, p50 / p99 | %.3f s / %.3f s |\n", t.AllowP50Seconds, t.AllowP99Seconds)
+			p("| revocation | trials: CPU seconds by process | %s |\n", formatSeconds(t.CPUSeconds))
+		}
+	}
+	if a := r.API; a != nil {
+		row := func(what string, l apiLevel) {
+			p("| decision API | %s: API %.0f/s, p50 %.0f µs, p99 %.0f µs; bare %.0f/s, p50 %.0f µs, p99 %.0f µs | %.2f× |\n",
+				what, l.API.PerSecond, l.API.P50Micros, l.API.P99Micros, l.Bare.PerSecond, l.Bare.P50Micros, l.Bare.P99Micros, l.Ratio)
+		}
+		for _, l := range a.Levels {
+			row(fmt.Sprintf("concurrency %d", l.Concurrency), l)
+		}
+		for _, h := range a.Paced {
+			p("| decision API | paced at %.0f/s (%.0f%% of the API's peak), %d workers: API p50 %.0f µs, p99 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs | |\n",
+				h.API.OfferedRate, h.Fraction*100, h.Concurrency, h.API.P50Micros, h.API.P99Micros, h.API.LateStarts, h.Bare.P50Micros, h.Bare.P99Micros)
+		}
+		p("| decision API | auth calls (TokenReview and SubjectAccessReview POSTs) ÷ checks, %d tokens | %.0f ÷ %.0f = %.2g (cache lookups: %s) |\n",
+			a.Tokens, a.AuthCalls, a.Checks, a.AuthCallsPerCheck, formatFloats(a.AuthCache))
+		p("| decision API | CPU seconds by process | %s |\n", formatSeconds(a.CPUSeconds))
+		if a.Profile != "" {
+			p("| decision API | manager CPU profile at the highest concurrency | `%s` |\n", a.Profile)
+		}
+	}
+	if l := r.Library; l != nil {
+		p("| library | snapshot: %d memberships, %d published members, %d organizations, %d roles | %d bytes |\n",
+			l.Memberships, l.Members, l.Organizations, l.Roles, l.SnapshotBytes)
+		for _, b := range l.Benchmarks {
+			p("| library | `%s` | %.1f ns/op, %.0f B/op, %.0f allocs/op%s |\n", b.Name, b.NsPerOp, b.BytesPerOp, b.AllocsOp, formatMetrics(b.Metrics))
+		}
+		p("| library | casbin ÷ authz; cached casbin ÷ authz | %.0f×; %.1f× |\n", l.SpeedRatio, l.CachedSpeedRatio)
+	}
+}
+
+// formatMetrics lists a benchmark's extra metrics after a semicolon.
+func formatMetrics(m map[string]float64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %g", k, m[k]))
+	}
+	return "; " + strings.Join(parts, ", ")
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// loadWarmup is how long each load level runs before it is measured (new
+// connections, TLS handshakes, auth caches).
+const loadWarmup = time.Second
+
+// checkBodies prepares the load's requests: memberships spread over the world,
+// each asked about a permission it holds (allowed) or about a permission drawn
+// from the catalog (mostly denied), the tokens taken in turn.
+func (b *bench) checkBodies(n int) ([]loadRequest, error) {
+	results := b.resolution()
+	out := make([]loadRequest, 0, n)
+	for i := range n {
+		j := (i * 7919) % len(b.w.Memberships)
+		m := b.w.Memberships[j]
+		perm := b.w.Permissions[(i*31)%len(b.w.Permissions)].Spec.Slug
+		if held := results[j].Permissions; i%2 == 0 && len(held) > 0 {
+			perm = held[i%len(held)]
+		}
+		body, err := json.Marshal(checkRequest{Organization: m.Spec.Organization, User: m.Spec.User, Permission: perm})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, loadRequest{body: body, token: b.api.tokens[i%len(b.api.tokens)]})
+	}
+	return out, nil
+}
+
+// decisionAPI measures the decision API's throughput and latency with a warm
+// auth cache against a bare net/http handler behind the same TLS, with the same
+// load generator: closed loops of 1, 16 and 64 workers, then paced loads at half
+// and a tenth of the API's peak throughput.
+func (b *bench) decisionAPI(ctx context.Context) error {
+	if err := b.ensureCaller(ctx); err != nil {
+		return err
+	}
+	reqs, err := b.checkBodies(1024)
+	if err != nil {
+		return err
+	}
+	bare, err := startBare(b.certDir, filepath.Join(b.workDir, "bare.log"))
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	b.cpu.pids["bare"] = bare.cmd.Process.Pid
+	defer delete(b.cpu.pids, "bare")
+	hc := b.api.http
+	apiURL, bareURL := b.api.url+"/v1/check", bare.url+"/v1/check"
+	// The bare handler answers once it listens.
+	for start := time.Now(); ; {
+		s := runLoad(ctx, hc, loadSpec{url: bareURL, requests: reqs, workers: 1, duration: 50 * time.Millisecond, maxRequests: 1})
+		if s.Requests == 1 {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			return fmt.Errorf("the bare handler does not answer (log: %s)", filepath.Join(b.workDir, "bare.log"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	measure := func(url string, workers int, rate float64) (loadStats, error) {
+		spec := loadSpec{url: url, requests: reqs, workers: workers, duration: loadWarmup, maxRequests: b.cfg.apiMaxRequests}
+		if rate > 0 {
+			spec.rate = rate
+		}
+		if w := runLoad(ctx, hc, spec); w.NonOKAnswers+w.TransportErrs > 0 {
+			return w, fmt.Errorf("warm-up of %s with %d workers: %d non-200 answers (%s), %d transport errors",
+				url, workers, w.NonOKAnswers, w.FirstNonOK, w.TransportErrs)
+		}
+		spec.duration = b.cfg.apiDuration
+		s := runLoad(ctx, hc, spec)
+		if s.NonOKAnswers+s.TransportErrs > 0 {
+			return s, fmt.Errorf("%s with %d workers: %d non-200 answers (%s), %d transport errors",
+				url, workers, s.NonOKAnswers, s.FirstNonOK, s.TransportErrs)
+		}
+		return s, nil
+	}
+
+	before, err := b.mgr.scrape(ctx)
+	if err != nil {
+		return err
+	}
+	cpu0 := b.cpu.read()
+	res := &apiResult{Tokens: len(b.api.tokens), DurationSeconds: b.cfg.apiDuration.Seconds()}
+	peak := 0.0
+	for i, c := range b.cfg.apiConcurrency {
+		// A CPU profile of the manager under the highest closed-loop load.
+		var profile chan error
+		path := ""
+		if b.hasPprof && i == len(b.cfg.apiConcurrency)-1 {
+			if path, err = b.profilePath("api"); err != nil {
+				return err
+			}
+			profile = make(chan error, 1)
+			go func() {
+				time.Sleep(loadWarmup)
+				profile <- b.mgr.cpuProfile(ctx, max(1, int(b.cfg.apiDuration.Seconds())), path)
+			}()
+		}
+		a, err := measure(apiURL, c, 0)
+		if profile != nil {
+			if perr := <-profile; perr != nil {
+				logf("API CPU profile: %v", perr)
+			} else {
+				res.Profile = path
+				b.profileTop(ctx, path)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		bs, err := measure(bareURL, c, 0)
+		if err != nil {
+			return err
+		}
+		lvl := apiLevel{Concurrency: c, API: a, Bare: bs, Ratio: round3(ratio(a.PerSecond, bs.PerSecond))}
+		res.Levels = append(res.Levels, lvl)
+		peak = max(peak, a.PerSecond)
+		logf("  concurrency %d: API %.0f/s (p50 %.0f µs, p99 %.0f µs), bare %.0f/s (p50 %.0f µs, p99 %.0f µs): %.2f×",
+			c, a.PerSecond, a.P50Micros, a.P99Micros, bs.PerSecond, bs.P50Micros, bs.P99Micros, lvl.Ratio)
+	}
+	// Paced loads: half of the API's peak (the target), and a tenth, with as
+	// many workers as the peak needed.
+	workers := 0
+	for _, l := range res.Levels {
+		if l.API.PerSecond == peak {
+			workers = l.Concurrency
+		}
+	}
+	for _, fraction := range []float64{0.5, 0.1} {
+		if peak == 0 {
+			break
+		}
+		rate := peak * fraction
+		a, err := measure(apiURL, workers, rate)
+		if err != nil {
+			return err
+		}
+		bs, err := measure(bareURL, workers, rate)
+		if err != nil {
+			return err
+		}
+		res.Paced = append(res.Paced, pacedLevel{Fraction: fraction,
+			apiLevel: apiLevel{Concurrency: workers, API: a, Bare: bs, Ratio: round3(ratio(a.PerSecond, bs.PerSecond))}})
+		logf("  paced at %.0f/s (%.0f%% of the API's peak): API p50 %.0f µs, p99 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs",
+			rate, fraction*100, a.P50Micros, a.P99Micros, a.LateStarts, bs.P50Micros, bs.P99Micros)
+	}
+	after, err := b.mgr.scrape(ctx)
+	if err != nil {
+		return err
+	}
+	res.CPUSeconds = roundAll(delta(cpu0, b.cpu.read()))
+	res.AuthCache = delta(before.AuthCache, after.AuthCache)
+	res.CacheMisses = authMisses(res.AuthCache)
+	res.Checks = delta(before.Orgrbac, after.Orgrbac)["orgrbac_api_decisions_total"]
+	// Every TokenReview and SubjectAccessReview is a POST to the API server, and
+	// the idle manager makes no other. Concurrent misses of one key share a
+	// review, so there are fewer reviews than misses.
+	res.AuthCalls = delta(before.Requests, after.Requests)["POST"]
+	res.AuthCallsPerCheck = ratio(res.AuthCalls, res.Checks)
+	for _, l := range res.Levels {
+		if l.API.PerSecond == peak {
+			res.PeakRatio = l.Ratio
+			res.PeakConcurrency = l.Concurrency
+		}
+		res.BarePeak = max(res.BarePeak, l.Bare.PerSecond)
+	}
+	res.Peak = peak
+	res.PeakToBarePeak = round3(ratio(peak, res.BarePeak))
+	b.res.API = res
+	logf("  %.0f auth calls (reviews POSTed to the API server) for %.0f checks (%.2g per check); %.0f auth cache misses",
+		res.AuthCalls, res.Checks, res.AuthCallsPerCheck, res.CacheMisses)
+	return nil
+}
