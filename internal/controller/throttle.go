@@ -21,6 +21,8 @@ type throttle struct {
 
 	mu   sync.Mutex
 	last map[types.NamespacedName]time.Time
+	// hold delays an object beyond the interval (see holdOff).
+	hold map[types.NamespacedName]time.Time
 }
 
 // count is len(n) as an int32 status field, saturated.
@@ -38,6 +40,12 @@ func (t *throttle) wait(key types.NamespacedName) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock.Now()
+	if until, ok := t.hold[key]; ok {
+		if d := until.Sub(now); d > 0 {
+			return d
+		}
+		delete(t.hold, key)
+	}
 	if last, ok := t.last[key]; ok {
 		if d := t.interval - now.Sub(last); d > 0 {
 			return d
@@ -47,11 +55,23 @@ func (t *throttle) wait(key types.NamespacedName) time.Duration {
 	return 0
 }
 
+// holdOff makes the next wait for key last at least d from now, for work whose
+// cost grows with the data: its interval grows with it.
+func (t *throttle) holdOff(key types.NamespacedName, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.hold == nil {
+		t.hold = map[types.NamespacedName]time.Time{}
+	}
+	t.hold[key] = t.clock.Now().Add(d)
+}
+
 // forget drops key, for objects that are gone.
 func (t *throttle) forget(key types.NamespacedName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.last, key)
+	delete(t.hold, key)
 }
 
 // beginCount starts the reconcile of an object that counts others: it waits out
