@@ -366,6 +366,9 @@ func (b *bench) startCluster(ctx context.Context, binDir string) (stop func(), e
 		DataDir:  dataDir,
 		LogDir:   filepath.Join(b.workDir, "logs"),
 		CRDPaths: []string{filepath.Join(b.cfg.repo, "config", "crd", "bases")},
+		// etcd's default 2 GiB quota fills at 100k memberships ("database space
+		// exceeded" seen in the first 100k run).
+		EtcdQuotaBytes: 8 << 30,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
