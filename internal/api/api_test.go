@@ -377,8 +377,10 @@ var _ = Describe("Freshness", func() {
 
 		var r orgrbacv1alpha1.OrganizationRole
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: envNS, Name: "initech-tester"}, &r)).To(Succeed())
+		orig := r.DeepCopy()
 		r.Spec.Permissions = []string{"tests:view"}
-		Expect(k8s.Update(ctx, &r)).To(Succeed())
+		// A merge patch: the controllers write the role's metadata too.
+		Expect(k8s.Patch(ctx, &r, client.MergeFrom(orig))).To(Succeed())
 		start := time.Now()
 		Eventually(func() bool { ok, _ := check(); return ok }).WithTimeout(time.Second).Should(BeFalse())
 		GinkgoWriter.Printf("permission removal denied after %v\n", time.Since(start))
