@@ -22,6 +22,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api"
 	"github.com/orgrbac/orgrbac/internal/controller"
+	"github.com/orgrbac/orgrbac/internal/slim"
 )
 
 // options are the manager's command-line settings.
@@ -112,6 +113,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	tuneMemory(ctrl.Log.WithName("setup"))
 	if err := run(o); err != nil {
 		ctrl.Log.Error(err, "Manager exited")
 		os.Exit(1)
@@ -153,8 +155,9 @@ func run(o *options) error {
 		// Step down quickly on shutdown so that another replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
-			// managedFields are never read; dropping them saves memory per object.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			// Drop managedFields (never read) and share the strings that repeat
+			// across memberships: most of the heap at scale is cached objects.
+			DefaultTransform: slim.Transform,
 		},
 	})
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
+	"github.com/orgrbac/orgrbac/internal/slim"
 )
 
 // The suite's world: one environment namespace with the objects below, and a
@@ -98,7 +99,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  cache.Options{DefaultTransform: slim.Transform},
 		Controller:             config.Controller{SkipNameValidation: new(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())

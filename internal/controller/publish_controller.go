@@ -30,6 +30,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/publish"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/slim"
 )
 
 // publishInterval is the shortest time between two publications in one
@@ -450,7 +451,7 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 		Scheme:               mgr.GetScheme(),
 		Mapper:               mgr.GetRESTMapper(),
 		DefaultLabelSelector: labels.SelectorFromSet(labels.Set{publish.LabelPublished: "true"}),
-		DefaultTransform:     cache.TransformStripManagedFields(),
+		DefaultTransform:     slim.Transform,
 	})
 	if err != nil {
 		return fmt.Errorf("creating the cache of published config maps: %w", err)

@@ -28,6 +28,7 @@ import (
 	orgrbac "github.com/orgrbac/orgrbac"
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
+	"github.com/orgrbac/orgrbac/internal/slim"
 	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
@@ -82,7 +83,7 @@ func StartControllers(cfg *rest.Config) (stop func(), err error) {
 		Scheme:                 Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  cache.Options{DefaultTransform: slim.Transform},
 		Controller:             config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -32,6 +33,31 @@ func (b *bench) checkBodies(n int) ([]loadRequest, error) {
 		out = append(out, loadRequest{body: body, token: b.api.tokens[i%len(b.api.tokens)]})
 	}
 	return out, nil
+}
+
+// waits reads the run-queue wait of the server process and of the load
+// generator (this process); a process it cannot read is left out.
+func waits(server int) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, pid := range map[string]int{"server": server, "client": os.Getpid()} {
+		if d, err := runQueueWait(pid); err == nil {
+			out[name] = d
+		}
+	}
+	return out
+}
+
+// perSecond is the run-queue wait between two readings in milliseconds per
+// second of load: how many of the process's threads were, on average, ready
+// to run but without a CPU, times 1000.
+func perSecond(before, after map[string]time.Duration, seconds float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, a := range after {
+		if b, ok := before[k]; ok && seconds > 0 {
+			out[k] = round3(float64(a-b) / float64(time.Millisecond) / seconds)
+		}
+	}
+	return out
 }
 
 // decisionAPI measures the decision API's throughput and latency with a warm
@@ -77,7 +103,13 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 				url, workers, w.NonOKAnswers, w.FirstNonOK, w.TransportErrs)
 		}
 		spec.duration = b.cfg.apiDuration
+		server := b.mgr.pid()
+		if url == bareURL {
+			server = bare.cmd.Process.Pid
+		}
+		w0 := waits(server)
 		s := runLoad(ctx, hc, spec)
+		s.RunQueueWait = perSecond(w0, waits(server), s.Seconds)
 		if s.NonOKAnswers+s.TransportErrs > 0 {
 			return s, fmt.Errorf("%s with %d workers: %d non-200 answers (%s), %d transport errors",
 				url, workers, s.NonOKAnswers, s.FirstNonOK, s.TransportErrs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -145,6 +146,8 @@ orgrbac_api_auth_cache_total{cache="token",result="hit"} 90
 orgrbac_api_auth_cache_total{cache="token",result="miss"} 2
 orgrbac_api_auth_cache_total{cache="access",result="miss"} 3
 go_memstats_heap_inuse_bytes 1.2e+07
+go_memstats_heap_released_bytes 3e+06
+go_memstats_mallocs_total 1e+06
 `
 	samples, err := parseMetrics(strings.NewReader(text))
 	if err != nil {
@@ -159,6 +162,7 @@ go_memstats_heap_inuse_bytes 1.2e+07
 		Reconciles:       map[string]float64{"membership": 51},
 		ReconcileSeconds: map[string]float64{"membership": 1.5},
 		HeapInuse:        1.2e7,
+		Memstats:         map[string]float64{"heap_inuse": 1.2e7, "heap_released": 3e6},
 		Orgrbac: map[string]float64{
 			"orgrbac_api_index_rebuild_duration_seconds_sum":   0.25,
 			"orgrbac_api_index_rebuild_duration_seconds_count": 4,
@@ -247,5 +251,21 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(nil, 50); got != 0 {
 		t.Errorf("percentile(nil) = %v", got)
+	}
+}
+
+func TestParseSchedstatWait(t *testing.T) {
+	if d, err := parseSchedstatWait("123456 7890000 42\n"); err != nil || d != 7890*time.Microsecond {
+		t.Errorf("parseSchedstatWait = %v, %v; want 7.89ms", d, err)
+	}
+	if _, err := parseSchedstatWait("1 2"); err == nil {
+		t.Error("a short schedstat parses")
+	}
+	if d, err := runQueueWait(os.Getpid()); err != nil || d < 0 {
+		t.Errorf("runQueueWait(self) = %v, %v", d, err)
+	}
+	got := perSecond(map[string]time.Duration{"server": time.Second}, map[string]time.Duration{"server": 3 * time.Second, "client": time.Second}, 4)
+	if !reflect.DeepEqual(got, map[string]float64{"server": 500}) {
+		t.Errorf("perSecond = %v; want server 500 ms/s and no client (no reading before)", got)
 	}
 }

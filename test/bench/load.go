@@ -46,6 +46,10 @@ type loadStats struct {
 	NonOKAnswers  int     `json:"nonOKAnswers"`
 	FirstNonOK    string  `json:"firstNonOK,omitempty"`
 	TransportErrs int     `json:"transportErrors"`
+	// RunQueueWait is, for the server ("server") and the load generator
+	// ("client"), the milliseconds per second their threads spent ready to run
+	// but waiting for a CPU during the measurement.
+	RunQueueWait map[string]float64 `json:"runQueueWaitMsPerSecond,omitempty"`
 }
 
 // lateStart is how far behind its schedule a paced request may start before it

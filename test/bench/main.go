@@ -624,6 +624,7 @@ func (b *bench) coldStart(ctx context.Context) error {
 		PeakRSSBytes:              mem.Peak,
 		RSSBytes:                  mem.Current,
 		HeapInuseBytes:            s.HeapInuse,
+		Memstats:                  s.Memstats,
 		PeakRSSPerMembership:      round3(float64(mem.Peak) / n),
 		MarginalRSSPerMembership:  round3(float64(mem.Peak-b.baselineRSS) / n),
 		Requests:                  s.Requests,
@@ -788,9 +789,9 @@ func (b *bench) fanOut(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap0, _, _, err := pub.current()
-	if err != nil || snap0 == nil {
-		return fmt.Errorf("the published ConfigMaps do not decode before the fan-out: %w", err)
+	snap0, err := pub.settled(ctx, b.cfg.timeout)
+	if err != nil {
+		return fmt.Errorf("before the fan-out: %w", err)
 	}
 
 	t0 := time.Now()
@@ -879,8 +880,14 @@ func (b *bench) idleWindow(ctx context.Context) error {
 	}
 	objects, _ := b.t.updateCounts()
 	d := delta(before.Requests, after.Requests)
-	b.res.Idle = &idleResult{Seconds: b.cfg.idle.Seconds(), Writes: writes(d), Requests: d, ObjectsWritten: objects}
-	logf("  %.0f writes, %d memberships written", writes(d), objects)
+	mem, err := readMemory(b.mgr.pid())
+	if err != nil {
+		return err
+	}
+	b.res.Idle = &idleResult{Seconds: b.cfg.idle.Seconds(), Writes: writes(d), Requests: d, ObjectsWritten: objects,
+		RSSBytes: mem.Current, HeapInuseBytes: after.HeapInuse,
+		SteadyRSSPerMembership: round3(float64(mem.Current-b.baselineRSS) / float64(len(b.w.Memberships)))}
+	logf("  %.0f writes, %d memberships written; RSS %s at the end", writes(d), objects, mib(mem.Current))
 	b.finishProfile(ctx)
 	return nil
 }

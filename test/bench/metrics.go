@@ -111,6 +111,9 @@ type snapshot struct {
 	ReconcileSeconds map[string]float64
 	// HeapInuse is go_memstats_heap_inuse_bytes.
 	HeapInuse float64
+	// Memstats are the go_memstats_*_bytes gauges by their middle name
+	// (heap_alloc, heap_idle, heap_released, stack_inuse, sys, ...).
+	Memstats map[string]float64
 	// Orgrbac holds orgrbac's own counters and histogram sums and counts
 	// (orgrbac_*_total, _sum, _count), summed over their labels.
 	Orgrbac map[string]float64
@@ -123,11 +126,16 @@ type snapshot struct {
 // summarize extracts a snapshot from parsed samples.
 func summarize(samples []sample) snapshot {
 	s := snapshot{Requests: map[string]float64{}, Reconciles: map[string]float64{}, ReconcileSeconds: map[string]float64{},
-		Orgrbac: map[string]float64{}, AuthCache: map[string]float64{}}
+		Orgrbac: map[string]float64{}, AuthCache: map[string]float64{}, Memstats: map[string]float64{}}
 	for _, m := range samples {
 		if strings.HasPrefix(m.Name, "orgrbac_") && (strings.HasSuffix(m.Name, "_total") ||
 			strings.HasSuffix(m.Name, "_sum") || strings.HasSuffix(m.Name, "_count")) {
 			s.Orgrbac[m.Name] += m.Value
+		}
+		if name, ok := strings.CutPrefix(m.Name, "go_memstats_"); ok {
+			if name, ok := strings.CutSuffix(name, "_bytes"); ok {
+				s.Memstats[name] = m.Value
+			}
 		}
 		switch m.Name {
 		case "rest_client_requests_total":

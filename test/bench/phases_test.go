@@ -229,3 +229,43 @@ func TestPublishedFiles(t *testing.T) {
 		t.Error("roleHas: wrong answer (organization roles do not count)")
 	}
 }
+
+func TestPublishedWatcherSettles(t *testing.T) {
+	s := &publish.Snapshot{Revision: 7, Organizations: []publish.Organization{{Name: "o"}}}
+	for i := range 8 {
+		s.Roles = append(s.Roles, publish.Role{Slug: fmt.Sprintf("role-%d", i), Type: publish.RoleTypeEnvironment,
+			Permissions: []string{"res:read", "res:write"}})
+	}
+	cms, err := publish.Encode(publish.Normalize(s), 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cms) < 3 {
+		t.Fatalf("%d ConfigMaps: want an index and shards", len(cms))
+	}
+	asObj := func(cm publish.ConfigMapData) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cm.Name}, Data: cm.Data}
+	}
+	p := &publishedWatcher{cms: map[string]*corev1.ConfigMap{}}
+	// The index arrives first: the watcher sees a torn snapshot and has no good one.
+	p.observe(asObj(cms[0]), false)
+	if _, err := p.settled(t.Context(), 100*time.Millisecond); err == nil {
+		t.Fatal("settled on a torn snapshot")
+	}
+	done := make(chan error, 1)
+	var got *publish.Snapshot
+	go func() {
+		var err error
+		got, err = p.settled(t.Context(), 10*time.Second)
+		done <- err
+	}()
+	for _, cm := range cms[1:] {
+		p.observe(asObj(cm), false)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("settled after every shard arrived: %v", err)
+	}
+	if got.Revision != 7 || len(got.Roles) != 8 {
+		t.Errorf("settled on revision %d with %d roles; want revision 7 with 8", got.Revision, len(got.Roles))
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat; it is
@@ -137,4 +138,42 @@ func machineFacts(ctx context.Context, binDir string) machine {
 		m.Kubernetes = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// runQueueWait returns how long the threads of a process have together been
+// runnable but waiting for a CPU: the second field of each
+// /proc/<pid>/task/<tid>/schedstat (nanoseconds). Time waited by threads that
+// have exited is not counted.
+func runQueueWait(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, fmt.Errorf("listing threads: %w", err)
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		d, err := parseSchedstatWait(string(data))
+		if err != nil {
+			return 0, err
+		}
+		total += d
+	}
+	return total, nil
+}
+
+// parseSchedstatWait reads the run-queue wait (the second of three fields:
+// time on a CPU, time waiting on a run queue, timeslices) of schedstat text.
+func parseSchedstatWait(s string) (time.Duration, error) {
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return 0, fmt.Errorf("malformed schedstat %q", s)
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat wait: %w", err)
+	}
+	return time.Duration(ns), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -100,6 +101,33 @@ func (p *publishedWatcher) observe(obj any, deleted bool) {
 	if g := p.goal; g != nil && g.snap == nil && g.pred(snap) {
 		g.at, g.snap = now.Sub(g.start), snap
 		close(g.done)
+	}
+}
+
+// settled waits until the ConfigMaps as last seen decode, which they do not
+// while a publication is between writing its shards and its index (a torn
+// read: a workload's library keeps its last good snapshot then and reads again
+// on the next change). It returns that snapshot.
+func (p *publishedWatcher) settled(ctx context.Context, timeout time.Duration) (*publish.Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p.mu.Lock()
+		snap, err := p.snap, p.err
+		p.mu.Unlock()
+		if snap != nil && err == nil {
+			return snap, nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			if err == nil {
+				err = errors.New("no ConfigMap published yet")
+			}
+			return nil, fmt.Errorf("the published ConfigMaps do not decode after %s (last decode error: %w): %w", timeout, err, ctx.Err())
+		}
 	}
 }
 

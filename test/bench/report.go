@@ -54,12 +54,14 @@ type setupResult struct {
 
 // coldStart is the manager started on the populated environment.
 type coldStart struct {
-	Seconds                   float64            `json:"seconds"`
-	P50Seconds                float64            `json:"p50Seconds"`
-	P99Seconds                float64            `json:"p99Seconds"`
-	PeakRSSBytes              int64              `json:"peakRSSBytes"`
-	RSSBytes                  int64              `json:"rssBytesAfter"`
-	HeapInuseBytes            float64            `json:"heapInuseBytesAfter"`
+	Seconds        float64 `json:"seconds"`
+	P50Seconds     float64 `json:"p50Seconds"`
+	P99Seconds     float64 `json:"p99Seconds"`
+	PeakRSSBytes   int64   `json:"peakRSSBytes"`
+	RSSBytes       int64   `json:"rssBytesAfter"`
+	HeapInuseBytes float64 `json:"heapInuseBytesAfter"`
+	// Memstats are the manager's go_memstats_*_bytes after convergence.
+	Memstats                  map[string]float64 `json:"memstatsAfter,omitempty"`
 	PeakRSSPerMembership      float64            `json:"peakRSSPerMembershipBytes"`
 	MarginalRSSPerMembership  float64            `json:"marginalPeakRSSPerMembershipBytes"`
 	Requests                  map[string]float64 `json:"requestsByMethod"`
@@ -122,6 +124,13 @@ type idleResult struct {
 	Writes         float64            `json:"writes"`
 	Requests       map[string]float64 `json:"requestsByMethod"`
 	ObjectsWritten int                `json:"membershipsWritten"`
+	// RSSBytes is the manager's RSS at the end of the window: steady state,
+	// every membership cached, no work.
+	RSSBytes int64 `json:"rssBytesAtEnd"`
+	// SteadyRSSPerMembership is (RSSBytes − the baseline) ÷ memberships.
+	SteadyRSSPerMembership float64 `json:"steadyRSSPerMembershipBytes"`
+	// HeapInuseBytes is go_memstats_heap_inuse_bytes at the end of the window.
+	HeapInuseBytes float64 `json:"heapInuseBytesAtEnd"`
 }
 
 // revocationResult is a permission removed from a role until the decision API
@@ -357,6 +366,10 @@ func (r *results) markdown() string {
 	if i := r.Idle; i != nil {
 		p("| idle | manager writes in %.0f s after convergence | %.0f (requests: %s) |\n", i.Seconds, i.Writes, formatFloats(i.Requests))
 		p("| idle | memberships written | %d |\n", i.ObjectsWritten)
+		if i.RSSBytes > 0 {
+			p("| idle | manager RSS / Go heap in use at the end (steady state) | %s / %s |\n", mib(i.RSSBytes), mib(int64(i.HeapInuseBytes)))
+			p("| idle | steady RSS per cached membership: (RSS − baseline) ÷ memberships | %.2f KiB |\n", i.SteadyRSSPerMembership/1024)
+		}
 	}
 	r.markdownLater(p)
 	for _, n := range r.Notes {
@@ -453,6 +466,16 @@ func (r *results) markdownLater(p func(string, ...any)) {
 		for _, h := range a.Paced {
 			p("| decision API | paced at %.0f/s (%.0f%% of the API's peak), %d workers: API p50 %.0f µs, p99 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs | |\n",
 				h.API.OfferedRate, h.Fraction*100, h.Concurrency, h.API.P50Micros, h.API.P99Micros, h.API.LateStarts, h.Bare.P50Micros, h.Bare.P99Micros)
+			if h.API.RunQueueWait != nil {
+				p("| decision API | paced at %.0f%%: threads ready to run but waiting for a CPU, ms per s (API run: server %.0f, load generator %.0f; bare run: server %.0f, load generator %.0f) | |\n",
+					h.Fraction*100, h.API.RunQueueWait["server"], h.API.RunQueueWait["client"], h.Bare.RunQueueWait["server"], h.Bare.RunQueueWait["client"])
+			}
+		}
+		for _, l := range a.Levels {
+			if l.API.RunQueueWait != nil {
+				p("| decision API | concurrency %d: run-queue wait, ms per s (API run: server %.0f, load generator %.0f; bare run: server %.0f, load generator %.0f) | |\n",
+					l.Concurrency, l.API.RunQueueWait["server"], l.API.RunQueueWait["client"], l.Bare.RunQueueWait["server"], l.Bare.RunQueueWait["client"])
+			}
 		}
 		p("| decision API | auth calls (TokenReview and SubjectAccessReview POSTs) ÷ checks, %d tokens | %.0f ÷ %.0f = %.2g (cache lookups: %s) |\n",
 			a.Tokens, a.AuthCalls, a.Checks, a.AuthCallsPerCheck, formatFloats(a.AuthCache))
