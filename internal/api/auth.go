@@ -35,6 +35,9 @@ type userInfo struct {
 	uid    string
 	groups []string
 	extra  map[string][]string
+	// id is key(), computed once when the user enters the token cache; the
+	// access cache is looked up with it on every request.
+	id string
 }
 
 // key is a stable digest of the caller's identity, used as the access cache key.
@@ -200,6 +203,11 @@ func (a *authCache) authenticate(ctx context.Context, token string) (*userInfo, 
 		if err != nil {
 			return nil, err
 		}
+		if u != nil {
+			c := *u
+			c.id = c.key()
+			u = &c
+		}
 		ttl := a.opts.TTL
 		if u == nil {
 			ttl = a.opts.NegativeTTL
@@ -215,7 +223,11 @@ func (a *authCache) authenticate(ctx context.Context, token string) (*userInfo, 
 
 // authorize reports whether u may use the API in namespace ns.
 func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool, error) {
-	key := u.key() + "/" + ns
+	id := u.id
+	if id == "" {
+		id = u.key()
+	}
+	key := id + "/" + ns
 	if v, ok := a.access.Get(key); ok {
 		authCacheTotal.WithLabelValues("access", "hit").Inc()
 		return v.(bool), nil

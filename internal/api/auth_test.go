@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -50,7 +53,10 @@ func TestAuthCache(t *testing.T) {
 	expectToken := func(token string, want *userInfo, reviews int) {
 		t.Helper()
 		u, err := a.authenticate(ctx, token)
-		if err != nil || u != want {
+		// The cache holds a copy of the reviewed user with its key computed.
+		same := u == nil && want == nil ||
+			u != nil && want != nil && u.name == want.name && slices.Equal(u.groups, want.groups) && u.id == want.key()
+		if err != nil || !same {
 			t.Fatalf("authenticate(%s) = %v, %v; want %v", token, u, err, want)
 		}
 		if rev.tokens != reviews {
@@ -114,5 +120,44 @@ func TestUserKeyDistinguishesIdentities(t *testing.T) {
 		if v.key() == base.key() {
 			t.Errorf("%+v has the same cache key as %+v", v, base)
 		}
+	}
+}
+
+// isDNSLabel must agree with the apimachinery validation it replaces.
+func TestIsDNSLabelAgreesWithValidation(t *testing.T) {
+	for _, s := range []string{"", "a", "videos", "tenant-a", "a1", "1a", "-a", "a-", "A", "a_b", "a.b", "ünï",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "a--b", "0", "-"} {
+		want := len(validation.IsDNS1123Label(s)) == 0
+		if got := isDNSLabel(s); got != want {
+			t.Errorf("isDNSLabel(%q) = %v, IsDNS1123Label says %v", s, got, want)
+		}
+	}
+}
+
+func FuzzIsDNSLabel(f *testing.F) {
+	for _, s := range []string{"videos", "a-", "A", strings.Repeat("b", 64)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isDNSLabel(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Errorf("isDNSLabel(%q) = %v, IsDNS1123Label says %v", s, got, want)
+		}
+	})
+}
+
+// The token cache stores the caller with its access key computed once.
+func TestAuthenticateComputesTheKeyOnce(t *testing.T) {
+	u := &userInfo{name: "system:serviceaccount:videos:api", uid: "1", groups: []string{"b", "a"}}
+	rev := &fakeReviewer{users: map[string]*userInfo{"tok": u}}
+	a := newAuthCache(rev, AuthCacheOptions{Size: 4, TTL: time.Minute, NegativeTTL: time.Second}, clocktesting.NewFakeClock(t0))
+	got, err := a.authenticate(context.Background(), "tok")
+	if err != nil || got == nil {
+		t.Fatalf("authenticate = %v, %v", got, err)
+	}
+	if got.id == "" || got.id != u.key() {
+		t.Errorf("cached user id %q; want its key %q", got.id, u.key())
+	}
+	if u.id != "" {
+		t.Error("authenticate wrote to the reviewer's object")
 	}
 }
