@@ -230,9 +230,15 @@ func buildStructure(in *input) *structure {
 	}
 	env := resolve.Compile(rin)
 
-	entries := map[string]*roleEntry{} // by type and object name, shared between organizations
+	// One entry per role object, shared between organizations; keyed by type
+	// and object name.
+	type entryKey struct {
+		typ  resolve.RoleType
+		name string
+	}
+	entries := map[entryKey]*roleEntry{}
 	entry := func(info resolve.RoleInfo) *roleEntry {
-		key := string(info.Type) + "/" + info.Name
+		key := entryKey{info.Type, info.Name}
 		if e, ok := entries[key]; ok {
 			return e
 		}
@@ -267,8 +273,15 @@ func buildStructure(in *input) *structure {
 		if obj.Spec.ExternalID != "" {
 			o.id = obj.Spec.ExternalID
 		}
-		for _, info := range view.Roles() {
-			e := entry(info)
+		// RoleRefs, not Roles: each organization sees every environment role,
+		// and copying their permissions for 1,000 organizations cost 33 MB of
+		// garbage per role edit; an entry's permissions are read once.
+		for ref := range view.RoleRefs() {
+			e := entries[entryKey{ref.Type, ref.Name}]
+			if e == nil {
+				info, _ := view.RoleInfo(ref.Slug)
+				e = entry(info)
+			}
 			o.roles = append(o.roles, e)
 			o.roleBySlug[e.slug] = e
 		}

@@ -241,6 +241,27 @@ var _ = Describe("Membership resolution", func() {
 		expectMembership(ctx, ns, "in-a", resolved{role: "org-special", source: "Manual", roles: []string{"org-special"}, permissions: []string{"secret"}})
 		expectMembership(ctx, ns, "in-b", resolved{role: "member", source: "Default", roles: []string{"member"}, permissions: []string{"view"}})
 	})
+
+	It("counts an organization role's holders in its own organization only, when organizations share its slug", func(ctx SpecContext) {
+		create(ctx, ns, roleObj("member", "view"), orgObj("a", ""), orgObj("b", ""),
+			orgRoleObj("a-admin", "a", "org-admin", "a:all"), orgRoleObj("b-admin", "b", "org-admin", "b:all"))
+		create(ctx, ns, memberObj("a1", "a", "u1", withRoles("org-admin")), memberObj("a2", "a", "u2", withRoles("org-admin")),
+			memberObj("a3", "a", "u3"), memberObj("b1", "b", "u1", withRoles("org-admin")))
+		Eventually(func(g Gomega) {
+			g.Expect(get(ctx, ns, "a-admin", &orgrbacv1alpha1.OrganizationRole{}).Status.MemberCount).To(BeEquivalentTo(2))
+			g.Expect(get(ctx, ns, "b-admin", &orgrbacv1alpha1.OrganizationRole{}).Status.MemberCount).To(BeEquivalentTo(1))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("following a member who loses the role")
+		a2 := get(ctx, ns, "a2", &orgrbacv1alpha1.Membership{})
+		patch := client.MergeFrom(a2.DeepCopy())
+		a2.Spec.Roles = nil
+		Expect(k8s.Patch(ctx, a2, patch)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(get(ctx, ns, "a-admin", &orgrbacv1alpha1.OrganizationRole{}).Status.MemberCount).To(BeEquivalentTo(1))
+		}).WithContext(ctx).Should(Succeed())
+		Expect(get(ctx, ns, "b-admin", &orgrbacv1alpha1.OrganizationRole{}).Status.MemberCount).To(BeEquivalentTo(1))
+	})
 })
 
 var _ = Describe("Other kinds' status", func() {

@@ -18,6 +18,7 @@ package resolve
 
 import (
 	"cmp"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -572,6 +573,39 @@ func (o *OrgView) RoleInfo(slug string) (info RoleInfo, ok bool) {
 		return RoleInfo{}, false
 	}
 	return r.role.info(), true
+}
+
+// RoleRef names a role visible to an organization, without its permissions.
+type RoleRef struct {
+	// Slug is the role's slug.
+	Slug string
+	// Name is the name of the Role or OrganizationRole object.
+	Name string
+	// Type says which kind of object defines the role.
+	Type RoleType
+}
+
+// RoleRefs yields every role visible to the organization, in its order, as
+// Roles does but without copying permission sets: a caller that builds one
+// entry per role object for many organizations asks RoleInfo only for the
+// roles it has not seen.
+func (o *OrgView) RoleRefs() iter.Seq[RoleRef] {
+	return func(yield func(RoleRef) bool) {
+		emit := func(slug string) bool {
+			r, _ := o.lookup(slug)
+			return yield(RoleRef{Slug: r.role.slug, Name: r.role.meta.Name, Type: r.role.typ})
+		}
+		for _, s := range o.head {
+			if !emit(s) {
+				return
+			}
+		}
+		for _, s := range o.env.envOrder {
+			if _, inHead := o.own[s]; !inHead && !emit(s) {
+				return
+			}
+		}
+	}
 }
 
 // Roles returns every role visible to the organization, in its order.

@@ -298,6 +298,14 @@ func checkInvariants(t *testing.T, env *Env, in Input, m Membership, r Result) {
 	if len(order) != len(o.Roles()) {
 		t.Errorf("Order %q and Roles() disagree", order)
 	}
+	var refs []RoleInfo
+	for ref := range o.RoleRefs() {
+		info, _ := o.RoleInfo(ref.Slug)
+		refs = append(refs, RoleInfo{Slug: ref.Slug, Name: ref.Name, Type: ref.Type, Permissions: info.Permissions})
+	}
+	if roles := o.Roles(); !reflect.DeepEqual(refs, roles) && len(roles) > 0 {
+		t.Errorf("RoleRefs %+v and Roles %+v disagree", refs, roles)
+	}
 	if !isSortedUnique(o.UnknownPriority()) {
 		t.Errorf("UnknownPriority not sorted and unique: %q", o.UnknownPriority())
 	}
