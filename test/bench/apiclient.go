@@ -187,15 +187,25 @@ func (p *bareProc) stop() {
 	}
 }
 
-// newAPIHTTPClient is the load generator's client: it trusts the benchmark's
-// certificate only, keeps up to conns connections alive, speaks HTTP/1.1.
-func newAPIHTTPClient(certPEM []byte, conns int) (*http.Client, error) {
+// loadTLSConfig is the client TLS of the benchmark's calls: it trusts the
+// benchmark's own serving certificate and speaks HTTP/1.1 only.
+func loadTLSConfig(certPEM []byte) (*tls.Config, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(certPEM) {
 		return nil, errors.New("bad serving certificate")
 	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"http/1.1"}}, nil
+}
+
+// newAPIHTTPClient is the load generator's client: it trusts the benchmark's
+// certificate only, keeps up to conns connections alive, speaks HTTP/1.1.
+func newAPIHTTPClient(certPEM []byte, conns int) (*http.Client, error) {
+	cfg, err := loadTLSConfig(certPEM)
+	if err != nil {
+		return nil, err
+	}
 	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"http/1.1"}},
+		TLSClientConfig:     cfg,
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     time.Minute,

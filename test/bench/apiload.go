@@ -79,11 +79,24 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 	defer bare.stop()
 	b.cpu.pids["bare"] = bare.cmd.Process.Pid
 	defer delete(b.cpu.pids, "bare")
-	hc := b.api.http
-	apiURL, bareURL := b.api.url+"/v1/check", bare.url+"/v1/check"
+	tlsCfg, err := loadTLSConfig(b.certPEM)
+	if err != nil {
+		return err
+	}
+	apiPool, err := newConnPool(b.api.url, tlsCfg)
+	if err != nil {
+		return err
+	}
+	defer apiPool.close()
+	barePool, err := newConnPool(bare.url, tlsCfg)
+	if err != nil {
+		return err
+	}
+	defer barePool.close()
+	const checkPath = "/v1/check"
 	// The bare handler answers once it listens.
 	for start := time.Now(); ; {
-		s := runLoad(ctx, hc, loadSpec{url: bareURL, requests: reqs, workers: 1, duration: 50 * time.Millisecond, maxRequests: 1})
+		s := runLoad(ctx, barePool, loadSpec{path: checkPath, requests: reqs, workers: 1, duration: 50 * time.Millisecond, maxRequests: 1})
 		if s.Requests == 1 {
 			break
 		}
@@ -93,26 +106,26 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	measure := func(url string, workers int, rate float64) (loadStats, error) {
-		spec := loadSpec{url: url, requests: reqs, workers: workers, duration: loadWarmup, maxRequests: b.cfg.apiMaxRequests}
+	measure := func(pool *connPool, workers int, rate float64) (loadStats, error) {
+		spec := loadSpec{path: checkPath, requests: reqs, workers: workers, duration: loadWarmup, maxRequests: b.cfg.apiMaxRequests}
 		if rate > 0 {
 			spec.rate = rate
 		}
-		if w := runLoad(ctx, hc, spec); w.NonOKAnswers+w.TransportErrs > 0 {
+		if w := runLoad(ctx, pool, spec); w.NonOKAnswers+w.TransportErrs > 0 {
 			return w, fmt.Errorf("warm-up of %s with %d workers: %d non-200 answers (%s), %d transport errors",
-				url, workers, w.NonOKAnswers, w.FirstNonOK, w.TransportErrs)
+				pool.host, workers, w.NonOKAnswers, w.FirstNonOK, w.TransportErrs)
 		}
 		spec.duration = b.cfg.apiDuration
 		server := b.mgr.pid()
-		if url == bareURL {
+		if pool == barePool {
 			server = bare.cmd.Process.Pid
 		}
 		w0 := waits(server)
-		s := runLoad(ctx, hc, spec)
+		s := runLoad(ctx, pool, spec)
 		s.RunQueueWait = perSecond(w0, waits(server), s.Seconds)
 		if s.NonOKAnswers+s.TransportErrs > 0 {
 			return s, fmt.Errorf("%s with %d workers: %d non-200 answers (%s), %d transport errors",
-				url, workers, s.NonOKAnswers, s.FirstNonOK, s.TransportErrs)
+				pool.host, workers, s.NonOKAnswers, s.FirstNonOK, s.TransportErrs)
 		}
 		return s, nil
 	}
@@ -138,7 +151,7 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 				profile <- b.mgr.cpuProfile(ctx, max(1, int(b.cfg.apiDuration.Seconds())), path)
 			}()
 		}
-		a, err := measure(apiURL, c, 0)
+		a, err := measure(apiPool, c, 0)
 		if profile != nil {
 			if perr := <-profile; perr != nil {
 				logf("API CPU profile: %v", perr)
@@ -150,7 +163,7 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		bs, err := measure(bareURL, c, 0)
+		bs, err := measure(barePool, c, 0)
 		if err != nil {
 			return err
 		}
@@ -173,11 +186,11 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 			break
 		}
 		rate := peak * fraction
-		a, err := measure(apiURL, workers, rate)
+		a, err := measure(apiPool, workers, rate)
 		if err != nil {
 			return err
 		}
-		bs, err := measure(bareURL, workers, rate)
+		bs, err := measure(barePool, workers, rate)
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -20,7 +19,7 @@ type loadRequest struct {
 
 // loadSpec is one run of the load generator against one URL.
 type loadSpec struct {
-	url      string
+	path     string        // e.g. /v1/check
 	requests []loadRequest // cycled through
 	// workers send requests one after the other (closed loop) when rate is 0.
 	workers int
@@ -59,9 +58,10 @@ const lateStart = time.Millisecond
 var allowedTrue = []byte(`"allowed":true`)
 
 // runLoad sends requests until the duration or the request count is reached and
-// measures each one's latency, from sending the request to reading the whole
-// answer. Connections are reused (the caller warms them up first).
-func runLoad(ctx context.Context, hc *http.Client, spec loadSpec) loadStats {
+// measures each one's latency, from writing the request to reading the whole
+// answer. Each worker uses one keep-alive connection of the pool (the caller
+// warms them up first) and gives it back at the end.
+func runLoad(ctx context.Context, pool *connPool, spec loadSpec) loadStats {
 	var (
 		next                 atomic.Int64
 		mu                   sync.Mutex
@@ -73,12 +73,17 @@ func runLoad(ctx context.Context, hc *http.Client, spec loadSpec) loadStats {
 		start                = time.Now()
 		deadline             = start.Add(spec.duration)
 	)
+	raw := make([][]byte, len(spec.requests))
+	for i, r := range spec.requests {
+		raw[i] = rawRequest(spec.path, pool.host, r)
+	}
 	for range spec.workers {
 		wg.Go(func() {
 			mine := make([]time.Duration, 0, 1024)
 			var myAllowed, myLate, myNonOK, myErrs int
 			var myFirst string
 			buf := make([]byte, 0, 512)
+			var conn *loadConn
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= spec.maxRequests {
@@ -97,42 +102,39 @@ func runLoad(ctx context.Context, hc *http.Client, spec loadSpec) loadStats {
 				} else if time.Now().After(deadline) {
 					break
 				}
-				r := spec.requests[i%len(spec.requests)]
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, spec.url, bytes.NewReader(r.body))
-				if err != nil {
-					myErrs++
-					continue
-				}
-				req.Header.Set("Content-Type", "application/json")
-				if r.token != "" {
-					req.Header.Set("Authorization", "Bearer "+r.token)
+				if conn == nil {
+					c, err := pool.get()
+					if err != nil {
+						myErrs++
+						continue
+					}
+					conn = c
 				}
 				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					myErrs++
-					continue
-				}
-				buf = buf[:0]
-				w := bytes.NewBuffer(buf)
-				_, err = io.Copy(w, resp.Body)
-				_ = resp.Body.Close()
+				status, body, keep, err := conn.roundTrip(raw[i%len(raw)], buf)
 				d := time.Since(t0)
-				buf = w.Bytes()
+				buf = body
+				if !keep {
+					_ = conn.c.Close()
+					conn = nil
+				}
 				switch {
 				case err != nil:
 					myErrs++
-				case resp.StatusCode != http.StatusOK:
+				case status != http.StatusOK:
 					myNonOK++
 					if myFirst == "" {
-						myFirst = fmt.Sprintf("%s: %.200s", resp.Status, buf)
+						myFirst = fmt.Sprintf("%d: %.200s", status, body)
 					}
 				default:
 					mine = append(mine, d)
-					if bytes.Contains(buf, allowedTrue) {
+					if bytes.Contains(body, allowedTrue) {
 						myAllowed++
 					}
 				}
+			}
+			if conn != nil {
+				pool.put(conn)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
