@@ -230,6 +230,27 @@ func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, bo
 	writeJSON(w, code, body)
 }
 
+// answerEnv answers a request that names no environment in its body: from the
+// environment s.environment selects and authorizes, with f's status and body.
+func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u *userInfo, f func(c *content) (code int, body any)) {
+	if e := s.environment(w, r, u, ""); e != nil {
+		answer(w, e, f)
+	}
+}
+
+// answerOrg is answerEnv for a request about the organization its path value
+// key names (WorkOS id or name): 404 when there is none, else f's answer.
+func (s *Server) answerOrg(w http.ResponseWriter, r *http.Request, u *userInfo, key string,
+	f func(c *content, org *orgEntry) (code int, body any)) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
+		org := c.organization(r.PathValue(key))
+		if org == nil {
+			return notFound("Organization", r.PathValue(key))
+		}
+		return f(c, org)
+	})
+}
+
 func countDecision(endpoint string, allowed bool) {
 	result := "denied"
 	if allowed {
@@ -330,15 +351,7 @@ type membershipView struct {
 }
 
 func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
-		org := c.organization(r.PathValue("org"))
-		if org == nil {
-			return notFound("Organization", r.PathValue("org"))
-		}
+	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		m := c.member(org, r.PathValue("user"))
 		if m == nil {
 			return notFound("Organization membership of user", r.PathValue("user"))
@@ -383,15 +396,7 @@ type holdersView struct {
 }
 
 func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
-		org := c.organization(r.PathValue("org"))
-		if org == nil {
-			return notFound("Organization", r.PathValue("org"))
-		}
+	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		p := r.PathValue("permission")
 		v := holdersView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
 		for _, m := range c.holders(org, p) {
@@ -436,11 +441,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *user
 }
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
 		m := c.members[r.PathValue("id")]
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
@@ -487,17 +488,11 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo
 }
 
 func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	if e := s.environment(w, r, u, ""); e != nil {
-		answer(w, e, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
-	}
+	s.answerEnv(w, r, u, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
 }
 
 func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
 		role := c.envRoleBySlug[r.PathValue("slug")]
 		if role == nil {
 			return notFound("Role", r.PathValue("slug"))
@@ -507,29 +502,13 @@ func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *u
 }
 
 func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
-		org := c.organization(r.PathValue("id"))
-		if org == nil {
-			return notFound("Organization", r.PathValue("id"))
-		}
+	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
 		return http.StatusOK, roleList(org.roles)
 	})
 }
 
 func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
-	if e == nil {
-		return
-	}
-	answer(w, e, func(c *content) (int, any) {
-		org := c.organization(r.PathValue("id"))
-		if org == nil {
-			return notFound("Organization", r.PathValue("id"))
-		}
+	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
 		role := org.roleBySlug[r.PathValue("slug")]
 		if role == nil {
 			return notFound("Role", r.PathValue("slug"))
