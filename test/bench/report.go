@@ -383,36 +383,28 @@ func (r *results) markdown() string {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-func formatCounts(m map[string]int) string {
+// formatMap lists m's entries sorted by key, each as "key value" with the value
+// in verb, separated by commas.
+func formatMap[V any](m map[string]V, verb string) string {
 	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%s "+verb, k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
+
+func formatCounts(m map[string]int) string { return formatMap(m, "%d") }
 
 func formatFloats(m map[string]float64) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	keys := slices.Sorted(maps.Keys(m))
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
+	return formatMap(m, "%.0f")
 }
 
 // formatSeconds lists m with one decimal (CPU seconds and other fractional values).
-func formatSeconds(m map[string]float64) string {
-	keys := slices.Sorted(maps.Keys(m))
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
+func formatSeconds(m map[string]float64) string { return formatMap(m, "%.1f") }
 
 // ratio is a/b, or 0 when b is 0.
 func ratio(a, b float64) float64 {
@@ -460,22 +452,22 @@ func (r *results) markdownLater(p func(string, ...any)) {
 			p("| decision API | %s: API %.0f/s, p50 %.0f µs, p99 %.0f µs; bare %.0f/s, p50 %.0f µs, p99 %.0f µs | %.2f× |\n",
 				what, l.API.PerSecond, l.API.P50Micros, l.API.P99Micros, l.Bare.PerSecond, l.Bare.P50Micros, l.Bare.P99Micros, l.Ratio)
 		}
+		waitRow := func(what string, l apiLevel) {
+			if l.API.RunQueueWait != nil {
+				p("| decision API | %s, ms per s (API run: server %.0f, load generator %.0f; bare run: server %.0f, load generator %.0f) | |\n",
+					what, l.API.RunQueueWait["server"], l.API.RunQueueWait["client"], l.Bare.RunQueueWait["server"], l.Bare.RunQueueWait["client"])
+			}
+		}
 		for _, l := range a.Levels {
 			row(fmt.Sprintf("concurrency %d", l.Concurrency), l)
 		}
 		for _, h := range a.Paced {
 			p("| decision API | paced at %.0f/s (%.0f%% of the API's peak), %d workers: API p50 %.0f µs, p99 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs | |\n",
 				h.API.OfferedRate, h.Fraction*100, h.Concurrency, h.API.P50Micros, h.API.P99Micros, h.API.LateStarts, h.Bare.P50Micros, h.Bare.P99Micros)
-			if h.API.RunQueueWait != nil {
-				p("| decision API | paced at %.0f%%: threads ready to run but waiting for a CPU, ms per s (API run: server %.0f, load generator %.0f; bare run: server %.0f, load generator %.0f) | |\n",
-					h.Fraction*100, h.API.RunQueueWait["server"], h.API.RunQueueWait["client"], h.Bare.RunQueueWait["server"], h.Bare.RunQueueWait["client"])
-			}
+			waitRow(fmt.Sprintf("paced at %.0f%%: threads ready to run but waiting for a CPU", h.Fraction*100), h.apiLevel)
 		}
 		for _, l := range a.Levels {
-			if l.API.RunQueueWait != nil {
-				p("| decision API | concurrency %d: run-queue wait, ms per s (API run: server %.0f, load generator %.0f; bare run: server %.0f, load generator %.0f) | |\n",
-					l.Concurrency, l.API.RunQueueWait["server"], l.API.RunQueueWait["client"], l.Bare.RunQueueWait["server"], l.Bare.RunQueueWait["client"])
-			}
+			waitRow(fmt.Sprintf("concurrency %d: run-queue wait", l.Concurrency), l)
 		}
 		p("| decision API | auth calls (TokenReview and SubjectAccessReview POSTs) ÷ checks, %d tokens | %.0f ÷ %.0f = %.2g (cache lookups: %s) |\n",
 			a.Tokens, a.AuthCalls, a.Checks, a.AuthCallsPerCheck, formatFloats(a.AuthCache))
