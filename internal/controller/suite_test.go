@@ -26,6 +26,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testobj"
 )
 
 var (
@@ -116,54 +117,18 @@ func create(ctx context.Context, ns string, objs ...client.Object) {
 
 // Object builders.
 
-func envObj(name, def string, multiple bool, priority ...string) *orgrbacv1alpha1.Environment {
-	return &orgrbacv1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.EnvironmentSpec{DefaultRole: def, MultipleRoles: multiple, RolePriority: priority}}
-}
-
-func roleObj(slug string, perms ...string) *orgrbacv1alpha1.Role {
-	return &orgrbacv1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: slug},
-		Spec: orgrbacv1alpha1.RoleSpec{Permissions: perms}}
-}
-
-func orgObj(name, def string, priority ...string) *orgrbacv1alpha1.Organization {
-	return &orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.OrganizationSpec{DefaultRole: def, RolePriority: priority}}
-}
-
-func orgRoleObj(name, org, slug string, perms ...string) *orgrbacv1alpha1.OrganizationRole {
-	return &orgrbacv1alpha1.OrganizationRole{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: org, Slug: slug, Permissions: perms}}
-}
-
-func mappingObj(name, org string, src orgrbacv1alpha1.GroupSource, group, role string) *orgrbacv1alpha1.GroupMapping {
-	return &orgrbacv1alpha1.GroupMapping{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: org, Source: src, Group: group, Role: role}}
-}
-
-type memberOpt func(*orgrbacv1alpha1.Membership)
-
-func withRoles(r ...string) memberOpt {
-	return func(m *orgrbacv1alpha1.Membership) { m.Spec.Roles = r }
-}
-func withDirectory(g ...string) memberOpt {
-	return func(m *orgrbacv1alpha1.Membership) { m.Spec.DirectoryGroups = g }
-}
-func withSSO(g ...string) memberOpt {
-	return func(m *orgrbacv1alpha1.Membership) { m.Spec.SSOGroups = g }
-}
-func withState(s orgrbacv1alpha1.MembershipState) memberOpt {
-	return func(m *orgrbacv1alpha1.Membership) { m.Spec.State = s }
-}
-
-func memberObj(name, org, user string, opts ...memberOpt) *orgrbacv1alpha1.Membership {
-	m := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: user}}
-	for _, o := range opts {
-		o(m)
-	}
-	return m
-}
+var (
+	envObj        = testobj.Environment
+	roleObj       = testobj.Role
+	orgObj        = testobj.Organization
+	orgRoleObj    = testobj.OrganizationRole
+	mappingObj    = testobj.GroupMapping
+	memberObj     = testobj.Membership
+	withRoles     = testobj.WithRoles
+	withDirectory = testobj.WithDirectory
+	withSSO       = testobj.WithSSO
+	withState     = testobj.WithState
+)
 
 // resolved is what a membership's status should say.
 type resolved struct {

@@ -32,6 +32,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
 	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testobj"
 )
 
 var (
@@ -167,34 +168,17 @@ func waitAdmission(ctx context.Context, op func() error, match func(Gomega, admi
 	Eventually(func(g Gomega) { match(g, dryRun(op)) }).WithContext(ctx).Should(Succeed())
 }
 
-func envObj(name, def string, multiple bool, priority ...string) *orgrbacv1alpha1.Environment {
-	return &orgrbacv1alpha1.Environment{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.EnvironmentSpec{DefaultRole: def, MultipleRoles: multiple, RolePriority: priority}}
-}
+var (
+	envObj     = testobj.Environment
+	roleObj    = testobj.Role
+	orgObj     = testobj.Organization
+	orgRoleObj = testobj.OrganizationRole
+	mappingObj = testobj.GroupMapping
+)
 
-func roleObj(slug string, perms ...string) *orgrbacv1alpha1.Role {
-	return &orgrbacv1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: slug},
-		Spec: orgrbacv1alpha1.RoleSpec{Permissions: perms}}
-}
-
-func orgObj(name, def string, priority ...string) *orgrbacv1alpha1.Organization {
-	return &orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.OrganizationSpec{DefaultRole: def, RolePriority: priority}}
-}
-
-func orgRoleObj(name, org, slug string, perms ...string) *orgrbacv1alpha1.OrganizationRole {
-	return &orgrbacv1alpha1.OrganizationRole{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: org, Slug: slug, Permissions: perms}}
-}
-
-func mappingObj(name, org string, src orgrbacv1alpha1.GroupSource, group, role string) *orgrbacv1alpha1.GroupMapping {
-	return &orgrbacv1alpha1.GroupMapping{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: org, Source: src, Group: group, Role: role}}
-}
-
+// memberObj is a Membership with hand-assigned roles.
 func memberObj(name, org, user string, roles ...string) *orgrbacv1alpha1.Membership {
-	return &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: user, Roles: roles}}
+	return testobj.Membership(name, org, user, testobj.WithRoles(roles...))
 }
 
 func permissionObj(slug string) *orgrbacv1alpha1.Permission {
