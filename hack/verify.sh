@@ -10,6 +10,8 @@ make -s manifests generate
 go mod tidy
 # The library comparison of the benchmark is its own module (it pulls in casbin).
 (cd test/bench/library && go mod tidy && go vet ./...)
+# The image tool is its own module (it pulls in go-containerregistry).
+(cd hack/image && go mod tidy && go vet ./...)
 after=$(state)
 if [ "$before" != "$after" ]; then
 	echo "verify: 'make manifests generate' or 'go mod tidy' changed files; commit the result:" >&2
