@@ -4,10 +4,13 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -34,11 +37,14 @@ type options struct {
 	apiAddr                 string
 	apiInsecure             bool
 	apiCertDir              string
+	apiService              string
+	apiCAConfigMap          string
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
 	webhook                 webhookOptions
 	maxConcurrentReconciles int
+	removeFinalizers        bool
 	zap                     zap.Options
 }
 
@@ -55,6 +61,12 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.apiAddr, "api-bind-address", ":8082", "Address of the authorization decision API.")
 	fs.StringVar(&o.apiCertDir, "api-cert-dir", "",
 		"Folder with tls.crt and tls.key for the decision API (reloaded on change). Empty: a self-signed certificate generated at startup.")
+	fs.StringVar(&o.apiService, "api-service", "",
+		"The decision API's Service, in the namespace of --webhook-cert-secret: the rotated certificate is also valid for its names, "+
+			"and the decision API serves it (unless --api-cert-dir is set).")
+	fs.StringVar(&o.apiCAConfigMap, "api-ca-configmap", "",
+		"Publish the CA bundle that verifies the decision API (ca.crt of its certificate folder) into a ConfigMap of this name "+
+			"in every namespace holding an Environment, for workloads to mount. Empty: not published.")
 	fs.BoolVar(&o.apiInsecure, "api-insecure", false,
 		"Serve the decision API over plain HTTP (loopback development only: tokens travel in clear text).")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
@@ -63,6 +75,9 @@ func parseFlags(args []string) (*options, error) {
 		"Namespace of the leader-election lease; defaults to the manager's own namespace when running in a pod.")
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", envBool("ENABLE_WEBHOOKS", true),
 		"Serve the admission webhooks (also ENABLE_WEBHOOKS=false).")
+	fs.BoolVar(&o.removeFinalizers, "remove-finalizers", false,
+		"Do not run the manager: wait until no manager holds the leader lease, remove orgrbac's finalizers from every Role "+
+			"and OrganizationRole, and exit (the Helm chart's post-delete hook, so that the CRDs can be deleted after an uninstall).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many objects of one kind are reconciled at once.")
 	// --kubeconfig is registered on the default flag set by controller-runtime.
@@ -72,6 +87,12 @@ func parseFlags(args []string) (*options, error) {
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.apiService != "" && o.apiCertDir == "" && (!o.enableWebhooks || !o.webhook.rotating()) {
+		return nil, errors.New("--api-service serves the rotated webhook certificate: it needs --webhook-cert-secret and the webhooks enabled, or --api-cert-dir")
+	}
+	if o.apiCAConfigMap != "" && o.apiCertDir == "" && o.apiService == "" {
+		return nil, errors.New("--api-ca-configmap publishes the ca.crt of the decision API's certificate folder: set --api-cert-dir or --api-service")
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return nil, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
@@ -114,6 +135,17 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	tuneMemory(ctrl.Log.WithName("setup"))
+	if o.removeFinalizers {
+		cfg, err := ctrl.GetConfig()
+		if err == nil {
+			err = removeFinalizers(ctrl.SetupSignalHandler(), cfg, o.leaderElectionNamespace, 5*time.Minute)
+		}
+		if err != nil {
+			ctrl.Log.Error(err, "Removing finalizers failed")
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		ctrl.Log.Error(err, "Manager exited")
 		os.Exit(1)
@@ -150,7 +182,7 @@ func run(o *options) error {
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "manager.orgrbac.dev",
+		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		// Step down quickly on shutdown so that another replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
@@ -164,10 +196,24 @@ func run(o *options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
+	// The decision API serves a certificate from a folder (given, or the webhook
+	// certificate rotated for its Service too), or a self-signed one.
+	apiCertDir, apiCertReady := o.apiCertDir, (<-chan struct{})(nil)
+	if apiCertDir == "" && o.apiService != "" {
+		o.webhook.extraServices = append(o.webhook.extraServices, o.apiService)
+		apiCertDir, apiCertReady = o.webhook.dir(), o.webhook.certReady()
+	}
+	caFile := ""
+	if o.apiCAConfigMap != "" {
+		caFile = filepath.Join(apiCertDir, "ca.crt")
+	}
+
 	if err := controller.Setup(ctx, mgr, controller.Options{
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		// A rotated certificate is ready only after the start: the webhooks are registered then.
 		EnableWebhooks: o.enableWebhooks && !o.webhook.rotating(),
+		APICAConfigMap: o.apiCAConfigMap,
+		APICAFile:      caFile,
 	}); err != nil {
 		return err
 	}
@@ -179,7 +225,7 @@ func run(o *options) error {
 
 	// The decision API runs on every replica, leader or not, from the informer cache.
 	apiServer, err := api.NewServer(api.Options{
-		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: o.apiCertDir,
+		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
 		Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
 	})
 	if err != nil {

@@ -35,6 +35,26 @@ type webhookOptions struct {
 	localManifest string
 	// caBundle is the local CA, set by newServer in local mode.
 	caBundle []byte
+	// extraServices also serve the rotated certificate (the decision API's).
+	extraServices []string
+	// ready is closed once the rotated certificate is mounted (certReady).
+	ready chan struct{}
+}
+
+// dir is the folder of the webhook server's certificate.
+func (w *webhookOptions) dir() string {
+	if w.certDir != "" {
+		return w.certDir
+	}
+	return filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs") // the webhook server's default
+}
+
+// certReady is closed once the rotated certificate is mounted in dir.
+func (w *webhookOptions) certReady() <-chan struct{} {
+	if w.ready == nil {
+		w.ready = make(chan struct{})
+	}
+	return w.ready
 }
 
 func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
@@ -100,13 +120,10 @@ func (w *webhookOptions) wire(mgr ctrl.Manager) error {
 		if !ok || ns == "" || name == "" {
 			return errors.New("--webhook-cert-secret must be NAMESPACE/NAME")
 		}
-		dir := w.certDir
-		if dir == "" {
-			dir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs") // the webhook server's default
-		}
-		ready := make(chan struct{})
+		ready := w.certReady()
 		if err := certs.AddRotator(mgr, certs.RotatorOptions{Secret: types.NamespacedName{Namespace: ns, Name: name},
-			Service: w.service, Configuration: w.configuration, CertDir: dir}, ready); err != nil {
+			Service: w.service, Configuration: w.configuration, CertDir: w.dir(), ExtraServices: w.extraServices},
+			w.ready); err != nil {
 			return err
 		}
 		if err := mgr.AddReadyzCheck("webhook-certificate", certs.ReadyCheck(ready)); err != nil {

@@ -40,6 +40,10 @@ type Options struct {
 	CertName string
 	// KeyName is the key's file name in CertDir (default tls.key).
 	KeyName string
+	// CertReady, when set, is closed once CertDir holds the certificate (a
+	// certificate rotated into a mounted Secret appears only after the start):
+	// the server listens only then, and is not ready before.
+	CertReady <-chan struct{}
 	// Hosts are extra DNS names and IP addresses of the self-signed certificate
 	// (localhost, 127.0.0.1, ::1 and the host name are always included).
 	Hosts []string
@@ -131,6 +135,13 @@ func (s *Server) CertificatePEM() []byte { return s.certPEM }
 // ReadyzCheck fails until the index has been built from synced caches.
 func (s *Server) ReadyzCheck() healthz.Checker {
 	return func(*http.Request) error {
+		if s.opts.CertReady != nil {
+			select {
+			case <-s.opts.CertReady:
+			default:
+				return errors.New("the decision API's serving certificate is not ready yet")
+			}
+		}
 		if !s.index.ready.Load() {
 			return errors.New("the decision API index is not built yet")
 		}
@@ -144,11 +155,22 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Info("Decision API disabled")
 		return s.index.Start(ctx)
 	}
+	errs := make(chan error, 3)
+	go func() { errs <- s.index.Start(ctx) }()
+	if s.opts.CertReady != nil && !s.opts.Insecure {
+		s.log.Info("Waiting for the serving certificate", "dir", s.opts.CertDir)
+		select {
+		case <-ctx.Done():
+			return <-errs
+		case err := <-errs:
+			return err
+		case <-s.opts.CertReady:
+		}
+	}
 	ln, err := net.Listen("tcp", s.opts.BindAddress)
 	if err != nil {
 		return fmt.Errorf("api: listening on %s: %w", s.opts.BindAddress, err)
 	}
-	errs := make(chan error, 3)
 	scheme := "http"
 	if !s.opts.Insecure {
 		scheme = "https"
@@ -181,7 +203,6 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	go func() { errs <- s.index.Start(ctx) }()
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("api: serving: %w", err)

@@ -31,6 +31,11 @@ type Options struct {
 	// PublishMaxBytes is the largest data per published ConfigMap
 	// (publish.DefaultMaxBytes, 768 KiB, when 0).
 	PublishMaxBytes int
+	// APICAConfigMap, when set, is the ConfigMap into which the CA bundle
+	// APICAFile is published in every namespace holding an Environment.
+	APICAConfigMap string
+	// APICAFile is the PEM bundle that verifies the decision API's certificate.
+	APICAFile string
 }
 
 // The manager's permissions, generated into config/rbac/role.yaml.
@@ -74,6 +79,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	} {
 		if err := setup.SetupWithManager(mgr, copts); err != nil {
 			return fmt.Errorf("setting up the %s controller: %w", name, err)
+		}
+	}
+	if opts.APICAConfigMap != "" {
+		ca := &CAPublisher{Client: c, APIReader: mgr.GetAPIReader(), Name: opts.APICAConfigMap, CAFile: opts.APICAFile}
+		if err := ca.SetupWithManager(mgr, copts); err != nil {
+			return fmt.Errorf("setting up the CA publisher: %w", err)
 		}
 	}
 	if opts.EnableWebhooks {

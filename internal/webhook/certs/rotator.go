@@ -27,6 +27,9 @@ type RotatorOptions struct {
 	Configuration string
 	// CertDir is where the Secret is mounted.
 	CertDir string
+	// ExtraServices are other Services in the Secret's namespace that serve the
+	// same certificate (the decision API's): it is valid for their names too.
+	ExtraServices []string
 }
 
 // AddRotator adds cert-controller's rotator to the manager: it creates (and
@@ -38,6 +41,11 @@ func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
 		return errors.New("the certificate rotator needs a secret (namespace/name), a service and a webhook configuration")
 	}
 	dns := fmt.Sprintf("%s.%s.svc", o.Service, o.Secret.Namespace)
+	extra := []string{dns + ".cluster.local"}
+	for _, svc := range o.ExtraServices {
+		name := fmt.Sprintf("%s.%s.svc", svc, o.Secret.Namespace)
+		extra = append(extra, name, name+".cluster.local")
+	}
 	err := rotator.AddRotator(mgr, &rotator.CertRotator{
 		SecretKey:      o.Secret,
 		CertDir:        o.CertDir,
@@ -46,7 +54,7 @@ func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
 		CAName:         "orgrbac-webhook-ca",
 		CAOrganization: "orgrbac",
 		DNSName:        dns,
-		ExtraDNSNames:  []string{dns + ".cluster.local"},
+		ExtraDNSNames:  extra,
 		IsReady:        ready,
 		Webhooks:       []rotator.WebhookInfo{{Name: o.Configuration, Type: rotator.Validating}},
 		// Every replica serves webhooks, so every replica needs the certificate.

@@ -71,7 +71,7 @@ func TestAddRotator(t *testing.T) {
 	dir := t.TempDir()
 	ready := make(chan struct{})
 	if err := AddRotator(mgr, RotatorOptions{Secret: secret, Service: "orgrbac-webhook-service",
-		Configuration: vwc.Name, CertDir: dir}, ready); err != nil {
+		Configuration: vwc.Name, CertDir: dir, ExtraServices: []string{"orgrbac-api"}}, ready); err != nil {
 		t.Fatal(err)
 	}
 	mctx, stop := context.WithCancel(ctx)
@@ -132,8 +132,11 @@ func TestAddRotator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "orgrbac-webhook-service.orgrbac-system.svc"}); err != nil {
-		t.Errorf("the serving certificate does not verify for the Service: %v", err)
+	for _, name := range []string{"orgrbac-webhook-service.orgrbac-system.svc", "orgrbac-api.orgrbac-system.svc",
+		"orgrbac-api.orgrbac-system.svc.cluster.local"} {
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: name}); err != nil {
+			t.Errorf("the serving certificate does not verify for %s: %v", name, err)
+		}
 	}
 }
 
