@@ -15,6 +15,13 @@
 //
 //	probe serve-check -url URL -ca FILE -token-file FILE -org ORG -user USER \
 //	    -permission PERM [-interval 100ms] [-timeout 2s] [-listen :8080]
+//
+// A long-running watcher of one request, to measure how long a change takes to
+// reach a workload: it sends the request every -interval and serves on GET
+// -listen/stats the status it answers now and since when
+// ({"status":403,"since":"…","polls":N,"errors":N}):
+//
+//	probe serve-watch -url URL [-method M] [-header K=V]... [-interval 100ms] [-listen :8080]
 package main
 
 import (
@@ -43,6 +50,8 @@ func main() {
 		err = runRequest(os.Args[2:], "")
 	case "serve-check":
 		err = runServeCheck(os.Args[2:])
+	case "serve-watch":
+		err = runServeWatch(os.Args[2:])
 	default:
 		usage()
 	}
@@ -56,7 +65,8 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   probe get [-ca FILE] [-token-file FILE] [-header K=V]... URL
   probe request -method METHOD -url URL [-header K=V]... [-data BODY] [-ca FILE] [-token-file FILE]
-  probe serve-check -url URL -ca FILE -token-file FILE -org ORG -user USER -permission PERM [-interval 100ms] [-timeout 2s] [-listen :8080]`)
+  probe serve-check -url URL -ca FILE -token-file FILE -org ORG -user USER -permission PERM [-interval 100ms] [-timeout 2s] [-listen :8080]
+  probe serve-watch -url URL [-method M] [-header K=V]... [-ca FILE] [-token-file FILE] [-interval 100ms] [-listen :8080]`)
 	os.Exit(2)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -211,5 +212,38 @@ func TestDoRequest(t *testing.T) {
 	}
 	if _, err := doRequest(context.Background(), requestSpec{Method: http.MethodGet, URL: srv.URL, Timeout: 5 * time.Second}); err == nil {
 		t.Error("without the CA the request succeeded")
+	}
+}
+
+func TestWatchRecordsWhenTheAnswerChanges(t *testing.T) {
+	answers := []int{204, 204, 403, 403}
+	errAt := 1 // the second poll gets no answer
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	polls := 0
+	w := &watch{
+		now: func() time.Time { return clock },
+		do: func(context.Context, requestSpec) (result, error) {
+			defer func() { polls++ }()
+			if polls == errAt {
+				return result{}, errors.New("connection refused")
+			}
+			return result{Status: answers[polls]}, nil
+		},
+	}
+	var since []time.Time
+	for range answers {
+		w.pollOnce(context.Background())
+		since = append(since, w.stats().Since)
+		clock = clock.Add(50 * time.Millisecond)
+	}
+	got := w.stats()
+	if got.Status != 403 || got.Polls != 4 || got.Errors != 1 {
+		t.Fatalf("stats = %+v; want status 403 after 4 polls with 1 error", got)
+	}
+	// 204 from the first poll; the failed poll changes nothing; 403 from the third.
+	start := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	if !since[0].Equal(start) || !since[1].Equal(start) || !since[2].Equal(start.Add(100*time.Millisecond)) ||
+		!since[3].Equal(start.Add(100*time.Millisecond)) {
+		t.Errorf("since = %v", since)
 	}
 }
