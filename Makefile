@@ -6,6 +6,7 @@ SHELL := /usr/bin/env bash -o pipefail
 
 CONTROLLER_GEN := go tool -modfile=hack/tools/controller-gen/go.mod controller-gen
 GOLANGCI_LINT  := go tool -modfile=hack/tools/golangci-lint/go.mod golangci-lint
+HELM           := go tool -modfile=hack/tools/helm/go.mod helm
 LOCAL_DIR      ?= $(CURDIR)/.local
 # The control plane folder (etcd, kube-apiserver, kube-controller-manager, kubectl);
 # built from source on first use, then cached outside the clone.
@@ -22,10 +23,11 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate CRDs, RBAC and webhook configuration from markers.
+manifests: ## Generate CRDs, RBAC and webhook configuration from markers, and the Helm chart's copies of them.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/...;./internal/...;./cmd/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
 		output:webhook:artifacts:config=config/webhook
+	go run ./hack/chartgen
 
 .PHONY: generate
 generate: ## Generate deepcopy code.
@@ -43,6 +45,13 @@ vet: ## go vet.
 lint: ## Run golangci-lint (config: .golangci.yml).
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: helm-lint
+helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager and a ServiceMonitor.
+	$(HELM) lint --strict charts/orgrbac
+	$(HELM) lint --strict charts/orgrbac --set certManager.enabled=true
+	$(HELM) lint --strict charts/orgrbac --set serviceMonitor.enabled=true
+	$(HELM) lint --strict charts/orgrbac --set replicas=1 --set crds.enabled=false
+
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted or lint fails.
 	hack/verify.sh
@@ -54,9 +63,10 @@ controlplane: ## Build (or find cached) etcd, kube-apiserver, kube-controller-ma
 ##@ Test
 
 .PHONY: test
-test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane.
+test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane; the Helm chart (test/chart).
 	assets=$(ASSETS); \
 	KUBEBUILDER_ASSETS="$$assets" go test ./... -count=1 -timeout 45m
+	(cd test/chart && go test ./... -count=1)
 
 .PHONY: test-e2e
 test-e2e: ## Run the end-to-end suite alone, verbosely: the built manager on a control plane with kube-controller-manager.

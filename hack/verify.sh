@@ -12,6 +12,10 @@ go mod tidy
 (cd test/bench/library && go mod tidy && go vet ./...)
 # The image tool is its own module (it pulls in go-containerregistry).
 (cd hack/image && go mod tidy && go vet ./...)
+# The Helm chart's tests are their own module (the Helm SDK, kustomize); so is the
+# pinned Helm CLI.
+(cd test/chart && go mod tidy && go vet ./...)
+(cd hack/tools/helm && go mod tidy)
 after=$(state)
 if [ "$before" != "$after" ]; then
 	echo "verify: 'make manifests generate' or 'go mod tidy' changed files; commit the result:" >&2
@@ -28,4 +32,5 @@ if [ -n "$unformatted" ]; then
 fi
 
 make -s lint
+make -s helm-lint
 echo "verify: ok"

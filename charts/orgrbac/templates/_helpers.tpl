@@ -1,0 +1,127 @@
+{{/*
+The chart's name: "orgrbac" unless nameOverride.
+*/}}
+{{- define "orgrbac.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name, prefix of the objects' names: the release name when it contains the
+chart's name ("orgrbac", "orgrbac-prod"), "<release>-orgrbac" otherwise, or
+fullnameOverride. At most 47 characters, so that "<full name>-webhook-service" is a
+valid Service name (63).
+*/}}
+{{- define "orgrbac.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 47 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 47 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 47 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "orgrbac.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The labels of every object.
+*/}}
+{{- define "orgrbac.labels" -}}
+helm.sh/chart: {{ include "orgrbac.chart" . }}
+app.kubernetes.io/name: {{ include "orgrbac.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: orgrbac
+{{- end }}
+
+{{/*
+The manager pods' labels that the Deployment, the Services and the
+PodDisruptionBudget select.
+*/}}
+{{- define "orgrbac.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "orgrbac.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: manager
+{{- end }}
+
+{{/*
+Names shared by several templates.
+*/}}
+{{- define "orgrbac.managerName" -}}
+{{ include "orgrbac.fullname" . }}-controller-manager
+{{- end }}
+
+{{- define "orgrbac.webhookServiceName" -}}
+{{ include "orgrbac.fullname" . }}-webhook-service
+{{- end }}
+
+{{- define "orgrbac.apiServiceName" -}}
+{{ include "orgrbac.fullname" . }}-api
+{{- end }}
+
+{{- define "orgrbac.certSecretName" -}}
+{{ include "orgrbac.fullname" . }}-webhook-server-cert
+{{- end }}
+
+{{- define "orgrbac.webhookConfigurationName" -}}
+{{ include "orgrbac.fullname" . }}-validating-webhook-configuration
+{{- end }}
+
+{{/*
+Where the webhook server (and, with cert-manager, the decision API) reads tls.crt
+and tls.key: the certificate Secret's mount.
+*/}}
+{{- define "orgrbac.certDir" -}}
+/tmp/k8s-webhook-server/serving-certs
+{{- end }}
+
+{{/*
+The manager's image: repository@digest when a digest is set, repository:tag
+otherwise (the tag defaults to the chart's appVersion).
+*/}}
+{{- define "orgrbac.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The manager's arguments. The webhook certificate settings are those of
+config/default: rotated by the manager into the Secret, unless cert-manager issues
+it.
+*/}}
+{{- define "orgrbac.args" -}}
+- --leader-elect
+- --metrics-bind-address=:8443
+- --health-probe-bind-address=:8081
+- --api-bind-address=:8082
+- {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
+- --webhook-cert-dir={{ include "orgrbac.certDir" . }}
+{{- if .Values.certManager.enabled }}
+{{- /* The decision API serves cert-manager's certificate, from the same Secret. */}}
+- --api-cert-dir={{ include "orgrbac.certDir" . }}
+{{- else }}
+{{- /* The manager rotates the certificate, valid for the API's Service too. */}}
+- --webhook-cert-secret={{ .Release.Namespace }}/{{ include "orgrbac.certSecretName" . }}
+- --webhook-service={{ include "orgrbac.webhookServiceName" . }}
+- --webhook-configuration={{ include "orgrbac.webhookConfigurationName" . }}
+- --api-service={{ include "orgrbac.apiServiceName" . }}
+{{- end }}
+{{- with .Values.decisionAPI.caConfigMap }}
+- {{ printf "--api-ca-configmap=%s" . | quote }}
+{{- end }}
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const crd = `---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  annotations:
+    controller-gen.kubebuilder.io/version: v0.23.0
+  name: things.orgrbac.dev
+spec:
+  group: orgrbac.dev
+  versions:
+  - name: v1alpha1
+    schema:
+      openAPIV3Schema:
+        description: 'a Go template would read {{ .Values }} here'
+`
+
+func TestCRDTemplate(t *testing.T) {
+	out, err := crdTemplate("config/crd/bases/things.yaml", []byte(crd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"{{- if .Values.crds.enabled }}\n",
+		"  name: things.orgrbac.dev\n",
+		"    controller-gen.kubebuilder.io/version: v0.23.0\n",
+		"    {{- if .Values.crds.keep }}\n",
+		"    helm.sh/resource-policy: keep\n",
+		`{{- include "orgrbac.labels" . | nindent 4 }}`,
+		"spec:\n  group: orgrbac.dev\n",
+		// Template delimiters in the schema are escaped, not executed.
+		`a Go template would read {{ "{{" }} .Values {{ "}}" }} here`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the template lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.HasSuffix(got, "{{- end }}\n") {
+		t.Errorf("the template does not end the crds.enabled condition:\n%s", got)
+	}
+}
+
+func TestRefusesWhatItCannotCarry(t *testing.T) {
+	for name, src := range map[string]string{
+		"two documents": crd + "---\n" + crd,
+		"status":        crd + "status:\n  acceptedNames: {}\n",
+		"another kind":  strings.Replace(crd, "kind: CustomResourceDefinition", "kind: ConfigMap", 1),
+		"finalizers":    strings.Replace(crd, "  name: things", "  finalizers: [x]\n  name: things", 1),
+	} {
+		if _, err := crdTemplate("x", []byte(src)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+const webhooks = `---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: validating-webhook-configuration
+webhooks:
+- admissionReviewVersions: [v1]
+  clientConfig:
+    service:
+      name: webhook-service
+      namespace: system
+      path: /validate-x
+  name: vx.orgrbac.dev
+  sideEffects: None
+`
+
+func TestWebhookTemplate(t *testing.T) {
+	out, err := webhookTemplate("config/webhook/manifests.yaml", []byte(webhooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`  name: {{ include "orgrbac.fullname" . }}-validating-webhook-configuration`,
+		`      name: {{ include "orgrbac.fullname" . }}-webhook-service`,
+		`      namespace: {{ .Release.Namespace }}`,
+		"      path: /validate-x",
+		"cert-manager.io/inject-ca-from:",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the template lacks %q:\n%s", want, out)
+		}
+	}
+	// A webhook calling another Service is not silently redirected.
+	other := strings.Replace(webhooks, "name: webhook-service", "name: elsewhere", 1)
+	if _, err := webhookTemplate("x", []byte(other)); err == nil {
+		t.Error("no error for a webhook calling another Service")
+	}
+}
+
+func TestManagerRoleTemplate(t *testing.T) {
+	const role = `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: manager-role
+rules:
+- apiGroups:
+  - ""
+  resources:
+  - configmaps
+  verbs:
+  - get
+`
+	out, err := managerRoleTemplate("config/rbac/role.yaml", []byte(role))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "rules:\n- apiGroups:\n  - \"\"\n  resources:\n  - configmaps\n  verbs:\n  - get\n"; !strings.HasSuffix(string(out), want) {
+		t.Errorf("the rules are not copied as written:\n%s", out)
+	}
+	// controller-gen writes a Role per namespace for namespaced markers: the chart
+	// would have to template their namespace.
+	if _, err := managerRoleTemplate("x", []byte(role+"---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\n  namespace: n\nrules: []\n")); err == nil {
+		t.Error("no error for a second role")
+	}
+}
