@@ -14,6 +14,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -46,8 +47,11 @@ type object struct {
 	Kind, Name, Namespace string
 	// Source is the template it came from (Helm's "# Source:" line), if any.
 	Source string
-	Raw    []byte
-	Map    map[string]any
+	// Hook: a Helm hook (run around install, upgrade or uninstall), not part of
+	// the release's manifest.
+	Hook bool
+	Raw  []byte
+	Map  map[string]any
 }
 
 // objects is a rendered release.
@@ -171,7 +175,35 @@ func render(t *testing.T, valuesYAML string, opts ...renderOptions) (objects, *r
 	if !ok {
 		t.Fatalf("install returned a %T", r)
 	}
-	return parseManifests(t, rel.Manifest), rel, nil
+	objs := parseManifests(t, rel.Manifest)
+	for _, h := range rel.Hooks {
+		for _, o := range parseManifests(t, h.Manifest) {
+			o.Hook, o.Source = true, h.Path
+			objs = append(objs, o)
+		}
+	}
+	return objs, rel, nil
+}
+
+// hooks returns the hook objects, release the others.
+func (os objects) hooks() objects {
+	var out objects
+	for _, o := range os {
+		if o.Hook {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (os objects) release() objects {
+	var out objects
+	for _, o := range os {
+		if !o.Hook {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func mustRender(t *testing.T, valuesYAML string, opts ...renderOptions) (objects, *release.Release) {
@@ -224,6 +256,9 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 		switch o.Kind {
 		case "Deployment":
 			decode[appsv1.Deployment](t, o)
+		case "Job":
+			job := decode[batchv1.Job](t, o)
+			checkRestricted(t, job.Name, job.Spec.Template.Spec)
 		case "Service":
 			if errs := validation.IsDNS1035Label(o.Name); len(errs) > 0 {
 				t.Errorf("Service name %q: %v", o.Name, errs)
@@ -296,16 +331,14 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 	if _, ok := objs.find("ServiceAccount", sa); !ok {
 		t.Errorf("the pods' ServiceAccount %q is not rendered", sa)
 	}
-	for _, o := range append(objs.ofKind("RoleBinding"), objs.ofKind("ClusterRoleBinding")...) {
-		var b rbacv1.RoleBinding // the same fields as a ClusterRoleBinding's
-		if err := yaml.Unmarshal(o.Raw, &b); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := objs.find(b.RoleRef.Kind, b.RoleRef.Name); !ok {
-			t.Errorf("%s %s refers to the %s %q, which is not rendered", o.Kind, o.Name, b.RoleRef.Kind, b.RoleRef.Name)
-		}
-		if len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != sa || b.Subjects[0].Namespace != ns {
-			t.Errorf("%s %s binds %v, want the ServiceAccount %s/%s", o.Kind, o.Name, b.Subjects, ns, sa)
+	// The bindings of the release bind the manager's ServiceAccount; those of the
+	// hooks the hook Job's, which is a hook too (the release's are gone by then).
+	checkBindings(t, objs.release(), sa, ns)
+	for _, o := range objs.hooks().ofKind("Job") {
+		job := decode[batchv1.Job](t, o)
+		checkBindings(t, objs.hooks(), job.Spec.Template.Spec.ServiceAccountName, ns)
+		if _, ok := objs.hooks().find("ServiceAccount", job.Spec.Template.Spec.ServiceAccountName); !ok {
+			t.Errorf("the hook Job %s runs as %q, which is not a hook ServiceAccount", job.Name, job.Spec.Template.Spec.ServiceAccountName)
 		}
 	}
 	// The webhooks call a rendered Service on a port it has.
@@ -344,6 +377,21 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 		})
 		if rendered == issued {
 			t.Errorf("the Secret %s: rendered %v, issued by cert-manager %v; want exactly one", v.Secret.SecretName, rendered, issued)
+		}
+	}
+}
+
+// checkBindings: every binding among objs refers to a role among objs and binds
+// the ServiceAccount ns/sa.
+func checkBindings(t *testing.T, objs objects, sa, ns string) {
+	t.Helper()
+	for _, o := range append(objs.ofKind("RoleBinding"), objs.ofKind("ClusterRoleBinding")...) {
+		b := decode[rbacv1.RoleBinding](t, o) // the same fields as a ClusterRoleBinding's
+		if _, ok := objs.find(b.RoleRef.Kind, b.RoleRef.Name); !ok {
+			t.Errorf("%s %s refers to the %s %q, which is not rendered with it", o.Kind, o.Name, b.RoleRef.Kind, b.RoleRef.Name)
+		}
+		if len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != sa || b.Subjects[0].Namespace != ns {
+			t.Errorf("%s %s binds %v, want the ServiceAccount %s/%s", o.Kind, o.Name, b.Subjects, ns, sa)
 		}
 	}
 }
@@ -461,7 +509,7 @@ func TestRender(t *testing.T) {
 			wantFlag(t, c.Args, "zap-log-level", "info")
 			wantFlag(t, c.Args, "api-ca-configmap", "orgrbac-api-ca")
 			checkRotation(t, objs, full, namespace)
-			checkRestricted(t, dep)
+			checkRestricted(t, dep.Name, dep.Spec.Template.Spec)
 			checkPorts(t, c)
 
 			// Probes, graceful shutdown.
@@ -550,6 +598,35 @@ func TestRender(t *testing.T) {
 			objs.get(t, "Role", "orgrbac-leader-election-role")
 			objs.get(t, "RoleBinding", "orgrbac-leader-election-rolebinding")
 			objs.get(t, "ServiceAccount", "orgrbac-controller-manager")
+
+			// The post-delete hook removes the finalizers once the managers are gone.
+			job := decode[batchv1.Job](t, objs.get(t, "Job", "orgrbac-remove-finalizers"))
+			if a := job.Annotations; a["helm.sh/hook"] != "post-delete" || !strings.Contains(a["helm.sh/hook-delete-policy"], "hook-succeeded") {
+				t.Errorf("Job annotations %v, want a post-delete hook deleted once it succeeded", a)
+			}
+			jc := job.Spec.Template.Spec.Containers[0]
+			if jc.Image != c.Image || !slices.Contains(jc.Args, "--remove-finalizers") {
+				t.Errorf("hook container %s %v, want the manager's image with --remove-finalizers", jc.Image, jc.Args)
+			}
+			for _, o := range objs.hooks() {
+				if o.Map["metadata"].(map[string]any)["annotations"].(map[string]any)["helm.sh/hook"] != "post-delete" {
+					t.Errorf("hook %s %s is not a post-delete hook", o.Kind, o.Name)
+				}
+			}
+			hookRole := decode[rbacv1.ClusterRole](t, objs.get(t, "ClusterRole", "orgrbac-remove-finalizers"))
+			wantRules(t, "the hook's ClusterRole", hookRole.Rules, []rbacv1.PolicyRule{{APIGroups: []string{"orgrbac.dev"},
+				Resources: []string{"roles", "organizationroles"}, Verbs: []string{"get", "list", "update"}}})
+			leaseRole := decode[rbacv1.Role](t, objs.get(t, "Role", "orgrbac-remove-finalizers"))
+			wantRules(t, "the hook's Role", leaseRole.Rules, []rbacv1.PolicyRule{{APIGroups: []string{"coordination.k8s.io"},
+				Resources: []string{"leases"}, Verbs: []string{"get", "delete"}}})
+		},
+	}, {
+		name:   "no uninstall hook",
+		values: "uninstall: {removeFinalizers: false}",
+		check: func(t *testing.T, objs objects) {
+			if hooks := objs.hooks(); len(hooks) != 0 {
+				t.Errorf("hooks rendered with uninstall.removeFinalizers=false: %v", hooks.ids())
+			}
 		},
 	}, {
 		name:   "cert-manager",
@@ -775,14 +852,14 @@ func TestRender(t *testing.T) {
 }
 
 // checkRestricted: the pod meets the restricted Pod Security Standard.
-func checkRestricted(t *testing.T, dep *appsv1.Deployment) {
+func checkRestricted(t *testing.T, owner string, spec corev1.PodSpec) {
 	t.Helper()
-	psc := dep.Spec.Template.Spec.SecurityContext
+	psc := spec.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot ||
 		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-		t.Errorf("pod securityContext %+v, want runAsNonRoot and the RuntimeDefault seccomp profile", psc)
+		t.Errorf("%s: pod securityContext %+v, want runAsNonRoot and the RuntimeDefault seccomp profile", owner, psc)
 	}
-	for _, c := range dep.Spec.Template.Spec.Containers {
+	for _, c := range append(spec.InitContainers, spec.Containers...) {
 		sc := c.SecurityContext
 		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
 			sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
@@ -791,10 +868,10 @@ func checkRestricted(t *testing.T, dep *appsv1.Deployment) {
 			t.Errorf("container %s securityContext %+v, want no privilege escalation, a read-only root and ALL capabilities dropped", c.Name, sc)
 		}
 	}
-	if s := dep.Spec.Template.Spec; s.HostNetwork || s.HostPID || s.HostIPC {
-		t.Errorf("the pod uses host namespaces")
+	if spec.HostNetwork || spec.HostPID || spec.HostIPC {
+		t.Errorf("%s: the pod uses host namespaces", owner)
 	}
-	for _, v := range dep.Spec.Template.Spec.Volumes {
+	for _, v := range spec.Volumes {
 		if v.HostPath != nil {
 			t.Errorf("volume %s is a hostPath", v.Name)
 		}

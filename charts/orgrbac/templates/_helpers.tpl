@@ -125,3 +125,12 @@ it.
 - {{ . | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+The annotations of the post-delete hook's objects; the argument is the weight.
+*/}}
+{{- define "orgrbac.uninstallHook" -}}
+helm.sh/hook: post-delete
+helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
