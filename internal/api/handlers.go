@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // RevisionHeader carries the revision of the environment an answer comes from.
@@ -367,7 +369,7 @@ func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInf
 			for _, p := range m.permissions {
 				pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
 				for _, a := range v.Assignments {
-					if role := org.roleBySlug[a.Role]; role != nil && slices.Contains(role.permissions, p) {
+					if resolve.RoleGrants(org, a.Role, p) {
 						pg.GrantedBy = append(pg.GrantedBy, a)
 					}
 				}
@@ -401,11 +403,7 @@ func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) 
 		v := holdersView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
 		for _, m := range c.holders(org, p) {
 			h := holder{User: m.user, Membership: m.name, Roles: []string{}}
-			for _, role := range m.roles { // highest priority first
-				if re := org.roleBySlug[role]; re != nil && slices.Contains(re.permissions, p) {
-					h.Roles = append(h.Roles, role)
-				}
-			}
+			h.Roles = append(h.Roles, resolve.GrantingRoles(org, m.roles, p)...) // highest priority first
 			if len(h.Roles) > 0 {
 				h.Role = h.Roles[0]
 			}

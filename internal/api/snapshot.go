@@ -98,37 +98,35 @@ type memberEntry struct {
 	created, updated int64 // Unix nanoseconds
 }
 
-// grants reports whether the membership grants its permissions: Ready and
-// Active. Inactive and Pending memberships never grant anything.
+// resolved is the membership as resolve.Decide reads it.
+func (m *memberEntry) resolved() resolve.Resolved {
+	return resolve.Resolved{State: resolve.State(m.state), Ready: m.ready, Role: m.role, Roles: m.roles,
+		Permissions: m.permissions}
+}
+
+// grants reports whether the membership grants its permissions (resolve.Resolved.Grants).
 func (m *memberEntry) grants() bool {
-	return m.ready && m.state == orgrbacv1alpha1.MembershipActive
+	r := m.resolved()
+	return r.Grants()
 }
 
-// has reports whether the membership's permissions hold p (not whether it
-// grants it: see grants).
-func (m *memberEntry) has(p string) bool {
-	_, ok := slices.BinarySearch(m.permissions, p)
-	return ok
-}
-
-// holds reports whether the membership holds p: p is among its resolved
-// permissions (status.permissions) and one of its effective roles grants p as the
-// organization defines the role now. Requiring both means that a permission
-// removed from a role, or a role deleted, is denied as soon as the role changes,
-// without waiting for thousands of statuses to be rewritten, and that nothing is
-// granted before the membership's status says so.
+// holds reports whether the membership holds p in organization o
+// (resolve.Resolved.Holds).
 func (m *memberEntry) holds(o *orgEntry, p string) bool {
-	if o == nil || !m.has(p) {
+	if o == nil {
 		return false
 	}
-	for _, slug := range m.roles {
-		if r := o.roleBySlug[slug]; r != nil {
-			if _, ok := slices.BinarySearch(r.permissions, p); ok {
-				return true
-			}
-		}
+	r := m.resolved()
+	return r.Holds(o, p)
+}
+
+// Role implements resolve.RoleSet: the permissions of a role the organization
+// sees.
+func (o *orgEntry) Role(slug string) ([]string, bool) {
+	if r := o.roleBySlug[slug]; r != nil {
+		return r.permissions, true
 	}
-	return false
+	return nil, false
 }
 
 // compareMembers orders memberships oldest first, then by name.
@@ -139,10 +137,9 @@ func compareMembers(a, b *memberEntry) int {
 // beats reports whether membership a wins over b as its user's membership in
 // their organization: a Ready one over one that is not, else the older.
 func beats(a, b *memberEntry) bool {
-	if a.ready != b.ready {
-		return a.ready
-	}
-	return compareMembers(a, b) < 0
+	return resolve.Prefer(
+		resolve.Candidate{Meta: resolve.Meta{Name: a.name, Created: time.Unix(0, a.created)}, Ready: a.ready},
+		resolve.Candidate{Meta: resolve.Meta{Name: b.name, Created: time.Unix(0, b.created)}, Ready: b.ready})
 }
 
 func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
@@ -289,13 +286,12 @@ func buildStructure(in *input) *structure {
 		orgList = append(orgList, o)
 	}
 	// An id names the oldest organization that claims it.
-	slices.SortFunc(orgList, func(a, b *orgEntry) int {
-		return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
-	})
+	refs := make([]resolve.OrganizationRef, 0, len(orgList))
 	for _, o := range orgList {
-		if _, taken := st.orgIDs[o.id]; !taken {
-			st.orgIDs[o.id] = o
-		}
+		refs = append(refs, resolve.OrganizationRef{Meta: metaOf(orgObjs[o.name]), ExternalID: orgObjs[o.name].Spec.ExternalID})
+	}
+	for id, name := range resolve.OrganizationIDs(refs) {
+		st.orgIDs[id] = st.orgs[name]
 	}
 	return st
 }
@@ -352,25 +348,25 @@ func (c *content) orgID(m *memberEntry) (id, name string) {
 	return m.organization, ""
 }
 
-// Reasons of a decision.
+// Reasons of a decision (resolve.Decide's).
 const (
 	// ReasonGranted means the membership is active, Ready and holds every
 	// requested permission.
-	ReasonGranted = "Granted"
+	ReasonGranted = resolve.DecisionGranted
 	// ReasonPermissionNotGranted means at least one requested permission is not
 	// among the membership's permissions.
-	ReasonPermissionNotGranted = "PermissionNotGranted"
+	ReasonPermissionNotGranted = resolve.DecisionPermissionNotGranted
 	// ReasonOrganizationNotFound means no organization has that id or name.
-	ReasonOrganizationNotFound = "OrganizationNotFound"
+	ReasonOrganizationNotFound = resolve.DecisionOrganizationNotFound
 	// ReasonMembershipNotFound means the user is not a member of the organization.
-	ReasonMembershipNotFound = "MembershipNotFound"
+	ReasonMembershipNotFound = resolve.DecisionMembershipNotFound
 	// ReasonMembershipInactive means the membership's state is Inactive.
-	ReasonMembershipInactive = "MembershipInactive"
+	ReasonMembershipInactive = resolve.DecisionMembershipInactive
 	// ReasonMembershipPending means the membership's state is Pending.
-	ReasonMembershipPending = "MembershipPending"
+	ReasonMembershipPending = resolve.DecisionMembershipPending
 	// ReasonMembershipNotReady means the membership did not resolve (for
 	// instance no default role, or a duplicate).
-	ReasonMembershipNotReady = "MembershipNotReady"
+	ReasonMembershipNotReady = resolve.DecisionMembershipNotReady
 )
 
 // decision is the answer to "may this member do all of these?".
@@ -383,32 +379,19 @@ type decision struct {
 }
 
 // decide answers for a membership (nil when there is none) of organization o
-// (nil when it does not exist) and a non-empty permission list.
+// (nil when it does not exist) and a non-empty permission list, with
+// resolve.Decide: the rule kubectl orgrbac applies too.
 func decide(o *orgEntry, m *memberEntry, perms []string) decision {
 	if m == nil {
 		return decision{reason: ReasonMembershipNotFound}
 	}
-	d := decision{role: m.role, roles: m.roles}
-	switch {
-	case m.state == orgrbacv1alpha1.MembershipInactive:
-		d.reason = ReasonMembershipInactive
-	case m.state == orgrbacv1alpha1.MembershipPending:
-		d.reason = ReasonMembershipPending
-	case !m.grants():
-		d.reason = ReasonMembershipNotReady
-	default:
-		for _, p := range perms {
-			if !m.holds(o, p) {
-				d.missing = append(d.missing, p)
-			}
-		}
-		d.allowed = len(d.missing) == 0
-		d.reason = ReasonGranted
-		if !d.allowed {
-			d.reason = ReasonPermissionNotGranted
-		}
+	r := m.resolved()
+	var set resolve.RoleSet
+	if o != nil {
+		set = o
 	}
-	return d
+	d := resolve.Decide(set, &r, perms)
+	return decision{allowed: d.Allowed, role: d.Role, roles: d.Roles, reason: d.Reason, missing: d.Missing}
 }
 
 // check answers for a user of an organization (by id or name).

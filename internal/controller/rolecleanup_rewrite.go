@@ -3,42 +3,21 @@ package controller
 import (
 	"slices"
 	"strings"
+
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // The pure rewrites of the role-cleanup finalizer: each takes what an object says
 // about a deleted role and returns what it should say afterwards.
 
-// replaceSlug returns list with slug replaced by replacement, or removed when
-// replacement is empty or already in the list; the order of the other entries is
-// kept. changed is false (and out is list) when slug is not in list.
-func replaceSlug(list []string, slug, replacement string) (out []string, changed bool) {
-	if !slices.Contains(list, slug) {
-		return list, false
-	}
-	keep := replacement != "" && !slices.Contains(list, replacement)
-	out = make([]string, 0, len(list))
-	for _, s := range list {
-		switch {
-		case s != slug:
-			out = append(out, s)
-		case keep:
-			out = append(out, replacement)
-			keep = false
-		}
-	}
-	if len(out) == 0 {
-		return nil, true
-	}
-	return out, true
+// replaceSlug is resolve.ReplaceSlug (kubectl orgrbac preview-delete applies it too).
+func replaceSlug(list []string, slug, replacement string) ([]string, bool) {
+	return resolve.ReplaceSlug(list, slug, replacement)
 }
 
-// replaceDefault returns the defaultRole that replaces def when slug is deleted:
-// the replacement (possibly empty) when def names slug, def otherwise.
+// replaceDefault is resolve.ReplaceDefault.
 func replaceDefault(def, slug, replacement string) (string, bool) {
-	if def != slug {
-		return def, false
-	}
-	return replacement, true
+	return resolve.ReplaceDefault(def, slug, replacement)
 }
 
 // addRemovedRole returns the orgrbac.dev/removed-roles annotation value with slug
