@@ -4,9 +4,17 @@
 # kube-apiserver, kube-controller-manager built from source) that it starts in the
 # background. Installs the CRDs and applies config/samples first.
 #
+# It also installs what calling the decision API needs (the ClusterRole
+# orgrbac-api-caller, the ServiceAccount videos/orgrbac-demo bound to it), gives
+# the API a certificate signed by a throw-away CA (.local/api-certs), builds
+# kubectl orgrbac into bin/, and once the manager is ready prints three commands
+# to try: kubectl orgrbac, curl and the WorkOS Node SDK (docs/quickstart.md).
+#
 #   --cluster-only   stop after the cluster, CRDs and samples are in place
 #   ARGS="..."       extra flags for the manager
 #   LOCAL_DIR        where the local cluster keeps its kubeconfig, pid and logs (.local)
+#   ORGRBAC_API_PORT, ORGRBAC_PROBE_PORT, ORGRBAC_METRICS_PORT, ORGRBAC_WEBHOOK_PORT
+#                    the manager's ports on 127.0.0.1 (8082, 8081, 8443, 9443)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +24,10 @@ cluster_only=false
 assets=$(hack/controlplane.sh)
 kubectl="$assets/kubectl"
 local_dir=${LOCAL_DIR:-$PWD/.local}
+api_port=${ORGRBAC_API_PORT:-8082}
+probe_port=${ORGRBAC_PROBE_PORT:-8081}
+metrics_port=${ORGRBAC_METRICS_PORT:-8443}
+webhook_port=${ORGRBAC_WEBHOOK_PORT:-9443}
 
 configured_cluster() {
 	# A kubeconfig is configured when KUBECONFIG is set or ~/.kube/config exists, and
@@ -64,7 +76,7 @@ echo "run: installing the CRDs"
 "$kubectl" apply --server-side --force-conflicts -k config/crd >/dev/null
 "$kubectl" wait --for condition=Established --timeout=60s -f config/crd/bases >/dev/null
 # The admission webhooks: an API server on this machine calls the manager at
-# 127.0.0.1:9443 (the manager makes up a certificate and installs a webhook
+# 127.0.0.1:$webhook_port (the manager makes up a certificate and installs a webhook
 # configuration pointing to itself, removed when it stops); a remote one cannot
 # reach this machine, so the manager runs without webhooks there. A configuration
 # left by a manager that was killed is removed before anything is applied.
@@ -73,7 +85,7 @@ echo "run: installing the CRDs"
 server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 case "$server" in
 https://127.0.0.1:* | https://localhost:* | https://\[::1\]:*)
-	webhook_args="--webhook-local-url=https://127.0.0.1:9443" ;;
+	webhook_args="--webhook-local-url=https://127.0.0.1:$webhook_port" ;;
 *)
 	echo "run: $server cannot call webhooks on this machine: the manager runs without them"
 	webhook_args="--enable-webhooks=false" ;;
@@ -81,9 +93,84 @@ esac
 echo "run: applying config/samples"
 "$kubectl" apply --server-side -k config/samples
 
+# Calling the decision API: the caller ClusterRole under the name every install
+# path gives it (config/default prefixes config/rbac's api-caller with orgrbac-),
+# and a ServiceAccount of the samples' environment bound to it.
+echo "run: installing the ClusterRole orgrbac-api-caller and the ServiceAccount videos/orgrbac-demo"
+caller_role=$(sed 's/^  name: api-caller$/  name: orgrbac-api-caller/' config/rbac/api_caller_role.yaml)
+grep -q '^  name: orgrbac-api-caller$' <<<"$caller_role" || {
+	echo "run: config/rbac/api_caller_role.yaml no longer names the ClusterRole api-caller" >&2; exit 1; }
+"$kubectl" apply --server-side -f - >/dev/null <<<"$caller_role"
+"$kubectl" apply --server-side -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: orgrbac-demo
+  namespace: videos
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: orgrbac-demo-api-caller
+  namespace: videos
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: orgrbac-api-caller
+subjects:
+- kind: ServiceAccount
+  name: orgrbac-demo
+  namespace: videos
+EOF
+
+
 if $cluster_only; then
 	exit 0
 fi
+echo "run: building the manager and kubectl orgrbac into bin/"
+go build -o bin/manager ./cmd
+go build -o bin/kubectl-orgrbac ./cmd/kubectl-orgrbac
+go build -o bin/localcluster ./hack/localcluster
+# The decision API's certificate, signed by a CA that curl and Node are given.
+cert_dir="$local_dir/api-certs"
+bin/localcluster certs --dir "$cert_dir" --hosts 127.0.0.1,localhost
+
 echo "run: starting the manager (Ctrl-C stops it; the local control plane keeps running)"
 # shellcheck disable=SC2086
-exec go run ./cmd $webhook_args ${ARGS:-}
+bin/manager $webhook_args --api-cert-dir "$cert_dir" \
+	--api-bind-address "127.0.0.1:$api_port" --health-probe-bind-address "127.0.0.1:$probe_port" \
+	--metrics-bind-address "127.0.0.1:$metrics_port" ${ARGS:-} &
+manager=$!
+trap 'kill -TERM "$manager" 2>/dev/null; wait "$manager"; exit' INT TERM
+
+# Ready: an HTTP 200 from /readyz (bash only: no curl needed).
+ready() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$probe_port" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 &&
+		head -1 <&3 | grep -q ' 200 ') 2>/dev/null
+}
+until ready; do
+	kill -0 "$manager" 2>/dev/null || { wait "$manager"; exit; }
+	sleep 0.5
+done
+
+kubeconfig=${KUBECONFIG:-$HOME/.kube/config}
+path_dirs="$PWD/bin"
+command -v kubectl >/dev/null || path_dirs="$path_dirs:$assets"
+body='{"organization":"acme","user":"user_alice","permission":"videos:delete"}'
+sdk="$local_dir/workos-sdk"
+cat <<EOT
+
+  The manager is ready. Try it, in another terminal:
+
+    export KUBECONFIG=$kubeconfig PATH=$path_dirs:\$PATH
+
+    kubectl orgrbac can-i acme user_alice videos:delete -n videos
+
+    curl --cacert $cert_dir/ca.crt -H "Authorization: Bearer \$(kubectl create token orgrbac-demo -n videos)" -d '$body' https://127.0.0.1:$api_port/v1/check
+
+    npm install --prefix $sdk --no-audit --no-fund --silent @workos-inc/node@8.13.0 && NODE_EXTRA_CA_CERTS=$cert_dir/ca.crt WORKOS_API_KEY=\$(kubectl create token orgrbac-demo -n videos) node -e "const { WorkOS } = require('$sdk/node_modules/@workos-inc/node'); new WorkOS(process.env.WORKOS_API_KEY, { apiHostname: '127.0.0.1', port: $api_port, https: true }).authorization.check({ organizationMembershipId: 'acme-alice', permissionSlug: 'videos:delete' }).then((r) => console.log(JSON.stringify(r)))"
+
+  Then follow docs/quickstart.md.
+
+EOT
+wait "$manager"

@@ -3,6 +3,7 @@
 //
 //	localcluster up   --dir .local [--bin-dir DIR] [--crds PATH,...] [--controller-manager=true]
 //	localcluster down --dir .local [--timeout 30s]
+//	localcluster certs --dir .local/api-certs [--hosts 127.0.0.1,localhost]
 //
 // "up" runs in the foreground until SIGTERM or SIGINT. It writes
 //
@@ -13,7 +14,9 @@
 //
 // and on shutdown removes "ready" first, stops everything, then removes the pid
 // file. "down" sends SIGTERM to the pid in the pid file and waits for it to
-// exit. Each start is a fresh, empty cluster.
+// exit. Each start is a fresh, empty cluster. "certs" writes a throw-away CA
+// (ca.crt) and a serving certificate signed by it (tls.crt, tls.key) for the
+// decision API of a manager run by `make run`, so that callers verify it.
 package main
 
 import (
@@ -35,6 +38,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/orgrbac/orgrbac/internal/webhook/certs"
 	"github.com/orgrbac/orgrbac/test/cluster"
 )
 
@@ -59,6 +63,8 @@ func main() {
 		err = up(os.Args[2:])
 	case "down":
 		err = down(os.Args[2:])
+	case "certs":
+		err = writeCerts(os.Args[2:])
 	case "-h", "--help", "help":
 		usage(os.Stdout)
 		return
@@ -76,13 +82,35 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   localcluster up   --dir DIR [--bin-dir DIR] [--crds PATH,...] [--controller-manager=true] [--start-timeout 2m]
   localcluster down --dir DIR [--timeout 30s]
+  localcluster certs --dir DIR [--hosts 127.0.0.1,localhost,::1] [--validity 720h]
 
 up starts etcd, kube-apiserver and kube-controller-manager in the foreground
 and writes DIR/kubeconfig, DIR/localcluster.pid, DIR/ready and DIR/logs/.
 SIGTERM or SIGINT stops everything. down sends SIGTERM to the pid in
 DIR/localcluster.pid and waits for it to exit.
-Binaries come from --bin-dir, default $KUBEBUILDER_ASSETS.
+Binaries come from --bin-dir, default $KUBEBUILDER_ASSETS. certs writes
+DIR/ca.crt, DIR/tls.crt and DIR/tls.key: a new CA and a serving certificate
+for the hosts, for the manager's --api-cert-dir.
 `)
+}
+
+// writeCerts writes a new CA and a serving certificate signed by it.
+func writeCerts(args []string) error {
+	fs := flag.NewFlagSet("certs", flag.ContinueOnError)
+	dir := fs.String("dir", filepath.Join(".local", "api-certs"), "folder for ca.crt, tls.crt and tls.key")
+	hosts := fs.String("hosts", "127.0.0.1,localhost,::1", "comma-separated IP addresses and DNS names of the certificate")
+	validity := fs.Duration("validity", 30*24*time.Hour, "how long the certificates are valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	ca, err := certs.SelfSigned(*dir, strings.Split(*hosts, ","), time.Now(), *validity)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(*dir, "ca.crt"), ca)
 }
 
 func up(args []string) error {
