@@ -64,8 +64,8 @@ controlplane: ## Build (or find cached) etcd, kube-apiserver, kube-controller-ma
 
 .PHONY: test
 test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane; the Helm chart (test/chart).
-	assets=$(ASSETS); \
-	KUBEBUILDER_ASSETS="$$assets" go test ./... -count=1 -timeout 45m
+	assets=$(ASSETS); promtool=$$(hack/promtool.sh); \
+	KUBEBUILDER_ASSETS="$$assets" PROMTOOL="$$promtool" go test ./... -count=1 -timeout 45m
 	(cd test/chart && go test ./... -count=1)
 
 .PHONY: test-e2e

@@ -85,6 +85,7 @@ func publishRequest(ns string) reconcile.Request {
 
 // Reconcile builds the namespace's snapshot from the cache and publishes it.
 func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	publishPending.start(req.Namespace, r.Clock.Now())
 	if d := r.throttle.wait(req.NamespacedName); d > 0 {
 		return ctrl.Result{RequeueAfter: d}, nil
 	}
@@ -102,7 +103,11 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	if w.empty() {
 		// No orgrbac object left: nothing to publish.
-		return ctrl.Result{}, r.deleteAll(ctx, existing, nil)
+		if err := r.deleteAll(ctx, existing, nil); err != nil {
+			return ctrl.Result{}, err
+		}
+		publishPending.done(ns, r.Clock.Now(), false)
+		return ctrl.Result{}, nil
 	}
 
 	snap := buildSnapshot(w.compiled, w.orgs, w.members)
@@ -138,6 +143,7 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	r.raise(ns, snap.Revision)
+	written := w.env == nil || w.env.Status.Revision != snap.Revision
 
 	if w.env != nil {
 		names := slices.Sorted(maps.Keys(desired))
@@ -151,6 +157,7 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			}
 		}
 	}
+	publishPending.done(ns, r.Clock.Now(), written)
 	return ctrl.Result{}, nil
 }
 

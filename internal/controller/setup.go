@@ -61,6 +61,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
 	c := mgr.GetClient()
+	memberships.use(mgr.GetCache()) // orgrbac_memberships counts this manager's cache
 	for name, setup := range map[string]interface {
 		SetupWithManager(ctrl.Manager, controller.Options) error
 	}{

@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// The controllers' own metrics (controller-runtime adds reconcile counts,
+// latencies and work queues), registered in controller-runtime's registry and
+// served on the manager's metrics endpoint. Labels are bounded: no namespace,
+// object or user names.
+var (
+	membershipsDesc = prometheus.NewDesc("orgrbac_memberships",
+		"Memberships in the informer cache by spec state (Active, Inactive, Pending), readiness (true, false, "+
+			"unknown: not resolved yet) and the Ready condition's reason.",
+		[]string{"state", "ready", "reason"}, nil)
+	publishDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "orgrbac_publish_duration_seconds",
+		Help: "Time from the first publication pass of an environment that found it out of date to the pass " +
+			"that published it (throttling and retries included).",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+	})
+	publicationsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgrbac_publications_total",
+		Help: "Publication passes that completed, by result: written (a new snapshot) or unchanged.",
+	}, []string{"result"})
+	publishPending     = &pendingPublications{since: map[string]time.Time{}}
+	publishPendingDesc = prometheus.NewDesc("orgrbac_publish_pending_seconds",
+		"Age of the oldest publication started but not completed (waiting for its throttle, retrying an "+
+			"error): 0 when every environment's snapshot is published.", nil, nil)
+	// memberships counts the cached Memberships at scrape time.
+	memberships = &membershipCollector{}
+)
+
+func init() {
+	metrics.Registry.MustRegister(memberships, publishDuration, publicationsTotal, publishPending)
+}
+
+// membershipCollector counts the Memberships of the informer cache at each
+// scrape: a pass over the cached objects (about 10 ms at 100,000).
+type membershipCollector struct {
+	reader atomic.Pointer[client.Reader]
+}
+
+// use makes the collector count the memberships of r (the manager's cache).
+func (c *membershipCollector) use(r client.Reader) { c.reader.Store(&r) }
+
+// Describe implements prometheus.Collector.
+func (c *membershipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- membershipsDesc }
+
+// Collect implements prometheus.Collector.
+func (c *membershipCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.reader.Load()
+	if r == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var list orgrbacv1alpha1.MembershipList
+	if err := (*r).List(ctx, &list, readOnly); err != nil {
+		return // the cache is not started yet
+	}
+	type key struct{ state, ready, reason string }
+	counts := map[key]int{}
+	for i := range list.Items {
+		m := &list.Items[i]
+		k := key{state: string(m.Spec.State), ready: "unknown"}
+		if k.state == "" {
+			k.state = string(orgrbacv1alpha1.MembershipActive)
+		}
+		for _, cond := range m.Status.Conditions {
+			if cond.Type == orgrbacv1alpha1.ConditionReady {
+				k.ready = map[metav1.ConditionStatus]string{metav1.ConditionTrue: "true", metav1.ConditionFalse: "false"}[cond.Status]
+				if k.ready == "" {
+					k.ready = "unknown"
+				}
+				k.reason = cond.Reason
+			}
+		}
+		counts[k]++
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(membershipsDesc, prometheus.GaugeValue, float64(n), k.state, k.ready, k.reason)
+	}
+}
+
+// pendingPublications remembers, per environment, when a publication pass first
+// found it out of date, until a pass completes.
+type pendingPublications struct {
+	mu    sync.Mutex
+	since map[string]time.Time
+}
+
+// start records that namespace ns is being published (the first call counts).
+func (p *pendingPublications) start(ns string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.since[ns]; !ok {
+		p.since[ns] = now
+	}
+}
+
+// done records that ns is published (or has nothing to publish) and observes
+// how long that took.
+func (p *pendingPublications) done(ns string, now time.Time, written bool) {
+	p.mu.Lock()
+	since, ok := p.since[ns]
+	delete(p.since, ns)
+	p.mu.Unlock()
+	result := "unchanged"
+	if written {
+		result = "written"
+		if ok {
+			publishDuration.Observe(now.Sub(since).Seconds())
+		}
+	}
+	publicationsTotal.WithLabelValues(result).Inc()
+}
+
+// Describe implements prometheus.Collector.
+func (p *pendingPublications) Describe(ch chan<- *prometheus.Desc) { ch <- publishPendingDesc }
+
+// Collect implements prometheus.Collector.
+func (p *pendingPublications) Collect(ch chan<- prometheus.Metric) {
+	p.mu.Lock()
+	var oldest time.Time
+	for _, t := range p.since {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	p.mu.Unlock()
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(publishPendingDesc, prometheus.GaugeValue, age)
+}
