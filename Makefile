@@ -149,3 +149,30 @@ image: ## Reproducible OCI image tarballs (manager, videos-service, pause, probe
 	$(call image,pause,pause,Pod sandbox (pause) image for containerd: waits for SIGTERM and reaps orphans.); \
 	$(call image,probe,orgrbac e2e probe,HTTP client and decision-API checker of the end-to-end suite.); \
 	bin/imagetool list -o $(IMAGE_DIR)/images.json $(foreach n,manager videos-service pause probe,$(IMAGE_DIR)/$(n).tar)
+
+##@ Real cluster
+
+# A real single-node cluster (hack/node, run as root): its state, PKI,
+# kubeconfigs and logs. docs/development.md, "A real node".
+NODE_DIR ?= $(CURDIR)/.local/node
+export NODE_DIR
+
+.PHONY: cluster-binaries
+cluster-binaries: ## Build (or find cached) the real node's binaries: the control plane, kubelet, kube-scheduler, kube-proxy, CoreDNS.
+	@hack/controlplane.sh >/dev/null && hack/node/build.sh
+
+.PHONY: cluster-up
+cluster-up: image ## Start a real single-node cluster (root) with bin/images imported; prints the KUBECONFIG to use.
+	@hack/node/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the real cluster and undo its changes to the host (safe when nothing runs).
+	@hack/node/down.sh
+
+.PHONY: cluster-import
+cluster-import: ## Import image tarballs into the running real cluster: make cluster-import IMAGES="a.tar b.tar".
+	@hack/node/import.sh $(IMAGES)
+
+.PHONY: cluster-kubeconfig
+cluster-kubeconfig: ## Print the KUBECONFIG of the real cluster.
+	@echo "export KUBECONFIG=$(NODE_DIR)/kubeconfig/admin.kubeconfig"
