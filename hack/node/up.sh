@@ -65,7 +65,9 @@ if [ -d "$run" ] || our_bridge; then
 	step "cleaning up what a previous node left"
 	"$repo/hack/node/down.sh"
 fi
-ip link show "$bridge" >/dev/null 2>&1 && die "a link $bridge exists that the node did not create; remove it first"
+if ip link show "$bridge" >/dev/null 2>&1; then
+	die "a link $bridge exists that this NODE_DIR did not create (alias: '$(cat "/sys/class/net/$bridge/ifalias" 2>/dev/null)'): is another node running? Stop it (make cluster-down NODE_DIR=...) or remove the link"
+fi
 busy=$(ss -Hltnp '( sport = :2379 or sport = :2380 or sport = :2381 or sport = :6443 or sport = :10248 or sport = :10249 or sport = :10250 or sport = :10256 or sport = :10257 or sport = :10259 )')
 [ -z "$busy" ] || die "ports the node needs are in use:"$'\n'"$busy"
 
