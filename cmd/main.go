@@ -32,6 +32,8 @@ import (
 type options struct {
 	metricsAddr             string
 	metricsSecure           bool
+	metricsService          string
+	metricsCertDir          string
 	probeAddr               string
 	pprofAddr               string
 	apiAddr                 string
@@ -55,6 +57,11 @@ func parseFlags(args []string) (*options, error) {
 		"Address of the metrics endpoint (HTTPS, authenticated and authorized through the API server). \"0\" disables it.")
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", true,
 		"Serve metrics over HTTPS with authentication and authorization. Set false only for local debugging.")
+	fs.StringVar(&o.metricsService, "metrics-service", "",
+		"The metrics Service, in the namespace of --webhook-cert-secret: the rotated certificate is also valid for its names, "+
+			"and /metrics serves it, so scrapers verify it with the Secret's ca.crt. Empty: a self-signed certificate, or --metrics-cert-dir.")
+	fs.StringVar(&o.metricsCertDir, "metrics-cert-dir", "",
+		"Folder with tls.crt and tls.key for /metrics (e.g. from cert-manager), reloaded on change.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
 		"Address of the Go pprof endpoints, for profiling (\"0\", the default, disables them; bind to loopback only).")
@@ -90,6 +97,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.apiService != "" && o.apiCertDir == "" && (!o.enableWebhooks || !o.webhook.rotating()) {
 		return nil, errors.New("--api-service serves the rotated webhook certificate: it needs --webhook-cert-secret and the webhooks enabled, or --api-cert-dir")
+	}
+	if o.metricsService != "" && o.metricsCertDir == "" && (!o.enableWebhooks || !o.webhook.rotating()) {
+		return nil, errors.New("--metrics-service serves the rotated webhook certificate: it needs --webhook-cert-secret and the webhooks enabled, or --metrics-cert-dir")
 	}
 	if o.apiCAConfigMap != "" && o.apiCertDir == "" && o.apiService == "" {
 		return nil, errors.New("--api-ca-configmap publishes the ca.crt of the decision API's certificate folder: set --api-cert-dir or --api-service")
@@ -169,6 +179,14 @@ func run(o *options) error {
 	}
 	if o.metricsSecure {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	switch {
+	case o.metricsCertDir != "":
+		metricsOpts.CertDir = o.metricsCertDir
+	case o.metricsService != "":
+		o.webhook.extraServices = append(o.webhook.extraServices, o.metricsService)
+		rotated := &rotatedCertificate{ctx: ctx, ready: o.webhook.certReady(), dir: o.webhook.dir()}
+		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = rotated.GetCertificate })
 	}
 
 	webhookServer, err := o.webhook.newServer()
