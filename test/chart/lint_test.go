@@ -9,10 +9,11 @@ import (
 
 // lintValueSets are the values `make helm-lint` lints the chart with too.
 var lintValueSets = map[string]string{
-	"default":         "",
-	"cert-manager":    "certManager: {enabled: true}",
-	"service monitor": "serviceMonitor: {enabled: true}",
-	"one replica":     "replicas: 1\ncrds: {enabled: false}",
+	"default":                          "",
+	"cert-manager":                     "certManager: {enabled: true}",
+	"service monitor":                  "serviceMonitor: {enabled: true}",
+	"cert-manager and service monitor": "certManager: {enabled: true}\nserviceMonitor: {enabled: true, insecureSkipVerify: true}",
+	"one replica":                      "replicas: 1\ncrds: {enabled: false}",
 }
 
 // TestLint runs `helm lint --strict` through the SDK: warnings fail too.

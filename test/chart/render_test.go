@@ -508,6 +508,8 @@ func TestRender(t *testing.T) {
 			wantFlag(t, c.Args, "api-bind-address", ":8082")
 			wantFlag(t, c.Args, "zap-log-level", "info")
 			wantFlag(t, c.Args, "api-ca-configmap", "orgrbac-api-ca")
+			wantNoFlag(t, c.Args, "metrics-service") // no metrics Service without serviceMonitor.enabled
+			wantNoFlag(t, c.Args, "metrics-cert-dir")
 			checkRotation(t, objs, full, namespace)
 			checkRestricted(t, dep.Name, dep.Spec.Template.Spec)
 			checkPorts(t, c)
@@ -703,6 +705,14 @@ func TestRender(t *testing.T) {
 				ep.BearerTokenFile != "/var/run/secrets/kubernetes.io/serviceaccount/token" {
 				t.Errorf("endpoint %+v, want https /metrics with the ServiceAccount token", ep)
 			}
+			// Prometheus verifies the rotated certificate, which /metrics serves.
+			if tc := ep.TLSConfig; tc.InsecureSkipVerify || tc.ServerName != full+"-metrics.orgrbac-system.svc" ||
+				tc.CA.Secret.Name != full+"-webhook-server-cert" || tc.CA.Secret.Key != "ca.crt" {
+				t.Errorf("tlsConfig %+v, want the Secret's ca.crt for %s-metrics.orgrbac-system.svc", tc, full)
+			}
+			_, c := manager(t, objs)
+			wantFlag(t, c.Args, "metrics-service", full+"-metrics")
+			wantNoFlag(t, c.Args, "metrics-cert-dir")
 			// The ServiceMonitor selects the metrics Service, and only it.
 			for _, o := range objs.ofKind("Service") {
 				s := decode[corev1.Service](t, o)
@@ -713,6 +723,33 @@ func TestRender(t *testing.T) {
 				if matches != (s.Name == full+"-metrics") {
 					t.Errorf("the ServiceMonitor's selector %v matches the Service %s: %v", sm.Spec.Selector.MatchLabels, s.Name, matches)
 				}
+			}
+		},
+	}, {
+		name:   "service monitor without verification",
+		values: "serviceMonitor: {enabled: true, insecureSkipVerify: true}",
+		check: func(t *testing.T, objs objects) {
+			sm := decodeServiceMonitor(t, objs.get(t, "ServiceMonitor", full+"-metrics"))
+			if tc := sm.Spec.Endpoints[0].TLSConfig; !tc.InsecureSkipVerify || tc.CA.Secret.Name != "" {
+				t.Errorf("tlsConfig %+v, want insecureSkipVerify and no CA", tc)
+			}
+		},
+	}, {
+		name:   "cert-manager with a service monitor",
+		values: "certManager: {enabled: true}\nserviceMonitor: {enabled: true}",
+		check: func(t *testing.T, objs objects) {
+			_, c := manager(t, objs)
+			wantFlag(t, c.Args, "metrics-cert-dir", certDir)
+			wantNoFlag(t, c.Args, "metrics-service")
+			cert := decodeCertificate(t, objs.get(t, "Certificate", full+"-serving-cert"))
+			for _, dns := range []string{"orgrbac-metrics.orgrbac-system.svc", "orgrbac-metrics.orgrbac-system.svc.cluster.local"} {
+				if !slices.Contains(cert.Spec.DNSNames, dns) {
+					t.Errorf("Certificate dnsNames %v lack %s", cert.Spec.DNSNames, dns)
+				}
+			}
+			sm := decodeServiceMonitor(t, objs.get(t, "ServiceMonitor", full+"-metrics"))
+			if tc := sm.Spec.Endpoints[0].TLSConfig; tc.CA.Secret.Name != cert.Spec.SecretName {
+				t.Errorf("tlsConfig %+v, want the CA of the Secret %s", tc, cert.Spec.SecretName)
 			}
 		},
 	}, {
@@ -928,6 +965,16 @@ type serviceMonitor struct {
 			Scheme          string `json:"scheme"`
 			Path            string `json:"path"`
 			BearerTokenFile string `json:"bearerTokenFile"`
+			TLSConfig       struct {
+				InsecureSkipVerify bool   `json:"insecureSkipVerify"`
+				ServerName         string `json:"serverName"`
+				CA                 struct {
+					Secret struct {
+						Name string `json:"name"`
+						Key  string `json:"key"`
+					} `json:"secret"`
+				} `json:"ca"`
+			} `json:"tlsConfig"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }

@@ -68,6 +68,10 @@ Names shared by several templates.
 {{ include "orgrbac.fullname" . }}-api
 {{- end }}
 
+{{- define "orgrbac.metricsServiceName" -}}
+{{ include "orgrbac.fullname" . }}-metrics
+{{- end }}
+
 {{- define "orgrbac.certSecretName" -}}
 {{ include "orgrbac.fullname" . }}-webhook-server-cert
 {{- end }}
@@ -109,14 +113,20 @@ it.
 - {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
 - --webhook-cert-dir={{ include "orgrbac.certDir" . }}
 {{- if .Values.certManager.enabled }}
-{{- /* The decision API serves cert-manager's certificate, from the same Secret. */}}
+{{- /* The decision API (and /metrics) serve cert-manager's certificate, from the same Secret. */}}
 - --api-cert-dir={{ include "orgrbac.certDir" . }}
+{{- if .Values.serviceMonitor.enabled }}
+- --metrics-cert-dir={{ include "orgrbac.certDir" . }}
+{{- end }}
 {{- else }}
-{{- /* The manager rotates the certificate, valid for the API's Service too. */}}
+{{- /* The manager rotates the certificate, valid for the API's (and the metrics) Service too. */}}
 - --webhook-cert-secret={{ .Release.Namespace }}/{{ include "orgrbac.certSecretName" . }}
 - --webhook-service={{ include "orgrbac.webhookServiceName" . }}
 - --webhook-configuration={{ include "orgrbac.webhookConfigurationName" . }}
 - --api-service={{ include "orgrbac.apiServiceName" . }}
+{{- if .Values.serviceMonitor.enabled }}
+- --metrics-service={{ include "orgrbac.metricsServiceName" . }}
+{{- end }}
 {{- end }}
 {{- with .Values.decisionAPI.caConfigMap }}
 - {{ printf "--api-ca-configmap=%s" . | quote }}
