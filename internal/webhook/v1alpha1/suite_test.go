@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -114,8 +115,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(func() { cancel(); <-done })
 
 	addr := net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort))
+	// The webhook server's certificate, verified with the CA envtest made for it.
+	roots := x509.NewCertPool()
+	Expect(roots.AppendCertsFromPEM(opts.LocalServingCAData)).To(BeTrue())
 	Eventually(func() error {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: roots})
 		if err != nil {
 			return err
 		}
