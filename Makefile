@@ -173,6 +173,14 @@ cluster-down: ## Stop the real cluster and undo its changes to the host (safe wh
 cluster-import: ## Import image tarballs into the running real cluster: make cluster-import IMAGES="a.tar b.tar".
 	@hack/node/import.sh $(IMAGES)
 
+.PHONY: test-cluster
+test-cluster: ## The real-cluster suite (root): images, a real node, Helm and kustomize installs, workload Pods, failover, upgrade, uninstall.
+	hack/node/test-cluster.sh
+
+.PHONY: print-image-tag
+print-image-tag:
+	@echo "$(IMAGE_TAG)"
+
 .PHONY: cluster-kubeconfig
 cluster-kubeconfig: ## Print the KUBECONFIG of the real cluster.
 	@echo "export KUBECONFIG=$(NODE_DIR)/kubeconfig/admin.kubeconfig"
