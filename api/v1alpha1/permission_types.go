@@ -33,6 +33,12 @@ type PermissionStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// slug is the permission's effective slug: spec.slug, or metadata.name when
+	// spec.slug is omitted. The SLUG printer column shows it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Slug string `json:"slug,omitempty"`
+
 	// conditions describe the state of the permission (Ready).
 	// +optional
 	// +listType=map
@@ -47,7 +53,7 @@ type PermissionStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=operm,categories=orgrbac
-// +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.spec.slug`
+// +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.status.slug`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

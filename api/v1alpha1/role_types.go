@@ -43,6 +43,12 @@ type RoleStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// slug is the role's effective slug: spec.slug, or metadata.name when spec.slug
+	// is omitted. The SLUG printer column shows it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Slug string `json:"slug,omitempty"`
+
 	// memberCount is the number of memberships holding this role.
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
@@ -62,7 +68,7 @@ type RoleStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=orole,categories=orgrbac
-// +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.spec.slug`
+// +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.status.slug`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

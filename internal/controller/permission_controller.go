@@ -17,8 +17,8 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
-// PermissionReconciler keeps a Permission's Ready condition: False for a second
-// Permission declaring the same slug.
+// PermissionReconciler keeps a Permission's status: its effective slug and the
+// Ready condition, False for a second Permission declaring the same slug.
 type PermissionReconciler struct {
 	Client client.Client
 	Clock  clock.PassiveClock
@@ -51,6 +51,7 @@ func (r *PermissionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	orig := p.DeepCopy()
 	p.Status.ObservedGeneration = p.Generation
+	p.Status.Slug = p.EffectiveSlug()
 	p.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()), ready)
 	if _, err := patchStatus(ctx, r.Client, &p, orig, orig.Status, p.Status); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -21,8 +21,8 @@ import (
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
-// RoleReconciler keeps a Role's status: Ready (False for a duplicate slug),
-// ReferencesResolved (undeclared permissions) and memberCount.
+// RoleReconciler keeps a Role's status: its effective slug, Ready (False for a
+// duplicate slug), ReferencesResolved (undeclared permissions) and memberCount.
 type RoleReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
@@ -53,7 +53,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 
 	orig := role.DeepCopy()
-	role.Status = orgrbacv1alpha1.RoleStatus{ObservedGeneration: role.Generation}
+	role.Status = orgrbacv1alpha1.RoleStatus{ObservedGeneration: role.Generation, Slug: slug}
 	dupOf := ""
 	if winner != "" && winner != role.Name {
 		dupOf = winner
