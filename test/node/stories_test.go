@@ -110,7 +110,7 @@ images:
 				g.Expect(w.Status).To(Equal(http.StatusForbidden))
 				viaFiles = w.Since.Sub(edit)
 			}).WithTimeout(3 * time.Minute).WithPolling(200 * time.Millisecond).Should(Succeed())
-			GinkgoWriter.Printf("[%s] propagation of the Role edit: decision API %s, mounted ConfigMaps (kubelet refresh) %s\n",
+			GinkgoWriter.Printf("[%s] propagation of the Role edit: decision API (with the workload's 5 s answer cache) %s, mounted ConfigMaps (kubelet refresh) %s\n",
 				elapsed(), viaAPI.Round(time.Millisecond), viaFiles.Round(time.Millisecond))
 			for _, svc := range []string{"videos-files", "videos-api"} {
 				url := "http://" + svc + ".videos.svc.cluster.local/videos/1"
