@@ -11,10 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -127,13 +125,17 @@ func sourceOrNone(s orgrbacv1alpha1.RoleSource) string {
 }
 
 // SetupWithManager registers the controller: a Membership is resolved again
-// whenever any of its inputs changes, and only then.
+// whenever any of its inputs changes, and on every event of the Membership
+// itself, status-only updates and periodic resyncs included, so that a status
+// written by anyone else (the API and the publisher serve it) is put back within
+// a reconcile. A reconcile that finds the status equal to its resolution writes
+// nothing, so the controller's own status writes cost one cheap no-op pass.
 func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.envs = newEnvCache()
 	m := &membershipMapper{c: mgr.GetClient(), envs: r.envs}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membership").
-		For(&orgrbacv1alpha1.Membership{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&orgrbacv1alpha1.Membership{}).
 		// A membership created or deleted can make another one a duplicate, or not.
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.peers)).
 		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environment)).
