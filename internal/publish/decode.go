@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors of Decode.
@@ -21,35 +22,71 @@ var (
 // lists is present at the index's revision and content hash, that the content
 // is normalized and valid (Validate), and that it matches its hash.
 func Decode(files map[string][]byte) (*Snapshot, error) {
+	s, _, err := DecodeInfo(files)
+	return s, err
+}
+
+// Info is what a published snapshot says about its publication, outside its
+// content.
+type Info struct {
+	// PublishedAt is when the publisher last confirmed that the snapshot was
+	// current; zero when the document carries no time (older publishers).
+	PublishedAt time.Time
+}
+
+// DecodeInfo is Decode, and also returns the publication time of the document
+// or the index.
+func DecodeInfo(files map[string][]byte) (*Snapshot, Info, error) {
 	idxData, sharded := files[KeyIndex]
 	whole, single := files[KeySnapshot]
 	switch {
 	case sharded && single:
-		return nil, fmt.Errorf("%w: both %s and %s are present", ErrInvalid, KeySnapshot, KeyIndex)
+		return nil, Info{}, fmt.Errorf("%w: both %s and %s are present", ErrInvalid, KeySnapshot, KeyIndex)
 	case single:
 		var d document
 		if err := unmarshal(KeySnapshot, whole, &d); err != nil {
-			return nil, err
+			return nil, Info{}, err
 		}
 		if err := checkFormat(KeySnapshot, d.Format); err != nil {
-			return nil, err
+			return nil, Info{}, err
 		}
-		return verify(&Snapshot{Revision: d.Revision, Roles: d.Roles, Organizations: d.Organizations}, d.Hash)
+		info, err := parseInfo(KeySnapshot, d.PublishedAt)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		s, err := verify(&Snapshot{Revision: d.Revision, Roles: d.Roles, Organizations: d.Organizations}, d.Hash)
+		return s, info, err
 	case sharded:
-		return decodeShards(idxData, files)
+		var idx index
+		if err := unmarshal(KeyIndex, idxData, &idx); err != nil {
+			return nil, Info{}, err
+		}
+		if err := checkFormat(KeyIndex, idx.Format); err != nil {
+			return nil, Info{}, err
+		}
+		info, err := parseInfo(KeyIndex, idx.PublishedAt)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		s, err := decodeShards(&idx, files)
+		return s, info, err
 	default:
-		return nil, ErrNoSnapshot
+		return nil, Info{}, ErrNoSnapshot
 	}
 }
 
-func decodeShards(idxData []byte, files map[string][]byte) (*Snapshot, error) {
-	var idx index
-	if err := unmarshal(KeyIndex, idxData, &idx); err != nil {
-		return nil, err
+func parseInfo(key, publishedAt string) (Info, error) {
+	if publishedAt == "" {
+		return Info{}, nil
 	}
-	if err := checkFormat(KeyIndex, idx.Format); err != nil {
-		return nil, err
+	t, err := time.Parse(time.RFC3339, publishedAt)
+	if err != nil {
+		return Info{}, fmt.Errorf("%w: %s: publishedAt: %w", ErrInvalid, key, err)
 	}
+	return Info{PublishedAt: t}, nil
+}
+
+func decodeShards(idx *index, files map[string][]byte) (*Snapshot, error) {
 	s := &Snapshot{Revision: idx.Revision}
 	for i, ref := range idx.Shards {
 		data, ok := files[ref.Key]

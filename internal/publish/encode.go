@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // ConfigMapData is the name and data of one ConfigMap to publish.
@@ -24,16 +25,18 @@ type document struct {
 	Format        string         `json:"format"`
 	Revision      int64          `json:"revision"`
 	Hash          string         `json:"hash"`
+	PublishedAt   string         `json:"publishedAt,omitempty"`
 	Roles         []Role         `json:"roles,omitempty"`
 	Organizations []Organization `json:"organizations,omitempty"`
 }
 
 // index is the index of a sharded snapshot (KeyIndex).
 type index struct {
-	Format   string     `json:"format"`
-	Revision int64      `json:"revision"`
-	Hash     string     `json:"hash"`
-	Shards   []shardRef `json:"shards"`
+	Format      string     `json:"format"`
+	Revision    int64      `json:"revision"`
+	Hash        string     `json:"hash"`
+	PublishedAt string     `json:"publishedAt,omitempty"`
+	Shards      []shardRef `json:"shards"`
 }
 
 // shardRef names one shard: its ConfigMap and its data key.
@@ -59,6 +62,16 @@ type shard struct {
 // (keys and values) stays within maxBytes (DefaultMaxBytes when <= 0). The
 // output depends only on s's content, its revision and maxBytes.
 func Encode(s *Snapshot, maxBytes int) ([]ConfigMapData, error) {
+	return EncodeAt(s, maxBytes, time.Time{})
+}
+
+// EncodeAt is Encode with the publication time publishedAt written into the
+// document or the index (as "publishedAt", RFC 3339 in UTC, whole seconds;
+// omitted when zero). The time is outside the content hash: the publisher
+// refreshes it, at the same revision, to tell readers the snapshot is still
+// current (see pkg/authz's FileSourceOptions.MaxStaleness).
+func EncodeAt(s *Snapshot, maxBytes int, publishedAt time.Time) ([]ConfigMapData, error) {
+	at := FormatTime(publishedAt)
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
@@ -70,7 +83,7 @@ func Encode(s *Snapshot, maxBytes int) ([]ConfigMapData, error) {
 	if err != nil {
 		return nil, err
 	}
-	whole, err := json.Marshal(document{Format: Format, Revision: n.Revision, Hash: hash,
+	whole, err := json.Marshal(document{Format: Format, Revision: n.Revision, Hash: hash, PublishedAt: at,
 		Roles: n.Roles, Organizations: n.Organizations})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the snapshot: %w", err)
@@ -83,7 +96,7 @@ func Encode(s *Snapshot, maxBytes int) ([]ConfigMapData, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := index{Format: Format, Revision: n.Revision, Hash: hash, Shards: make([]shardRef, len(shards))}
+	idx := index{Format: Format, Revision: n.Revision, Hash: hash, PublishedAt: at, Shards: make([]shardRef, len(shards))}
 	out := make([]ConfigMapData, 1, len(shards)+1)
 	for i := range shards {
 		name, key := ShardConfigMapName(i+1), ShardKey(i+1)
@@ -106,6 +119,15 @@ func Encode(s *Snapshot, maxBytes int) ([]ConfigMapData, error) {
 	}
 	out[0] = ConfigMapData{Name: ConfigMapName, Data: map[string]string{KeyIndex: string(b)}}
 	return out, nil
+}
+
+// FormatTime is t as a publishedAt value: RFC 3339 in UTC, whole seconds; empty
+// for the zero time.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
 // packer fills shards greedily, in canonical order, with a size estimate that

@@ -38,6 +38,11 @@ const (
 	DefaultMaxBytes = 768 << 10
 	// MaxShards is the largest number of shard ConfigMaps.
 	MaxShards = 255
+	// MaxRevision is the largest revision, 2^53-1: the largest integer that every
+	// JSON reader (JavaScript's included) reads exactly. The publisher never gets
+	// near it (one publication per second for 285 million years); a larger
+	// revision is a forgery, and Validate refuses it.
+	MaxRevision = 1<<53 - 1
 )
 
 // ShardConfigMapName is the name of shard n (1-based).
@@ -174,6 +179,9 @@ func cloneOrNil(s []string) []string {
 func Validate(s *Snapshot) error {
 	if s.Revision < 0 {
 		return invalid("negative revision %d", s.Revision)
+	}
+	if s.Revision > MaxRevision {
+		return invalid("revision %d is above the largest revision %d", s.Revision, int64(MaxRevision))
 	}
 	envRoles := map[string]bool{}
 	orgRoles := map[[2]string]bool{}
