@@ -12,14 +12,24 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/orgrbac/orgrbac/internal/publish"
 )
 
 // ErrNotLoaded is returned by FileSource.Check before a snapshot was loaded.
 var ErrNotLoaded = errors.New("no snapshot loaded yet")
 
 // ErrStale is recorded when the directory holds an older revision than the one
-// in memory; the newer one is kept.
+// in memory; the newer one is kept, for at most FileSourceOptions.StaleGrace.
 var ErrStale = errors.New("stale snapshot")
+
+// ErrTooOld is returned by FileSource.Check when the loaded snapshot was last
+// confirmed current longer ago than FileSourceOptions.MaxStaleness.
+var ErrTooOld = errors.New("snapshot too old")
+
+// DefaultStaleGrace is how long the directory must hold an older revision than
+// the one in memory before a FileSource loads it (FileSourceOptions.StaleGrace).
+const DefaultStaleGrace = 2 * time.Minute
 
 // dataLink is the symlink through which kubelet swaps a ConfigMap volume's
 // content atomically.
@@ -36,6 +46,25 @@ type FileSourceOptions struct {
 	// OnReload, when set, is called after every reload attempt with the revision
 	// in memory and the attempt's error (nil on success).
 	OnReload func(revision int64, err error)
+	// MaxStaleness, when positive, bounds how old the loaded snapshot may be:
+	// once the publisher last confirmed it current (its publishedAt, refreshed
+	// every 10 minutes while nothing changes) longer ago than this, Check returns
+	// ErrTooOld and Allowed false, so a workload whose publisher stopped, or
+	// whose volume misses shards, denies instead of granting from stale data. A
+	// snapshot without publishedAt (an operator older than this library) counts
+	// as too old. Choose at least 15 minutes: the refresh interval plus kubelet's
+	// volume sync delay.
+	MaxStaleness time.Duration
+	// StaleGrace is how long the directory must keep holding a revision lower
+	// than the one in memory before it is loaded anyway (DefaultStaleGrace when
+	// zero; never when negative). The publisher only goes back when it restarts
+	// its revisions (the Environment's Published condition says RevisionReset),
+	// for example after a forged snapshot with an absurd revision: without this,
+	// one forged revision would pin every reader until it restarts.
+	StaleGrace time.Duration
+
+	// now is the clock (time.Now when nil); tests set it.
+	now func() time.Time
 }
 
 // FileSource answers from the snapshot mounted in a directory: the ConfigMap
@@ -50,8 +79,11 @@ type FileSource struct {
 
 	current atomic.Pointer[decisions]
 
-	mu  sync.Mutex // serializes reloads and guards err
+	mu  sync.Mutex // serializes reloads and guards err and lowerSince
 	err error
+	// lowerSince is when the directory started holding revisions lower than
+	// the one in memory (zero when it does not).
+	lowerSince time.Time
 }
 
 // NewFileSource returns a source reading dir. Nothing is read until Reload or Run.
@@ -62,24 +94,66 @@ func NewFileSource(dir string, opts FileSourceOptions) *FileSource {
 	if opts.Resync == 0 {
 		opts.Resync = time.Minute
 	}
+	if opts.StaleGrace == 0 {
+		opts.StaleGrace = DefaultStaleGrace
+	}
+	if opts.now == nil {
+		opts.now = time.Now
+	}
 	return &FileSource{dir: dir, opts: opts}
 }
 
-// Allowed reports whether user of org (its name or external id) holds
-// permission in the loaded snapshot; false before one is loaded. It is safe
-// for concurrent use and does not allocate.
-func (s *FileSource) Allowed(org, user, permission string) bool {
-	d := s.current.Load()
-	return d != nil && d.allowed(org, user, permission)
+// tooOld reports whether d is older than MaxStaleness allows.
+func (s *FileSource) tooOld(d *decisions) bool {
+	return s.opts.MaxStaleness > 0 && (d.publishedAt.IsZero() || s.opts.now().Sub(d.publishedAt) > s.opts.MaxStaleness)
 }
 
-// Check implements Decider: ErrNotLoaded before a snapshot is loaded.
+// Allowed reports whether user of org (its name or external id) holds
+// permission in the loaded snapshot; false before one is loaded, and once it is
+// older than MaxStaleness. It is safe for concurrent use and does not allocate.
+func (s *FileSource) Allowed(org, user, permission string) bool {
+	d := s.current.Load()
+	return d != nil && !s.tooOld(d) && d.allowed(org, user, permission)
+}
+
+// Check implements Decider: ErrNotLoaded before a snapshot is loaded, ErrTooOld
+// once it is older than MaxStaleness.
 func (s *FileSource) Check(_ context.Context, org, user, permission string) (bool, error) {
 	d := s.current.Load()
 	if d == nil {
 		return false, ErrNotLoaded
 	}
+	if s.tooOld(d) {
+		return false, fmt.Errorf("%w: revision %d in %s was last confirmed current at %s, more than %s ago",
+			ErrTooOld, d.snapshot.Revision, s.dir, publishedAtString(d.publishedAt), s.opts.MaxStaleness)
+	}
 	return d.allowed(org, user, permission), nil
+}
+
+func publishedAtString(t time.Time) string {
+	if t.IsZero() {
+		return "an unknown time (no publishedAt)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// PublishedAt is when the publisher last confirmed the loaded snapshot current
+// (its publishedAt); zero when none is loaded or it carries no time.
+func (s *FileSource) PublishedAt() time.Time {
+	if d := s.current.Load(); d != nil {
+		return d.publishedAt
+	}
+	return time.Time{}
+}
+
+// Age is how long ago the loaded snapshot was last confirmed current, for
+// readiness probes and metrics; 0 when PublishedAt is zero.
+func (s *FileSource) Age() time.Duration {
+	at := s.PublishedAt()
+	if at.IsZero() {
+		return 0
+	}
+	return s.opts.now().Sub(at)
 }
 
 // Ready reports whether a snapshot is loaded.
@@ -133,19 +207,37 @@ func (s *FileSource) reload() error {
 	if err != nil {
 		return err
 	}
-	snap, err := Decode(files)
+	snap, info, err := publish.DecodeInfo(files)
 	if err != nil {
 		return fmt.Errorf("reading the snapshot in %s: %w", s.dir, err)
 	}
 	if cur := s.current.Load(); cur != nil {
 		switch {
 		case snap.Revision < cur.snapshot.Revision:
-			return fmt.Errorf("%w: %s holds revision %d, revision %d is loaded", ErrStale, s.dir, snap.Revision, cur.snapshot.Revision)
+			now := s.opts.now()
+			if s.lowerSince.IsZero() {
+				s.lowerSince = now
+			}
+			if s.opts.StaleGrace < 0 || now.Sub(s.lowerSince) < s.opts.StaleGrace {
+				return fmt.Errorf("%w: %s holds revision %d, revision %d is loaded", ErrStale, s.dir, snap.Revision, cur.snapshot.Revision)
+			}
+			// The publisher restarted its revisions (or repaired a forgery
+			// with an absurd one) StaleGrace ago: follow it.
 		case snap.Revision == cur.snapshot.Revision:
+			s.lowerSince = time.Time{}
+			if info.PublishedAt.After(cur.publishedAt) {
+				// The same snapshot, confirmed current again.
+				refreshed := *cur
+				refreshed.publishedAt = info.PublishedAt
+				s.current.Store(&refreshed)
+			}
 			return nil
 		}
 	}
-	s.current.Store(compile(snap))
+	s.lowerSince = time.Time{}
+	d := compile(snap)
+	d.publishedAt = info.PublishedAt
+	s.current.Store(d)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"time"
+
 	"github.com/orgrbac/orgrbac/internal/publish"
 )
 
@@ -9,8 +11,11 @@ import (
 // id) a map from user to the user's roles. It is immutable once built.
 type decisions struct {
 	snapshot *Snapshot
-	perms    map[string]int
-	orgs     map[string]map[string][]roleBits
+	// publishedAt is when the publisher last confirmed the snapshot current
+	// (zero when unknown).
+	publishedAt time.Time
+	perms       map[string]int
+	orgs        map[string]map[string][]roleBits
 }
 
 // roleBits is a role's permission set, one bit per interned permission.
