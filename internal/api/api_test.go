@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/apiview"
 )
 
 // expectError asserts a WorkOS-shaped error that carries no data.
@@ -178,7 +179,7 @@ var _ = Describe("Decisions", func() {
 	})
 
 	It("shows a membership with the provenance of every permission", func() {
-		var v membershipView
+		var v apiview.Membership
 		res := call(http.MethodGet, "/v1/organizations/"+acmeID+"/memberships/user_alice", appToken, nil)
 		Expect(res.code).To(Equal(http.StatusOK), "body %s", res.body)
 		res.into(&v)
@@ -188,10 +189,10 @@ var _ = Describe("Decisions", func() {
 		Expect(v.Active).To(BeTrue())
 		Expect(v.Role).To(Equal("admin"))
 		Expect(v.Source).To(Equal("Directory"))
-		eng := grant{Role: "admin", Source: "Directory", Group: "eng-admins"}
-		Expect(v.Assignments).To(Equal([]grant{eng}))
+		eng := apiview.Grant{Role: "admin", Source: "Directory", Group: "eng-admins"}
+		Expect(v.Assignments).To(Equal([]apiview.Grant{eng}))
 		Expect(v.Permissions).To(HaveLen(5))
-		Expect(v.Permissions).To(ContainElement(permissionGrant{Permission: "settings:manage", GrantedBy: []grant{eng}}))
+		Expect(v.Permissions).To(ContainElement(apiview.PermissionGrant{Permission: "settings:manage", GrantedBy: []apiview.Grant{eng}}))
 
 		res = call(http.MethodGet, "/v1/organizations/acme/memberships/user_erin", appToken, nil)
 		res.into(&v)
@@ -201,11 +202,11 @@ var _ = Describe("Decisions", func() {
 	})
 
 	It("lists who holds a permission, with the granting role", func() {
-		var v holdersView
+		var v apiview.Holders
 		res := call(http.MethodGet, "/v1/organizations/acme/permissions/videos:create/members", appToken, nil)
 		Expect(res.code).To(Equal(http.StatusOK), "body %s", res.body)
 		res.into(&v)
-		Expect(v.Members).To(Equal([]holder{
+		Expect(v.Members).To(Equal([]apiview.Holder{
 			{User: "user_alice", Membership: "acme-alice", Role: "admin", Roles: []string{"admin"}},
 			{User: "user_bob", Membership: "acme-bob", Role: "editor", Roles: []string{"editor"}},
 			{User: "user_dave", Membership: "acme-dave", Role: "org-video-producer", Roles: []string{"org-video-producer"}},

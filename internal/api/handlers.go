@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/apiview"
 )
 
 // RevisionHeader carries the revision of the environment an answer comes from.
@@ -320,94 +320,27 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	writeJSON(w, http.StatusOK, checkResponse{Allowed: d.allowed, Role: d.role, Roles: roles, Reason: d.reason, Missing: d.missing})
 }
 
-// grant is one effective role with its provenance.
-type grant struct {
-	Role   string `json:"role"`
-	Source string `json:"source"`
-	Group  string `json:"group,omitempty"`
-}
-
-// permissionGrant says which effective roles grant a permission.
-type permissionGrant struct {
-	Permission string  `json:"permission"`
-	GrantedBy  []grant `json:"grantedBy"`
-}
-
-// membershipView is the answer of GET /v1/organizations/{org}/memberships/{user}.
-type membershipView struct {
-	Namespace      string            `json:"namespace"`
-	Organization   string            `json:"organization"`
-	OrganizationID string            `json:"organizationId"`
-	User           string            `json:"user"`
-	Email          string            `json:"email,omitempty"`
-	Membership     string            `json:"membership"`
-	State          string            `json:"state"`
-	Ready          bool              `json:"ready"`
-	Reason         string            `json:"reason"`
-	Active         bool              `json:"active"`
-	Role           string            `json:"role"`
-	Roles          []string          `json:"roles"`
-	Source         string            `json:"source"`
-	Assignments    []grant           `json:"assignments"`
-	Permissions    []permissionGrant `json:"permissions"`
-}
-
 func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		m := c.member(org, r.PathValue("user"))
 		if m == nil {
 			return notFound("Organization membership of user", r.PathValue("user"))
 		}
-		v := membershipView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
+		v := apiview.Membership{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
 			Email: m.email, Membership: m.name, State: string(m.state), Ready: m.ready, Reason: m.reason,
-			Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source),
-			Assignments: []grant{}, Permissions: []permissionGrant{}}
-		for _, a := range m.assignments {
-			v.Assignments = append(v.Assignments, grant{Role: a.Role, Source: string(a.Source), Group: a.Group})
-		}
-		if m.grants() {
-			for _, p := range m.permissions {
-				pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
-				for _, a := range v.Assignments {
-					if resolve.RoleGrants(org, a.Role, p) {
-						pg.GrantedBy = append(pg.GrantedBy, a)
-					}
-				}
-				v.Permissions = append(v.Permissions, pg)
-			}
-		}
+			Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source)}
+		v.SetGrants(org, m.assignments, m.permissions)
 		return http.StatusOK, v
 	})
-}
-
-// holder is a member holding a permission, with the roles that grant it.
-type holder struct {
-	User       string   `json:"user"`
-	Membership string   `json:"membership"`
-	Role       string   `json:"role"`
-	Roles      []string `json:"roles"`
-}
-
-// holdersView is the answer of GET /v1/organizations/{org}/permissions/{permission}/members.
-type holdersView struct {
-	Namespace      string   `json:"namespace"`
-	Organization   string   `json:"organization"`
-	OrganizationID string   `json:"organizationId"`
-	Permission     string   `json:"permission"`
-	Members        []holder `json:"members"`
 }
 
 func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		p := r.PathValue("permission")
-		v := holdersView{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p, Members: []holder{}}
+		v := apiview.Holders{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p,
+			Members: []apiview.Holder{}}
 		for _, m := range c.holders(org, p) {
-			h := holder{User: m.user, Membership: m.name, Roles: []string{}}
-			h.Roles = append(h.Roles, resolve.GrantingRoles(org, m.roles, p)...) // highest priority first
-			if len(h.Roles) > 0 {
-				h.Role = h.Roles[0]
-			}
-			v.Members = append(v.Members, h)
+			v.Members = append(v.Members, apiview.NewHolder(org, m.user, m.name, m.roles, p))
 		}
 		return http.StatusOK, v
 	})

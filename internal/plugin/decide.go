@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/apiview"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -90,40 +91,10 @@ func canIText(d resolve.Decision) string {
 	return s
 }
 
-// grant is one effective role with its provenance.
-type grant struct {
-	Role   string `json:"role"`
-	Source string `json:"source"`
-	Group  string `json:"group,omitempty"`
-}
-
-// permissionGrant says which effective roles grant a permission.
-type permissionGrant struct {
-	Permission string  `json:"permission"`
-	GrantedBy  []grant `json:"grantedBy"`
-}
-
-// explanation is explain's answer: the shape of the decision API's
+// explanation is explain's answer: the decision API's
 // GET /v1/organizations/{org}/memberships/{user}, plus the roles the role-cleanup
 // finalizer removed.
-type explanation struct {
-	Namespace      string            `json:"namespace"`
-	Organization   string            `json:"organization"`
-	OrganizationID string            `json:"organizationId"`
-	User           string            `json:"user"`
-	Email          string            `json:"email,omitempty"`
-	Membership     string            `json:"membership"`
-	State          string            `json:"state"`
-	Ready          bool              `json:"ready"`
-	Reason         string            `json:"reason"`
-	Active         bool              `json:"active"`
-	Role           string            `json:"role"`
-	Roles          []string          `json:"roles"`
-	Source         string            `json:"source"`
-	Assignments    []grant           `json:"assignments"`
-	Permissions    []permissionGrant `json:"permissions"`
-	RemovedRoles   []string          `json:"removedRoles,omitempty"`
-}
+type explanation = apiview.Membership
 
 func (o *options) explainCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -174,25 +145,11 @@ func (v *view) explain(org *resolve.OrgView, m *orgrbacv1alpha1.Membership) expl
 	}
 	e := explanation{Namespace: v.objs.namespace, Organization: org.Name(), OrganizationID: v.organizationID(org.Name()),
 		User: m.Spec.User, Email: m.Spec.Email, Membership: m.Name, State: string(state), Ready: r.Ready,
-		Active: r.Grants(), Role: m.Status.Role, Roles: append([]string{}, m.Status.Roles...), Source: string(m.Status.Source),
-		Assignments: []grant{}, Permissions: []permissionGrant{}}
+		Active: r.Grants(), Role: m.Status.Role, Roles: append([]string{}, m.Status.Roles...), Source: string(m.Status.Source)}
 	if c := condition(m.Status.Conditions, orgrbacv1alpha1.ConditionReady); c != nil {
 		e.Reason = c.Reason
 	}
-	for _, a := range m.Status.Assignments {
-		e.Assignments = append(e.Assignments, grant{Role: a.Role, Source: string(a.Source), Group: a.Group})
-	}
-	if e.Active {
-		for _, p := range r.Permissions {
-			pg := permissionGrant{Permission: p, GrantedBy: []grant{}}
-			for _, a := range e.Assignments {
-				if resolve.RoleGrants(org, a.Role, p) {
-					pg.GrantedBy = append(pg.GrantedBy, a)
-				}
-			}
-			e.Permissions = append(e.Permissions, pg)
-		}
-	}
+	e.SetGrants(org, m.Status.Assignments, r.Permissions)
 	if removed := m.Annotations[orgrbacv1alpha1.AnnotationRemovedRoles]; removed != "" {
 		e.RemovedRoles = strings.Split(removed, ",")
 	}
@@ -200,7 +157,7 @@ func (v *view) explain(org *resolve.OrgView, m *orgrbacv1alpha1.Membership) expl
 }
 
 // describeGrant is a role with its provenance: "admin (Directory group eng)".
-func describeGrant(g grant) string {
+func describeGrant(g apiview.Grant) string {
 	switch {
 	case g.Group != "":
 		return fmt.Sprintf("%s (%s group %s)", g.Role, g.Source, g.Group)
@@ -278,26 +235,6 @@ func dash(s string) string {
 	return s
 }
 
-// holder is a member holding a permission, with the roles that grant it.
-type holder struct {
-	User       string   `json:"user"`
-	Membership string   `json:"membership"`
-	Role       string   `json:"role"`
-	Roles      []string `json:"roles"`
-	Source     string   `json:"source,omitempty"`
-	Group      string   `json:"group,omitempty"`
-}
-
-// holders is who-can's answer: the shape of the decision API's
-// GET /v1/organizations/{org}/permissions/{permission}/members.
-type holders struct {
-	Namespace      string   `json:"namespace"`
-	Organization   string   `json:"organization"`
-	OrganizationID string   `json:"organizationId"`
-	Permission     string   `json:"permission"`
-	Members        []holder `json:"members"`
-}
-
 func (o *options) whoCanCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "who-can ORG PERMISSION",
@@ -322,13 +259,10 @@ roles that grant it (highest priority first) and where the first one comes from.
 				return fmt.Errorf("no organization %q in namespace %q", args[0], ns)
 			}
 			p := args[1]
-			res := holders{Namespace: ns, Organization: org.Name(), OrganizationID: v.organizationID(org.Name()),
-				Permission: p, Members: []holder{}}
+			res := apiview.Holders{Namespace: ns, Organization: org.Name(), OrganizationID: v.organizationID(org.Name()),
+				Permission: p, Members: []apiview.Holder{}}
 			for _, m := range v.holders(org, p) {
-				h := holder{User: m.Spec.User, Membership: m.Name, Roles: resolve.GrantingRoles(org, m.Status.Roles, p)}
-				if len(h.Roles) > 0 {
-					h.Role = h.Roles[0]
-				}
+				h := apiview.NewHolder(org, m.Spec.User, m.Name, m.Status.Roles, p)
 				for _, a := range m.Status.Assignments {
 					if a.Role == h.Role {
 						h.Source, h.Group = string(a.Source), a.Group
