@@ -6,17 +6,21 @@ import (
 
 // EnvironmentSpec holds the settings of the environment its namespace is.
 type EnvironmentSpec struct {
-	// defaultRole is the slug of the role a membership gets when no other source
-	// assigns one. When empty, the Role whose slug is `member` is the default.
+	// defaultRole is the slug of the environment Role a membership gets when no
+	// group mapping or hand assignment gives it one and its Organization names no
+	// default. When empty, or when it names no Role (reported in the
+	// ReferencesResolved condition), the Role whose slug is `member` is the default.
+	// 1-64 characters of a-z, 0-9, `_` and `-`.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
 	DefaultRole string `json:"defaultRole,omitempty"`
 
-	// rolePriority lists role slugs, highest priority first. Roles not listed follow
-	// in creation order (oldest first). Slugs that name no Role are ignored and
-	// reported in the ReferencesResolved condition.
+	// rolePriority lists environment role slugs, highest priority first, without
+	// repeats; at most 512. Roles not listed follow in creation order (oldest
+	// first). Slugs that name no Role are ignored and reported in the
+	// ReferencesResolved condition. Each is 1-64 characters of a-z, 0-9, `_` and `-`.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
@@ -26,41 +30,48 @@ type EnvironmentSpec struct {
 	RolePriority []string `json:"rolePriority,omitempty"`
 
 	// multipleRoles lets a membership hold several roles at once. When false (the
-	// default) each membership keeps only its highest-priority role.
+	// default) each membership keeps only its highest-priority role, and a
+	// membership assigning several by hand is reported (TooManyRoles).
 	// +optional
 	MultipleRoles bool `json:"multipleRoles,omitempty"`
 }
 
 // EnvironmentStatus is the observed state of an Environment.
 type EnvironmentStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// roles is the number of Roles in the environment.
+	// roles is the number of Roles in the environment (its namespace).
 	// +optional
 	Roles int32 `json:"roles,omitempty"`
 
-	// organizations is the number of Organizations in the environment.
+	// organizations is the number of Organizations in the environment (its namespace).
 	// +optional
 	Organizations int32 `json:"organizations,omitempty"`
 
-	// memberships is the number of Memberships in the environment.
+	// memberships is the number of Memberships in the environment (its namespace).
 	// +optional
 	Memberships int32 `json:"memberships,omitempty"`
 
-	// revision is the revision of the last published snapshot; it only grows.
+	// revision is the revision of the last published snapshot, as the published
+	// ConfigMaps and the decision API's X-Orgrbac-Revision header carry it; it only
+	// grows.
 	// +optional
 	Revision int64 `json:"revision,omitempty"`
 
-	// publishedConfigMaps names the ConfigMaps holding the published snapshot, sorted.
+	// publishedConfigMaps names the ConfigMaps of this namespace holding the
+	// published snapshot (`orgrbac-permissions`, or its numbered shards), sorted.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253
 	PublishedConfigMaps []string `json:"publishedConfigMaps,omitempty"`
 
-	// conditions describe the state of the environment (Ready, ReferencesResolved).
+	// conditions describe the state of the environment: Ready (False with reason
+	// Duplicate when an older Environment is in the namespace) and
+	// ReferencesResolved (False with reason UnknownRoles when defaultRole or
+	// rolePriority names no Role).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -88,11 +99,11 @@ type Environment struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec holds the environment settings.
+	// spec holds the environment settings; every field is optional.
 	// +optional
 	Spec EnvironmentSpec `json:"spec,omitempty"`
 
-	// status is written by the operator.
+	// status is the environment's observed state, written by the operator.
 	// +optional
 	Status EnvironmentStatus `json:"status,omitempty"`
 }

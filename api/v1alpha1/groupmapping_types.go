@@ -6,26 +6,31 @@ import (
 
 // GroupMappingSpec maps an identity-provider group of an organization to a role.
 type GroupMappingSpec struct {
-	// organization is the name of the Organization. Immutable.
+	// organization is the name (metadata.name) of the Organization whose members
+	// the mapping applies to. Required, 1-253 characters. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
-	// source is the channel the group comes from: Directory (SCIM, applied on every
-	// directory event) or SSO (applied at sign-in). Directory mappings take
-	// precedence over SSO mappings, which take precedence over manual roles.
+	// source is the channel the group comes from: Directory (SCIM groups, matched
+	// against a membership's directoryGroups) or SSO (matched against its
+	// ssoGroups). Directory mappings take precedence over SSO mappings, which take
+	// precedence over manual roles. Required.
 	// +required
 	Source GroupSource `json:"source"`
 
-	// group is the identity provider's group id.
+	// group is the identity provider's group id. Required, 1-256 characters.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	Group string `json:"group"`
 
-	// role is the slug of the role members of the group get.
+	// role is the slug of the role (an environment Role or one of the
+	// organization's OrganizationRoles) members of the group get; when it names
+	// none, the mapping grants nothing and is Ready=False, RoleNotFound. Required,
+	// 1-64 characters of a-z, 0-9, `_` and `-`.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -35,15 +40,17 @@ type GroupMappingSpec struct {
 
 // GroupMappingStatus is the observed state of a GroupMapping.
 type GroupMappingStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// matchedMemberships is the number of memberships in the mapped group.
+	// matchedMemberships is the number of the organization's Memberships in the
+	// mapped group, whatever their state; recomputed at most every 2 seconds.
 	// +optional
 	MatchedMemberships int32 `json:"matchedMemberships,omitempty"`
 
-	// conditions describe the state of the mapping (Ready).
+	// conditions describe the state of the mapping: Ready (False with reason
+	// OrganizationNotFound or RoleNotFound).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -70,11 +77,11 @@ type GroupMapping struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec defines the mapping.
+	// spec defines the mapping; every field of it is required.
 	// +required
 	Spec GroupMappingSpec `json:"spec"`
 
-	// status is written by the operator.
+	// status is the mapping's observed state, written by the operator.
 	// +optional
 	Status GroupMappingStatus `json:"status,omitempty"`
 }

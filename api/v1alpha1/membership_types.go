@@ -6,26 +6,34 @@ import (
 
 // MembershipSpec places a user in an organization.
 type MembershipSpec struct {
-	// organization is the name of the Organization. Immutable.
+	// organization is the name (metadata.name) of the Organization the user is a
+	// member of. Required, 1-253 characters. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
-	// user is the user's id (e.g. a WorkOS `user_01H...` id). Immutable.
+	// user is the user's id (e.g. a WorkOS `user_01H...` id), unique within the
+	// organization: an older Membership for the same user wins, this one is then
+	// Ready=False, Duplicate. Required, 1-256 characters. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="user is immutable"
 	User string `json:"user"`
 
-	// email is the user's email address, for people reading the object.
+	// email is the user's email address, for people reading the object; at most
+	// 320 characters. It plays no part in decisions.
 	// +optional
 	// +kubebuilder:validation:MaxLength=320
 	Email string `json:"email,omitempty"`
 
-	// roles are role slugs assigned by hand or through an API (the Manual source).
+	// roles are role slugs assigned by hand or through an API (the Manual source),
+	// used when no group mapping gives a role. Without repeats, at most 64, each 1-64
+	// characters of a-z, 0-9, `_` and `-`. Slugs that name no role visible to the
+	// organization are ignored and reported (RoleNotFound); in a single-role
+	// environment only the highest-priority one is kept (TooManyRoles).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -34,7 +42,9 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9_-]+$`
 	Roles []string `json:"roles,omitempty"`
 
-	// directoryGroups are the ids of the directory (SCIM) groups the user is in.
+	// directoryGroups are the ids of the directory (SCIM) groups the user is in,
+	// matched against Directory GroupMappings. Without repeats, at most 512, each
+	// 1-256 characters.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
@@ -42,7 +52,8 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	DirectoryGroups []string `json:"directoryGroups,omitempty"`
 
-	// ssoGroups are the ids of the SSO groups the user is in.
+	// ssoGroups are the ids of the SSO groups the user is in, matched against SSO
+	// GroupMappings. Without repeats, at most 512, each 1-256 characters.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
@@ -50,8 +61,9 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	SSOGroups []string `json:"ssoGroups,omitempty"`
 
-	// state is the membership status: Active members get their permissions,
-	// Inactive and Pending members keep their roles but get no permissions.
+	// state is the membership status (WorkOS `status`): Active members get their
+	// permissions, Inactive and Pending members keep their roles but get no
+	// permissions. Defaults to Active.
 	// +optional
 	// +kubebuilder:default=Active
 	State MembershipState `json:"state,omitempty"`
@@ -59,16 +71,19 @@ type MembershipSpec struct {
 
 // RoleAssignment records where one effective role came from.
 type RoleAssignment struct {
-	// role is the role slug.
+	// role is the slug of the effective role.
 	// +required
 	// +kubebuilder:validation:MaxLength=64
 	Role string `json:"role"`
 
-	// source is where the role came from.
+	// source is where the role came from: Directory or SSO (a GroupMapping of that
+	// source), Manual (spec.roles) or Default (the organization's or environment's
+	// default role).
 	// +required
 	Source RoleSource `json:"source"`
 
-	// group is the mapped IdP group, when the source is a group mapping.
+	// group is the mapped identity-provider group, when the source is Directory or
+	// SSO; empty otherwise.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Group string `json:"group,omitempty"`
@@ -76,41 +91,48 @@ type RoleAssignment struct {
 
 // MembershipStatus is the resolved state of a Membership.
 type MembershipStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// role is the highest-priority effective role (the "primary role").
+	// role is the highest-priority effective role (the "primary role"); empty when
+	// none resolves.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Role string `json:"role,omitempty"`
 
-	// roles are the effective roles, highest priority first.
+	// roles are the effective roles, highest priority first: at most one unless
+	// the Environment sets multipleRoles.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=64
 	Roles []string `json:"roles,omitempty"`
 
-	// source is the source the effective roles came from.
+	// source is where the effective roles came from, the first source with a role
+	// in this order: Directory, SSO, Manual, Default.
 	// +optional
 	Source RoleSource `json:"source,omitempty"`
 
-	// assignments records the provenance of each effective role.
+	// assignments records the provenance of each effective role, in the order of
+	// roles.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	Assignments []RoleAssignment `json:"assignments,omitempty"`
 
 	// permissions is the sorted union of the effective roles' permissions. Empty for
-	// memberships that are not Active.
+	// memberships that are not Active or not Ready.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=8192
 	// +kubebuilder:validation:items:MaxLength=128
 	Permissions []string `json:"permissions,omitempty"`
 
-	// conditions describe the resolution (Ready, ReferencesResolved).
+	// conditions describe the resolution: Ready (False with reason
+	// DefaultRoleMissing, OrganizationNotFound or Duplicate: the membership then
+	// grants nothing) and ReferencesResolved (False with reason RoleNotFound or
+	// TooManyRoles).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -142,7 +164,8 @@ type Membership struct {
 	// +required
 	Spec MembershipSpec `json:"spec"`
 
-	// status is written by the operator.
+	// status is the membership's resolved roles and permissions, written by the
+	// operator.
 	// +optional
 	Status MembershipStatus `json:"status,omitempty"`
 }

@@ -6,20 +6,26 @@ import (
 
 // OrganizationSpec defines an organization (a customer of the environment).
 type OrganizationSpec struct {
-	// displayName is the organization's name as users see it.
+	// displayName is the organization's name as users see it (WorkOS `name`), at
+	// most 256 characters. The decision API returns it as `organization_name`.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	DisplayName string `json:"displayName,omitempty"`
 
 	// externalID is the organization's id in WorkOS or another system, e.g.
-	// `org_01H...`. The decision API uses it as the organization id when set.
+	// `org_01H...`: at most 128 characters of A-Z, a-z, 0-9, `_`, `.`, `:` and `-`.
+	// The decision API uses it as the organization id when set; when empty, the
+	// organization id is metadata.name.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.:-]+$`
 	ExternalID string `json:"externalID,omitempty"`
 
-	// defaultRole is the slug of the role this organization's memberships get when no
-	// other source assigns one. When empty, the environment's default applies.
+	// defaultRole is the slug of the role (an environment Role or one of this
+	// organization's OrganizationRoles) its memberships get when no group mapping
+	// or hand assignment gives them one. When empty, or when it names no role
+	// (reported in the ReferencesResolved condition), the environment's default
+	// applies. 1-64 characters of a-z, 0-9, `_` and `-`.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -27,8 +33,11 @@ type OrganizationSpec struct {
 	DefaultRole string `json:"defaultRole,omitempty"`
 
 	// rolePriority lists role slugs (environment or organization roles), highest
-	// priority first. It is followed by the organization's other OrganizationRoles
-	// in creation order, then by the environment's order.
+	// priority first, without repeats; at most 512. It is followed by the
+	// organization's other OrganizationRoles in creation order (oldest first), then
+	// by the environment's order. Slugs that name no role are ignored and reported
+	// in the ReferencesResolved condition. Each is 1-64 characters of a-z, 0-9, `_`
+	// and `-`.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
@@ -40,15 +49,18 @@ type OrganizationSpec struct {
 
 // OrganizationStatus is the observed state of an Organization.
 type OrganizationStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// memberCount is the number of memberships of the organization.
+	// memberCount is the number of Memberships of the organization, whatever their
+	// state; recomputed at most every 2 seconds.
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
 
-	// conditions describe the state of the organization (Ready, ReferencesResolved).
+	// conditions describe the state of the organization: Ready, and
+	// ReferencesResolved (False with reason UnknownRoles when defaultRole or
+	// rolePriority names no role).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -74,11 +86,11 @@ type Organization struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec defines the organization.
+	// spec defines the organization; every field is optional.
 	// +optional
 	Spec OrganizationSpec `json:"spec,omitempty"`
 
-	// status is written by the operator.
+	// status is the organization's observed state, written by the operator.
 	// +optional
 	Status OrganizationStatus `json:"status,omitempty"`
 }

@@ -6,15 +6,20 @@ import (
 
 // OrganizationRoleSpec defines a role that exists only in one organization.
 type OrganizationRoleSpec struct {
-	// organization is the name of the Organization the role belongs to. Immutable.
+	// organization is the name (metadata.name) of the Organization the role
+	// belongs to; only that organization's memberships and mappings can use it.
+	// Required, 1-253 characters. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
-	// slug is the role's identifier; it must start with `org-` or `org_` and be
-	// unique within its organization. Immutable.
+	// slug is the role's identifier as the organization's memberships, mappings and
+	// priority list name it. Required: 1-64 characters of a-z, 0-9, `_` and `-`,
+	// starting with `org-` or `org_`, unique within its organization (an older
+	// OrganizationRole with the same slug wins; this one is then Ready=False,
+	// Duplicate). Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -23,17 +28,20 @@ type OrganizationRoleSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="slug is immutable"
 	Slug string `json:"slug"`
 
-	// displayName is a human-readable name (WorkOS `name`).
+	// displayName is a human-readable name (WorkOS `name`), at most 256 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	DisplayName string `json:"displayName,omitempty"`
 
-	// description says what the role is for.
+	// description says what the role is for, at most 2048 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	Description string `json:"description,omitempty"`
 
-	// permissions lists the permission slugs the role grants (a set).
+	// permissions lists the permission slugs the role grants, without repeats; at
+	// most 1024, each 1-128 characters of a-z, 0-9, `_`, `.`, `:`, `*` and `-`,
+	// matched literally (`*` is not a wildcard). Once the environment declares any
+	// Permission, undeclared slugs are reported in the ReferencesResolved condition.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=1024
@@ -45,15 +53,18 @@ type OrganizationRoleSpec struct {
 
 // OrganizationRoleStatus is the observed state of an OrganizationRole.
 type OrganizationRoleStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// memberCount is the number of memberships holding this role.
+	// memberCount is the number of the organization's Memberships holding this role
+	// among their effective roles; recomputed at most every 2 seconds.
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
 
-	// conditions describe the state of the role (Ready, ReferencesResolved).
+	// conditions describe the state of the role: Ready (False with reason
+	// OrganizationNotFound or Duplicate) and ReferencesResolved (False with reason
+	// UndeclaredPermissions).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -82,7 +93,7 @@ type OrganizationRole struct {
 	// +required
 	Spec OrganizationRoleSpec `json:"spec"`
 
-	// status is written by the operator.
+	// status is the role's observed state, written by the operator.
 	// +optional
 	Status OrganizationRoleStatus `json:"status,omitempty"`
 }

@@ -7,8 +7,9 @@ import (
 // PermissionSpec declares a permission of the environment's catalog.
 type PermissionSpec struct {
 	// slug is the permission's identifier as roles and checks name it, e.g.
-	// `videos:create`. Matched literally: `*` is not a wildcard. Defaults to
-	// metadata.name. Immutable.
+	// `videos:create`: 1-128 characters of a-z, 0-9, `_`, `.`, `:`, `*` and `-`,
+	// matched literally (`*` is not a wildcard). Defaults to metadata.name when
+	// omitted (status.slug shows the effective slug). Immutable.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
@@ -16,12 +17,12 @@ type PermissionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="slug is immutable"
 	Slug string `json:"slug,omitempty"`
 
-	// displayName is a human-readable name.
+	// displayName is a human-readable name, at most 256 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	DisplayName string `json:"displayName,omitempty"`
 
-	// description says what the permission allows.
+	// description says what the permission allows, at most 2048 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	Description string `json:"description,omitempty"`
@@ -29,7 +30,7 @@ type PermissionSpec struct {
 
 // PermissionStatus is the observed state of a Permission.
 type PermissionStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -39,7 +40,8 @@ type PermissionStatus struct {
 	// +kubebuilder:validation:MaxLength=128
 	Slug string `json:"slug,omitempty"`
 
-	// conditions describe the state of the permission (Ready).
+	// conditions describe the state of the permission: Ready (False with reason
+	// Duplicate when an older Permission declares the same slug).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -65,11 +67,11 @@ type Permission struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec declares the permission.
+	// spec declares the permission; every field is optional.
 	// +optional
 	Spec PermissionSpec `json:"spec,omitempty"`
 
-	// status is written by the operator.
+	// status is the permission's observed state, written by the operator.
 	// +optional
 	Status PermissionStatus `json:"status,omitempty"`
 }

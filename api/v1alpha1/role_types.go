@@ -7,8 +7,11 @@ import (
 // RoleSpec defines an environment role.
 type RoleSpec struct {
 	// slug is the role's identifier as memberships, mappings and priority lists name
-	// it. Defaults to metadata.name. Must not start with `org-` or `org_` (reserved
-	// for OrganizationRoles). Immutable.
+	// it: 1-64 characters of a-z, 0-9, `_` and `-`, not starting with `org-` or
+	// `org_` (reserved for OrganizationRoles). Defaults to metadata.name when
+	// omitted (status.slug shows the effective slug). Unique in the environment: an
+	// older Role with the same slug wins, this one is then Ready=False, Duplicate.
+	// Immutable.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
@@ -17,17 +20,20 @@ type RoleSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="slug is immutable"
 	Slug string `json:"slug,omitempty"`
 
-	// displayName is a human-readable name (WorkOS `name`).
+	// displayName is a human-readable name (WorkOS `name`), at most 256 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	DisplayName string `json:"displayName,omitempty"`
 
-	// description says what the role is for.
+	// description says what the role is for, at most 2048 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	Description string `json:"description,omitempty"`
 
-	// permissions lists the permission slugs the role grants (a set).
+	// permissions lists the permission slugs the role grants, without repeats; at
+	// most 1024, each 1-128 characters of a-z, 0-9, `_`, `.`, `:`, `*` and `-`,
+	// matched literally (`*` is not a wildcard). Once the environment declares any
+	// Permission, undeclared slugs are reported in the ReferencesResolved condition.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=1024
@@ -39,7 +45,7 @@ type RoleSpec struct {
 
 // RoleStatus is the observed state of a Role.
 type RoleStatus struct {
-	// observedGeneration is the generation the status was computed for.
+	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -49,11 +55,13 @@ type RoleStatus struct {
 	// +kubebuilder:validation:MaxLength=64
 	Slug string `json:"slug,omitempty"`
 
-	// memberCount is the number of memberships holding this role.
+	// memberCount is the number of Memberships holding this role among their
+	// effective roles; 0 for a duplicate. Recomputed at most every 2 seconds.
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
 
-	// conditions describe the state of the role (Ready, ReferencesResolved).
+	// conditions describe the state of the role: Ready (False with reason
+	// Duplicate) and ReferencesResolved (False with reason UndeclaredPermissions).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -82,11 +90,11 @@ type Role struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec defines the role.
+	// spec defines the role; every field is optional.
 	// +optional
 	Spec RoleSpec `json:"spec,omitempty"`
 
-	// status is written by the operator.
+	// status is the role's observed state, written by the operator.
 	// +optional
 	Status RoleStatus `json:"status,omitempty"`
 }
