@@ -82,8 +82,11 @@ var _ = Describe("Authentication and authorization", func() {
 		expectError(call(http.MethodPost, "/v1/check", crosserToken, checkBody), http.StatusForbidden, "forbidden")
 		// The authorised app may not reach into another namespace either.
 		expectError(call(http.MethodGet, "/authorization/roles?namespace="+otherNS, appToken, nil), http.StatusForbidden, "forbidden")
-		// Conflicting namespaces are refused.
-		expectError(call(http.MethodPost, "/v1/check?namespace="+otherNS, crosserToken, body), http.StatusUnprocessableEntity, "invalid_request_parameters")
+		// Conflicting namespaces are refused: 403 when the caller may not use the
+		// query's namespace (its body is then never read), 422 when it may.
+		expectError(call(http.MethodPost, "/v1/check?namespace="+otherNS, crosserToken, body), http.StatusForbidden, "forbidden")
+		conflict := map[string]any{"namespace": otherNS, "organization": "acme", "user": "user_alice", "permission": "videos:view"}
+		expectError(call(http.MethodPost, "/v1/check?namespace="+envNS, crosserToken, conflict), http.StatusUnprocessableEntity, "invalid_request_parameters")
 	})
 
 	It("serves an authorised ServiceAccount of the namespace with the revision header", func() {

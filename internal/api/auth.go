@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -15,8 +17,10 @@ import (
 	utilcache "k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
 
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 )
 
 // The resource a caller needs `get` on, in the target namespace.
@@ -138,19 +142,36 @@ func (k kubeReviewer) reviewAccess(ctx context.Context, u *userInfo, ns string) 
 }
 
 // AuthCacheOptions bound the caches of TokenReview and SubjectAccessReview
-// results.
+// results, and the reviews that fail.
 type AuthCacheOptions struct {
-	// Size is the most entries each cache holds (default 10000).
+	// Size is the most positive entries each cache holds (default 10000).
 	Size int
+	// NegativeSize is the most negative entries each cache holds (default
+	// Size/10, at least 1). Negative results live in caches of their own, so
+	// that invalid tokens and denied namespaces never evict a valid caller.
+	NegativeSize int
 	// TTL is how long a positive result is reused (default 30s).
 	TTL time.Duration
 	// NegativeTTL is how long a negative result is reused (default 10s).
 	NegativeTTL time.Duration
+	// FailureQPS and FailureBurst are the token bucket of the reviews that come
+	// back negative (an invalid token, a denial), for all callers together
+	// (default 20 per second, burst 100). Each kind of review has its own.
+	FailureQPS   float64
+	FailureBurst int
+	// CallerFailureQPS and CallerFailureBurst are the same bucket per caller:
+	// per client address for TokenReviews, per authenticated identity for
+	// SubjectAccessReviews (default 1 per second, burst 10).
+	CallerFailureQPS   float64
+	CallerFailureBurst int
 }
 
 func (o AuthCacheOptions) withDefaults() AuthCacheOptions {
 	if o.Size <= 0 {
 		o.Size = 10000
+	}
+	if o.NegativeSize <= 0 {
+		o.NegativeSize = max(1, o.Size/10)
 	}
 	if o.TTL <= 0 {
 		o.TTL = 30 * time.Second
@@ -158,25 +179,100 @@ func (o AuthCacheOptions) withDefaults() AuthCacheOptions {
 	if o.NegativeTTL <= 0 {
 		o.NegativeTTL = 10 * time.Second
 	}
+	if o.FailureQPS <= 0 {
+		o.FailureQPS = 20
+	}
+	if o.FailureBurst <= 0 {
+		o.FailureBurst = 100
+	}
+	if o.CallerFailureQPS <= 0 {
+		o.CallerFailureQPS = 1
+	}
+	if o.CallerFailureBurst <= 0 {
+		o.CallerFailureBurst = 10
+	}
 	return o
 }
 
-// authCache caches a reviewer's answers, positive and negative, bounded in size
-// and time. Tokens are keyed by their SHA-256 digest and never kept. Errors are
-// not cached. Concurrent misses for one key share one review.
+// errThrottled is returned instead of sending a review when the failure budget
+// of the caller, or of all callers, is spent.
+var errThrottled = errors.New("too many failed reviews; try again later")
+
+// maxCallerBudgets bounds the per-caller token buckets kept (least recently
+// used first out).
+const maxCallerBudgets = 4096
+
+// failureBudget bounds the reviews that fail with token buckets, one for all
+// callers and one per caller. A cache miss may send a review only while both
+// buckets hold a token; a review that comes back negative spends one from
+// each, a positive one spends nothing. So callers with valid credentials are
+// never slowed down, and a caller presenting garbage (or probing namespaces it
+// may not use) is answered 429 without reaching the API server once it has
+// spent its burst. Concurrent misses may overshoot by the requests in flight.
+type failureBudget struct {
+	clk     clock.PassiveClock
+	global  *rate.Limiter
+	mu      sync.Mutex
+	callers *lru.Cache // caller -> *rate.Limiter
+	limit   rate.Limit
+	burst   int
+}
+
+func newFailureBudget(clk clock.PassiveClock, o AuthCacheOptions) *failureBudget {
+	return &failureBudget{clk: clk, global: rate.NewLimiter(rate.Limit(o.FailureQPS), o.FailureBurst),
+		callers: lru.New(maxCallerBudgets), limit: rate.Limit(o.CallerFailureQPS), burst: o.CallerFailureBurst}
+}
+
+func (b *failureBudget) caller(key string) *rate.Limiter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if v, ok := b.callers.Get(key); ok {
+		return v.(*rate.Limiter)
+	}
+	l := rate.NewLimiter(b.limit, b.burst)
+	b.callers.Add(key, l)
+	return l
+}
+
+// allows reports whether a review may be sent for caller.
+func (b *failureBudget) allows(caller string) bool {
+	now := b.clk.Now()
+	return b.global.TokensAt(now) >= 1 && b.caller(caller).TokensAt(now) >= 1
+}
+
+// failed spends a token of caller and of the global bucket.
+func (b *failureBudget) failed(caller string) {
+	now := b.clk.Now()
+	b.global.AllowN(now, 1)
+	b.caller(caller).AllowN(now, 1)
+}
+
+// authCache caches a reviewer's answers, positive and negative apart, bounded in
+// size and time, and bounds the reviews that fail. Tokens are keyed by their
+// SHA-256 digest and never kept. Errors are not cached. Concurrent misses for
+// one key share one review.
 type authCache struct {
-	rev    reviewer
-	opts   AuthCacheOptions
-	tokens *utilcache.LRUExpireCache // [32]byte -> *userInfo (nil: not authenticated)
-	access *utilcache.LRUExpireCache // string -> bool
-	flight singleflight.Group
+	rev       reviewer
+	opts      AuthCacheOptions
+	tokens    *utilcache.LRUExpireCache // [32]byte -> *userInfo
+	badTokens *utilcache.LRUExpireCache // [32]byte -> struct{}: not authenticated
+	access    *utilcache.LRUExpireCache // string -> struct{}: allowed
+	denied    *utilcache.LRUExpireCache // string -> struct{}: denied
+	// tokenFailures bound TokenReviews that find no user, per client address;
+	// accessFailures SubjectAccessReviews that deny, per identity.
+	tokenFailures, accessFailures *failureBudget
+	flight                        singleflight.Group
 }
 
 func newAuthCache(rev reviewer, opts AuthCacheOptions, clk clock.PassiveClock) *authCache {
 	opts = opts.withDefaults()
 	return &authCache{rev: rev, opts: opts,
-		tokens: utilcache.NewLRUExpireCacheWithClock(opts.Size, clk),
-		access: utilcache.NewLRUExpireCacheWithClock(opts.Size, clk)}
+		tokens:         utilcache.NewLRUExpireCacheWithClock(opts.Size, clk),
+		badTokens:      utilcache.NewLRUExpireCacheWithClock(opts.NegativeSize, clk),
+		access:         utilcache.NewLRUExpireCacheWithClock(opts.Size, clk),
+		denied:         utilcache.NewLRUExpireCacheWithClock(opts.NegativeSize, clk),
+		tokenFailures:  newFailureBudget(clk, opts),
+		accessFailures: newFailureBudget(clk, opts)}
 }
 
 // reviewTimeout bounds one TokenReview or SubjectAccessReview.
@@ -189,11 +285,21 @@ func reviewContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // authenticate returns the token's user, nil when the token is not valid.
-func (a *authCache) authenticate(ctx context.Context, token string) (*userInfo, error) {
+// client (the caller's address) selects the failure budget a miss draws on;
+// errThrottled when it is spent.
+func (a *authCache) authenticate(ctx context.Context, client, token string) (*userInfo, error) {
 	key := sha256.Sum256([]byte(token))
 	if v, ok := a.tokens.Get(key); ok {
 		authCacheTotal.WithLabelValues("token", "hit").Inc()
 		return v.(*userInfo), nil
+	}
+	if _, ok := a.badTokens.Get(key); ok {
+		authCacheTotal.WithLabelValues("token", "hit").Inc()
+		return nil, nil
+	}
+	if !a.tokenFailures.allows(client) {
+		authCacheTotal.WithLabelValues("token", "throttled").Inc()
+		return nil, errThrottled
 	}
 	authCacheTotal.WithLabelValues("token", "miss").Inc()
 	v, err, _ := a.flight.Do("t"+hex.EncodeToString(key[:]), func() (any, error) {
@@ -201,19 +307,17 @@ func (a *authCache) authenticate(ctx context.Context, token string) (*userInfo, 
 		defer cancel()
 		u, err := a.rev.reviewToken(rctx, token)
 		if err != nil {
-			return nil, err
+			return (*userInfo)(nil), err
 		}
-		if u != nil {
-			c := *u
-			c.id = c.key()
-			u = &c
-		}
-		ttl := a.opts.TTL
 		if u == nil {
-			ttl = a.opts.NegativeTTL
+			a.tokenFailures.failed(client)
+			a.badTokens.Add(key, struct{}{}, a.opts.NegativeTTL)
+			return u, nil
 		}
-		a.tokens.Add(key, u, ttl)
-		return u, nil
+		c := *u
+		c.id = c.key()
+		a.tokens.Add(key, &c, a.opts.TTL)
+		return &c, nil
 	})
 	if err != nil {
 		return nil, err
@@ -221,16 +325,25 @@ func (a *authCache) authenticate(ctx context.Context, token string) (*userInfo, 
 	return v.(*userInfo), nil
 }
 
-// authorize reports whether u may use the API in namespace ns.
+// authorize reports whether u may use the API in namespace ns; errThrottled
+// when u's failure budget is spent and the answer is not cached.
 func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool, error) {
 	id := u.id
 	if id == "" {
 		id = u.key()
 	}
 	key := id + "/" + ns
-	if v, ok := a.access.Get(key); ok {
+	if _, ok := a.access.Get(key); ok {
 		authCacheTotal.WithLabelValues("access", "hit").Inc()
-		return v.(bool), nil
+		return true, nil
+	}
+	if _, ok := a.denied.Get(key); ok {
+		authCacheTotal.WithLabelValues("access", "hit").Inc()
+		return false, nil
+	}
+	if !a.accessFailures.allows(id) {
+		authCacheTotal.WithLabelValues("access", "throttled").Inc()
+		return false, errThrottled
 	}
 	authCacheTotal.WithLabelValues("access", "miss").Inc()
 	v, err, _ := a.flight.Do("a"+key, func() (any, error) {
@@ -240,11 +353,12 @@ func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool
 		if err != nil {
 			return false, err
 		}
-		ttl := a.opts.TTL
-		if !ok {
-			ttl = a.opts.NegativeTTL
+		if ok {
+			a.access.Add(key, struct{}{}, a.opts.TTL)
+		} else {
+			a.accessFailures.failed(id)
+			a.denied.Add(key, struct{}{}, a.opts.NegativeTTL)
 		}
-		a.access.Add(key, ok, ttl)
 		return ok, nil
 	})
 	if err != nil {

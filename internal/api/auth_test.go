@@ -52,7 +52,7 @@ func TestAuthCache(t *testing.T) {
 
 	expectToken := func(token string, want *userInfo, reviews int) {
 		t.Helper()
-		u, err := a.authenticate(ctx, token)
+		u, err := a.authenticate(ctx, "10.0.0.1", token)
 		// The cache holds a copy of the reviewed user with its key computed.
 		same := u == nil && want == nil ||
 			u != nil && want != nil && u.name == want.name && slices.Equal(u.groups, want.groups) && u.id == want.key()
@@ -99,7 +99,7 @@ func TestAuthCache(t *testing.T) {
 
 	// Errors are not cached.
 	rev.fail = true
-	if _, err := a.authenticate(ctx, "new"); err == nil {
+	if _, err := a.authenticate(ctx, "10.0.0.1", "new"); err == nil {
 		t.Fatal("a failing TokenReview gave no error")
 	}
 	rev.fail = false
@@ -150,7 +150,7 @@ func TestAuthenticateComputesTheKeyOnce(t *testing.T) {
 	u := &userInfo{name: "system:serviceaccount:videos:api", uid: "1", groups: []string{"b", "a"}}
 	rev := &fakeReviewer{users: map[string]*userInfo{"tok": u}}
 	a := newAuthCache(rev, AuthCacheOptions{Size: 4, TTL: time.Minute, NegativeTTL: time.Second}, clocktesting.NewFakeClock(t0))
-	got, err := a.authenticate(context.Background(), "tok")
+	got, err := a.authenticate(context.Background(), "10.0.0.1", "tok")
 	if err != nil || got == nil {
 		t.Fatalf("authenticate = %v, %v", got, err)
 	}

@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/orgrbac/orgrbac/internal/apiview"
 )
@@ -20,8 +24,24 @@ import (
 // It is "0" on answers that carry no environment data (401, 403, 503, ...).
 const RevisionHeader = "X-Orgrbac-Revision"
 
-// maxBody bounds a request body.
-const maxBody = 1 << 20
+// Request bodies are bounded per route by what the largest valid request needs,
+// with room to spare: a check of 100 permissions of 128 characters is about
+// 14 KiB.
+const (
+	maxCheckBody       = 64 << 10 // POST /v1/check
+	maxWorkOSCheckBody = 16 << 10 // POST /authorization/organization_memberships/{id}/check
+)
+
+// DefaultMaxRequestsInFlight is the default of Options.MaxRequestsInFlight.
+const DefaultMaxRequestsInFlight = 256
+
+// maxUnauthorizedBodies bounds the bodies read before the caller is authorized
+// anywhere (see bodyEnvironment); unauthorizedBodyTimeout bounds how long one
+// may take to arrive.
+const (
+	maxUnauthorizedBodies   = 8
+	unauthorizedBodyTimeout = 2 * time.Second
+)
 
 // bodyBuffers hold request bodies while they are decoded; json.Unmarshal
 // copies what it keeps. Reusing them spares the garbage collector a buffer per
@@ -41,6 +61,7 @@ const (
 	codeNotFound     = "entity_not_found"
 	codeInvalid      = "invalid_request_parameters"
 	codeUnavailable  = "service_unavailable"
+	codeRateLimited  = "rate_limit_exceeded"
 )
 
 func (s *Server) routes() {
@@ -59,27 +80,78 @@ func (s *Server) routes() {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
 	}))
 	s.mux = mux
+	limit := s.opts.MaxRequestsInFlight
+	if limit == 0 {
+		limit = DefaultMaxRequestsInFlight
+	}
+	if limit > 0 {
+		s.inflight = make(chan struct{}, limit)
+	}
+	s.unauthorizedBodies = make(chan struct{}, min(max(limit, 1), maxUnauthorizedBodies))
 }
 
 // statusWriter records the status code of a response.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	body *trackedBody // nil when the request has no body
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.code = code
+	if w.body != nil && !w.body.eof {
+		// Answered before its body was read (to its end): close the connection
+		// rather than read the rest of the body first (net/http would discard
+		// up to 256 KiB of it after the handler, however slowly it comes).
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Unix(1, 0))
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// ServeHTTP serves one request and records its metrics.
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// trackedBody records whether a request body was read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	eof bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.eof = true
+	}
+	return n, err
+}
+
+// ServeHTTP serves one request and records its metrics. At most
+// MaxRequestsInFlight requests are served at once; the others get 429.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.opts.Clock.Now()
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		sw.body = &trackedBody{ReadCloser: r.Body}
+		r.Body = sw.body
+	}
 	sw.Header().Set("X-Request-Id", requestID()) // canonical: no key allocation
 	sw.Header().Set(RevisionHeader, "0")
-	s.mux.ServeHTTP(sw, r)
-	route := r.Pattern
+	route := ""
+	select {
+	case s.inflight <- struct{}{}:
+		s.mux.ServeHTTP(sw, r)
+		<-s.inflight
+		route = r.Pattern
+	default:
+		if s.inflight != nil {
+			throttled(sw, "The decision API is serving too many requests; try again.")
+			_, route = s.mux.Handler(r)
+		} else { // no limit
+			s.mux.ServeHTTP(sw, r)
+			route = r.Pattern
+		}
+	}
 	if route == "" || route == "/" {
 		route = "other"
 	}
@@ -109,6 +181,20 @@ func writeInvalid(w http.ResponseWriter, field, message string) {
 	writeError(w, http.StatusUnprocessableEntity, codeInvalid, message, fieldError{Code: message, Field: field})
 }
 
+// throttled answers 429, asking to retry after a second.
+func throttled(w http.ResponseWriter, message string) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusTooManyRequests, codeRateLimited, message)
+}
+
+// clientAddr is the IP address a request comes from.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
 // bearer extracts the bearer token of a request.
 func bearer(r *http.Request) (string, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -131,7 +217,11 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) h
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, "A bearer token is required.")
 			return
 		}
-		u, err := s.auth.authenticate(r.Context(), token)
+		u, err := s.auth.authenticate(r.Context(), clientAddr(r), token)
+		if errors.Is(err, errThrottled) {
+			throttled(w, "Too many invalid tokens; try again later.")
+			return
+		}
 		if err != nil {
 			s.log.Error(err, "Authenticating a caller")
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authenticated; try again.")
@@ -145,23 +235,87 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) h
 	})
 }
 
-// environment selects the environment of a request (the namespace query
-// parameter, else bodyNS, else the caller's own namespace), authorizes the caller
-// there (403 otherwise) and returns its index, whose revision it sets in the
-// response header. Handlers then answer from envIndex.read, which sets the header
-// again from the content they read. It writes the error response and returns nil
-// when the request must stop.
-func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo, bodyNS string) *envIndex {
-	var ns string
-	if r.URL.RawQuery != "" { // most calls have none: parsing it costs allocations
-		ns = r.URL.Query().Get("namespace")
+// queryNamespace returns the namespace query parameter ("" without one). It
+// writes a 422 and returns false when the query string cannot be decoded or
+// names the namespace other than once, with a value: the request must never
+// be answered from another namespace than the one it meant.
+func queryNamespace(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if r.URL.RawQuery == "" { // most calls have none: parsing it costs allocations
+		return "", true
 	}
-	if bodyNS != "" {
-		if ns != "" && ns != bodyNS {
-			writeInvalid(w, "namespace", "the namespace query parameter and the body's namespace differ")
-			return nil
-		}
-		ns = bodyNS
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeInvalid(w, "query", "the query string is not valid URL encoding")
+		return "", false
+	}
+	values, ok := q["namespace"]
+	if !ok {
+		return "", true
+	}
+	if len(values) != 1 || values[0] == "" {
+		writeInvalid(w, "namespace", "the namespace query parameter must be given once, with a value")
+		return "", false
+	}
+	return values[0], true
+}
+
+// allowedIn asks whether u may use the API in namespace ns. It writes the
+// error response and returns done when the request must stop: ns is not a
+// namespace name, or the review failed or was throttled.
+func (s *Server) allowedIn(w http.ResponseWriter, r *http.Request, u *userInfo, ns string) (allowed, done bool) {
+	if !isDNSLabel(ns) {
+		writeInvalid(w, "namespace", "namespace is not a valid namespace name")
+		return false, true
+	}
+	ok, err := s.auth.authorize(r.Context(), u, ns)
+	switch {
+	case errors.Is(err, errThrottled):
+		throttled(w, "Too many denied requests; try again later.")
+		return false, true
+	case err != nil:
+		s.log.Error(err, "Authorizing a caller", "namespace", ns)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authorized; try again.")
+		return false, true
+	}
+	return ok, false
+}
+
+func forbid(w http.ResponseWriter, ns string) {
+	writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf(
+		"The caller may not %s %s.%s in namespace %q.", CheckVerb, CheckResource, CheckGroup, ns))
+}
+
+// serve returns the index of ns, whose revision it sets in the response header.
+func (s *Server) serve(w http.ResponseWriter, ns string) *envIndex {
+	e := s.index.get(ns)
+	w.Header().Set(RevisionHeader, strconv.FormatInt(e.revision(), 10))
+	return e
+}
+
+// authorizeIn authorizes u in ns (403 otherwise) and returns its index; nil
+// when it wrote an error response.
+func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u *userInfo, ns string) *envIndex {
+	allowed, done := s.allowedIn(w, r, u, ns)
+	if done {
+		return nil
+	}
+	if !allowed {
+		forbid(w, ns)
+		return nil
+	}
+	return s.serve(w, ns)
+}
+
+// environment selects the environment of a request without a body (the
+// namespace query parameter, else the caller's own namespace), authorizes the
+// caller there (403 otherwise) and returns its index, whose revision it sets in
+// the response header. Handlers then answer from envIndex.read, which sets the
+// header again from the content they read. It writes the error response and
+// returns nil when the request must stop.
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo) *envIndex {
+	ns, ok := queryNamespace(w, r)
+	if !ok {
+		return nil
 	}
 	if ns == "" {
 		ns = namespaceOf(u.name)
@@ -170,28 +324,86 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo
 		writeInvalid(w, "namespace", "namespace is required for callers that are not ServiceAccounts")
 		return nil
 	}
-	if !isDNSLabel(ns) {
-		writeInvalid(w, "namespace", "namespace is not a valid namespace name")
-		return nil
-	}
-	ok, err := s.auth.authorize(r.Context(), u, ns)
-	if err != nil {
-		s.log.Error(err, "Authorizing a caller", "namespace", ns)
-		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authorized; try again.")
-		return nil
-	}
-	if !ok {
-		writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf(
-			"The caller may not %s %s.%s in namespace %q.", CheckVerb, CheckResource, CheckGroup, ns))
-		return nil
-	}
-	e := s.index.get(ns)
-	w.Header().Set(RevisionHeader, strconv.FormatInt(e.revision(), 10))
-	return e
+	return s.authorizeIn(w, r, u, ns)
 }
 
-// decode reads a JSON request body into v.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// bodyEnvironment is environment for a request whose JSON body (decoded into
+// v, at most limit bytes) may name the namespace (bodyNS, read after decoding).
+// The body is read only after the caller is authorized in the namespace known
+// without it: the query parameter's (the body's must then be the same), else
+// the caller's own. Only a caller denied there (or without a namespace of its
+// own) and naming no namespace in the query has its body read before it is
+// authorized anywhere, because the body alone may name a namespace it may
+// use: such reads are few at a time (maxUnauthorizedBodies, 429 beyond) and
+// short (unauthorizedBodyTimeout), and any body that names no other namespace
+// answers 403, valid or not.
+func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u *userInfo, limit int64,
+	v any, bodyNS func() string) *envIndex {
+	query, ok := queryNamespace(w, r)
+	if !ok {
+		return nil
+	}
+	ns := query
+	if ns == "" {
+		ns = namespaceOf(u.name)
+	}
+	if ns != "" {
+		allowed, done := s.allowedIn(w, r, u, ns)
+		if done {
+			return nil
+		}
+		if allowed {
+			if !decode(w, r, limit, v) {
+				return nil
+			}
+			switch b := bodyNS(); {
+			case b == "" || b == ns:
+				return s.serve(w, ns)
+			case query != "":
+				writeInvalid(w, "namespace", "the namespace query parameter and the body's namespace differ")
+				return nil
+			default: // the body selects another namespace than the caller's own
+				return s.authorizeIn(w, r, u, b)
+			}
+		}
+		if query != "" {
+			forbid(w, ns)
+			return nil
+		}
+	}
+	select {
+	case s.unauthorizedBodies <- struct{}{}:
+		defer func() { <-s.unauthorizedBodies }()
+	default:
+		throttled(w, "Too many requests from callers not authorized in their own namespace; "+
+			"name the namespace in the query parameter.")
+		return nil
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(unauthorizedBodyTimeout))
+	err := readJSON(w, r, limit, v)
+	b := ""
+	if err == nil {
+		b = bodyNS()
+	}
+	switch {
+	case ns != "" && (b == "" || b == ns):
+		forbid(w, ns)
+		return nil
+	case err != nil:
+		writeBodyError(w, limit, err)
+		return nil
+	case b == "":
+		writeInvalid(w, "namespace", "namespace is required for callers that are not ServiceAccounts")
+		return nil
+	}
+	return s.authorizeIn(w, r, u, b)
+}
+
+// readJSON reads a JSON request body of at most limit bytes into v.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	if r.ContentLength > limit {
+		return &http.MaxBytesError{Limit: limit}
+	}
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -199,17 +411,27 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			bodyBuffers.Put(buf)
 		}
 	}()
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBody))
-	if err == nil {
-		err = json.Unmarshal(buf.Bytes(), v)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		return err
 	}
-	if err != nil {
-		msg := "the body must be a JSON object"
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			msg = fmt.Sprintf("the body must not exceed %d bytes", maxBody)
-		}
-		writeInvalid(w, "body", msg)
+	return json.Unmarshal(buf.Bytes(), v)
+}
+
+// writeBodyError answers 422 for a body readJSON refused.
+func writeBodyError(w http.ResponseWriter, limit int64, err error) {
+	msg := "the body must be a JSON object"
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		msg = fmt.Sprintf("the body must not exceed %d bytes", limit)
+	}
+	writeInvalid(w, "body", msg)
+}
+
+// decode reads a JSON request body of at most limit bytes into v, answering
+// 422 when it cannot.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	if err := readJSON(w, r, limit, v); err != nil {
+		writeBodyError(w, limit, err)
 		return false
 	}
 	return true
@@ -235,7 +457,7 @@ func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, bo
 // answerEnv answers a request that names no environment in its body: from the
 // environment s.environment selects and authorizes, with f's status and body.
 func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u *userInfo, f func(c *content) (code int, body any)) {
-	if e := s.environment(w, r, u, ""); e != nil {
+	if e := s.environment(w, r, u); e != nil {
 		answer(w, e, f)
 	}
 }
@@ -281,10 +503,7 @@ type checkResponse struct {
 
 func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	var req checkRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	e := s.environment(w, r, u, req.Namespace)
+	e := s.bodyEnvironment(w, r, u, maxCheckBody, &req, func() string { return req.Namespace })
 	if e == nil {
 		return
 	}
@@ -347,7 +566,7 @@ func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) 
 }
 
 func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *userInfo) {
-	e := s.environment(w, r, u, "")
+	e := s.environment(w, r, u)
 	if e == nil {
 		return
 	}
@@ -392,10 +611,7 @@ type workosCheckRequest struct {
 
 func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	var req workosCheckRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	e := s.environment(w, r, u, req.Namespace)
+	e := s.bodyEnvironment(w, r, u, maxWorkOSCheckBody, &req, func() string { return req.Namespace })
 	if e == nil {
 		return
 	}

@@ -44,8 +44,10 @@ type index struct {
 	clock clock.Clock
 	log   logr.Logger
 
-	mu   sync.RWMutex
-	envs map[string]*envIndex // kept after a namespace empties: it holds the highest revision seen
+	mu sync.RWMutex
+	// envs are the namespaces holding orgrbac objects. A namespace's entry
+	// (with the highest revision seen) is forgotten once it holds none.
+	envs map[string]*envIndex
 
 	dirtyMu sync.Mutex
 	dirty   map[string]*pending
@@ -326,8 +328,18 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 			st = buildStructure(&in)
 		}
 	}
-	if e := x.env(ns); e.update(st, published, p.members) {
+	e := x.env(ns)
+	if e.update(st, published, p.members) {
 		indexUpdatesTotal.Inc()
+	}
+	if e.empty() {
+		// The namespace's environment is gone (or the namespace): a namespace
+		// that churns must not leave its state behind.
+		x.mu.Lock()
+		if x.envs[ns] == e {
+			delete(x.envs, ns)
+		}
+		x.mu.Unlock()
 	}
 	indexRebuildDuration.Observe(x.clock.Since(start).Seconds())
 	return nil

@@ -53,13 +53,34 @@ type Options struct {
 	// Config reaches the API server for TokenReviews and SubjectAccessReviews
 	// (mgr.GetConfig()).
 	Config *rest.Config
-	// AuthCache bounds the caches of authentication and authorization results.
+	// AuthCache bounds the caches of authentication and authorization results,
+	// and the reviews that fail.
 	AuthCache AuthCacheOptions
+	// MaxRequestsInFlight bounds the requests served at once; beyond it the API
+	// answers 429 with Retry-After. DefaultMaxRequestsInFlight when zero;
+	// unbounded when negative.
+	MaxRequestsInFlight int
 	// Logger logs the server's life cycle (never a token).
 	Logger logr.Logger
 	// Clock is the time source (the real clock when nil).
 	Clock clock.Clock
 }
+
+// The client-side rate limit of TokenReviews and SubjectAccessReviews.
+const (
+	reviewQPS   = 100
+	reviewBurst = 200
+)
+
+// Timeouts of the HTTP server. A valid request is a few KiB: its header and
+// body arrive in milliseconds, so slow senders are cut off after seconds.
+const (
+	readHeaderTimeout = 5 * time.Second // also bounds the TLS handshake
+	readTimeout       = 5 * time.Second // the whole request, body included
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
 
 // Server is the HTTP decision API. It is a manager.Runnable that runs on every
 // replica (it does not need leader election).
@@ -71,6 +92,10 @@ type Server struct {
 	mux     *http.ServeMux
 	cert    *tls.Certificate
 	certPEM []byte
+	// inflight holds a token per request being served (nil: unbounded);
+	// unauthorizedBodies one per body read before its caller is authorized.
+	inflight           chan struct{}
+	unauthorizedBodies chan struct{}
 }
 
 var (
@@ -103,7 +128,11 @@ func NewServer(opts Options) (*Server, error) {
 	if log.GetSink() == nil {
 		log = logr.Discard()
 	}
-	cs, err := kubernetes.NewForConfig(opts.Config)
+	// The reviews have a client of their own, with a client-side rate limit
+	// (the manager's may have none) on top of the failure budgets.
+	reviewConfig := rest.CopyConfig(opts.Config)
+	reviewConfig.QPS, reviewConfig.Burst, reviewConfig.RateLimiter = reviewQPS, reviewBurst, nil
+	cs, err := kubernetes.NewForConfig(reviewConfig)
 	if err != nil {
 		return nil, fmt.Errorf("api: creating a Kubernetes client: %w", err)
 	}
@@ -194,15 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		ln = tls.NewListener(ln, cfg)
 	}
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := s.httpServer(ctx)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("api: serving: %w", err)
@@ -221,4 +242,17 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Error(err, "Shutting the decision API down")
 	}
 	return runErr
+}
+
+// httpServer is the HTTP server of the API, with its timeouts.
+func (s *Server) httpServer(ctx context.Context) *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
 }
