@@ -46,10 +46,11 @@ lint: ## Run golangci-lint (config: .golangci.yml).
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: helm-lint
-helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager and a ServiceMonitor.
+helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager, a ServiceMonitor and the alerts.
 	$(HELM) lint --strict charts/orgrbac
 	$(HELM) lint --strict charts/orgrbac --set certManager.enabled=true
 	$(HELM) lint --strict charts/orgrbac --set serviceMonitor.enabled=true
+	$(HELM) lint --strict charts/orgrbac --set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set prometheusRule.labels.release=prometheus
 	$(HELM) lint --strict charts/orgrbac --set replicas=1 --set crds.enabled=false
 
 .PHONY: verify

@@ -126,3 +126,60 @@ rules:
 		t.Error("no error for a second role")
 	}
 }
+
+const rules = `# A comment the chart does not need.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: orgrbac
+  labels:
+    app.kubernetes.io/name: orgrbac
+spec:
+  groups:
+  - name: orgrbac
+    rules:
+    - alert: Down
+      expr: absent(up{job="orgrbac-manager"} == 1)
+      annotations:
+        summary: '{{ $value }} replicas of {{ $labels.job }}'
+`
+
+func TestPrometheusRuleTemplate(t *testing.T) {
+	out, err := prometheusRuleTemplate("config/prometheus/prometheusrule.yaml", []byte(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"{{- if .Values.prometheusRule.enabled }}\n",
+		"apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\n",
+		`  name: {{ include "orgrbac.fullname" . }}`,
+		"  namespace: {{ .Release.Namespace }}\n",
+		`{{- include "orgrbac.labels" . | nindent 4 }}`,
+		"{{- with .Values.prometheusRule.labels }}",
+		"spec:\n  groups:\n  - name: orgrbac\n",
+		`      expr: absent(up{job="orgrbac-manager"} == 1)`,
+		// Prometheus's template delimiters reach Prometheus, not Helm.
+		`summary: '{{ "{{" }} $value {{ "}}" }} replicas of {{ "{{" }} $labels.job {{ "}}" }}'`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the template lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "A comment") || strings.Count(got, "app.kubernetes.io/name") != 0 {
+		t.Errorf("the source's comment or labels were carried over:\n%s", got)
+	}
+	if !strings.HasSuffix(got, "{{- end }}\n") {
+		t.Errorf("the template does not end the prometheusRule.enabled condition:\n%s", got)
+	}
+	for name, src := range map[string]string{
+		"another label": strings.Replace(rules, "    app.kubernetes.io/name: orgrbac", "    team: platform", 1),
+		"annotations":   strings.Replace(rules, "  labels:", "  annotations: {a: b}\n  labels:", 1),
+		"namespace":     strings.Replace(rules, "  name: orgrbac", "  name: orgrbac\n  namespace: monitoring", 1),
+		"another kind":  strings.Replace(rules, "kind: PrometheusRule", "kind: ServiceMonitor", 1),
+	} {
+		if _, err := prometheusRuleTemplate("x", []byte(src)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

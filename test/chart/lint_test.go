@@ -14,6 +14,7 @@ var lintValueSets = map[string]string{
 	"service monitor":                  "serviceMonitor: {enabled: true}",
 	"cert-manager and service monitor": "certManager: {enabled: true}\nserviceMonitor: {enabled: true, insecureSkipVerify: true}",
 	"one replica":                      "replicas: 1\ncrds: {enabled: false}",
+	"alerts":                           "serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true, labels: {release: prometheus}}",
 }
 
 // TestLint runs `helm lint --strict` through the SDK: warnings fail too.

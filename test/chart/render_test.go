@@ -282,7 +282,7 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			decode[admissionregistrationv1.ValidatingWebhookConfiguration](t, o)
 		case "CustomResourceDefinition":
 			decode[apiextensionsv1.CustomResourceDefinition](t, o)
-		case "Issuer", "Certificate", "ServiceMonitor":
+		case "Issuer", "Certificate", "ServiceMonitor", "PrometheusRule":
 			// Not in k8s.io/api; checked by the tests that enable them.
 		default:
 			t.Errorf("unexpected kind %s (%s): add it to the checks", o.Kind, o.Name)
@@ -591,6 +591,9 @@ func TestRender(t *testing.T) {
 			if n := len(objs.ofKind("ServiceMonitor")); n != 0 {
 				t.Errorf("%d ServiceMonitors without serviceMonitor.enabled", n)
 			}
+			if n := len(objs.ofKind("PrometheusRule")); n != 0 {
+				t.Errorf("%d PrometheusRules without prometheusRule.enabled", n)
+			}
 
 			// Fixed ClusterRole names, the same as kustomize's.
 			objs.get(t, "ClusterRole", "orgrbac-api-caller")
@@ -709,6 +712,10 @@ func TestRender(t *testing.T) {
 			if tc := ep.TLSConfig; tc.InsecureSkipVerify || tc.ServerName != full+"-metrics.orgrbac-system.svc" ||
 				tc.CA.Secret.Name != full+"-webhook-server-cert" || tc.CA.Secret.Key != "ca.crt" {
 				t.Errorf("tlsConfig %+v, want the Secret's ca.crt for %s-metrics.orgrbac-system.svc", tc, full)
+			}
+			// The series' job is the one the alerts and the dashboard select.
+			if job := scrapeJob(sm, svc); job != "orgrbac-manager" {
+				t.Errorf("the scraped series get job=%q (jobLabel %q, Service labels %v), want orgrbac-manager", job, sm.Spec.JobLabel, svc.Labels)
 			}
 			_, c := manager(t, objs)
 			wantFlag(t, c.Args, "metrics-service", full+"-metrics")
@@ -957,6 +964,7 @@ type serviceMonitor struct {
 	} `json:"metadata"`
 	Labels map[string]string `json:"-"`
 	Spec   struct {
+		JobLabel string `json:"jobLabel"`
 		Selector struct {
 			MatchLabels map[string]string `json:"matchLabels"`
 		} `json:"selector"`
