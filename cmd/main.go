@@ -41,6 +41,7 @@ type options struct {
 	apiCertDir              string
 	apiService              string
 	apiCAConfigMap          string
+	apiMaxInFlight          int
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
@@ -74,6 +75,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.apiCAConfigMap, "api-ca-configmap", "",
 		"Publish the CA bundle that verifies the decision API (ca.crt of its certificate folder) into a ConfigMap of this name "+
 			"in every namespace holding an Environment, for workloads to mount. Empty: not published.")
+	fs.IntVar(&o.apiMaxInFlight, "api-max-requests-inflight", api.DefaultMaxRequestsInFlight,
+		"How many requests the decision API serves at once; beyond it, it answers 429 with Retry-After. Negative: no limit.")
 	fs.BoolVar(&o.apiInsecure, "api-insecure", false,
 		"Serve the decision API over plain HTTP (loopback development only: tokens travel in clear text).")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
@@ -103,6 +106,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.apiCAConfigMap != "" && o.apiCertDir == "" && o.apiService == "" {
 		return nil, errors.New("--api-ca-configmap publishes the ca.crt of the decision API's certificate folder: set --api-cert-dir or --api-service")
+	}
+	if o.apiMaxInFlight == 0 {
+		return nil, errors.New("--api-max-requests-inflight must not be 0 (negative: no limit)")
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return nil, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
@@ -245,6 +251,7 @@ func run(o *options) error {
 	apiServer, err := api.NewServer(api.Options{
 		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
 		Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
+		MaxRequestsInFlight: o.apiMaxInFlight,
 	})
 	if err != nil {
 		return fmt.Errorf("creating the decision API: %w", err)

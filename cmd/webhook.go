@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,7 +83,11 @@ func (w *webhookOptions) rotating() bool { return w.localURL == "" && w.certSecr
 // newServer returns the webhook server; in local mode it first writes a
 // self-signed certificate for the URL's host.
 func (w *webhookOptions) newServer() (webhook.Server, error) {
-	opts := webhook.Options{Port: w.port, CertDir: w.certDir}
+	opts := webhook.Options{Port: w.port, CertDir: w.certDir,
+		// HTTP/2 is off, as on the decision API and the metrics endpoint: it is
+		// exposed to the stream cancellation and rapid reset CVEs, and admission
+		// reviews gain nothing from it. (controller-runtime offers h2 by default.)
+		TLSOpts: []func(*tls.Config){disableHTTP2}}
 	if w.localURL != "" {
 		u, err := url.Parse(w.localURL)
 		if err != nil || u.Scheme != "https" || u.Hostname() == "" {
@@ -107,6 +112,9 @@ func (w *webhookOptions) newServer() (webhook.Server, error) {
 	}
 	return webhook.NewServer(opts), nil
 }
+
+// disableHTTP2 makes a TLS server offer HTTP/1.1 only.
+func disableHTTP2(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }
 
 // wire completes the certificate set-up once the controllers (and, unless the
 // certificate is rotated, the webhooks) are registered.
