@@ -118,6 +118,9 @@ func ExampleHTTPSource() {
 		URL:       api.URL,  // e.g. https://orgrbac-api.orgrbac-system.svc:8082
 		TokenFile: token,    // default: the pod's ServiceAccount token
 		Namespace: "videos", // default: the caller's own namespace
+		// The stand-in serves plain HTTP on loopback; in a cluster the URL is
+		// https (with CAFile), and http URLs are refused without this.
+		AllowInsecureHTTP: true,
 	})
 	if err != nil {
 		log.Fatal(err)

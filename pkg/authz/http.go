@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,8 +28,12 @@ const RevisionHeader = "X-Orgrbac-Revision"
 // HTTPSourceOptions configure an HTTPSource.
 type HTTPSourceOptions struct {
 	// URL is the decision API's base URL, e.g.
-	// https://orgrbac-api.orgrbac-system.svc:8082. Required.
+	// https://orgrbac-api.orgrbac-system.svc:8082. Required, and https unless
+	// AllowInsecureHTTP is set: every request carries the pod's token.
 	URL string
+	// AllowInsecureHTTP accepts an http URL, sending the token in clear text.
+	// Only for tests against a loopback server.
+	AllowInsecureHTTP bool
 	// TokenFile holds the bearer token, re-read every TokenRefresh
 	// (DefaultTokenFile when empty).
 	TokenFile string
@@ -45,7 +50,9 @@ type HTTPSourceOptions struct {
 	MaxEntries int
 	// Timeout bounds the requests Allowed makes (5s when zero).
 	Timeout time.Duration
-	// Client sends the requests (a client trusting CAFile when nil).
+	// Client sends the requests. When nil, a client trusting CAFile that
+	// ignores the proxy environment variables (HTTPS_PROXY, ...): the API is
+	// in the cluster, and a proxy would receive the token.
 	Client *http.Client
 }
 
@@ -90,6 +97,20 @@ func NewHTTPSource(opts HTTPSourceOptions) (*HTTPSource, error) {
 	if opts.URL == "" {
 		return nil, errors.New("the decision API's URL is required")
 	}
+	base, err := url.Parse(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("the decision API's URL: %w", err)
+	}
+	switch {
+	case base.Host == "":
+		return nil, fmt.Errorf("the decision API's URL %q has no host", opts.URL)
+	case base.Scheme == "https":
+	case base.Scheme == "http" && opts.AllowInsecureHTTP:
+	case base.Scheme == "http":
+		return nil, fmt.Errorf("the decision API's URL %q is not https: the token would travel in clear text (AllowInsecureHTTP allows it)", opts.URL)
+	default:
+		return nil, fmt.Errorf("the decision API's URL %q is not https", opts.URL)
+	}
 	if opts.TokenFile == "" {
 		opts.TokenFile = DefaultTokenFile
 	}
@@ -121,9 +142,16 @@ func NewHTTPSource(opts HTTPSourceOptions) (*HTTPSource, error) {
 		}
 		transport := http.DefaultTransport.(*http.Transport).Clone()
 		transport.TLSClientConfig = tlsConfig
+		transport.Proxy = nil
 		client = &http.Client{Transport: transport}
 	}
-	return &HTTPSource{opts: opts, client: client, endpoint: strings.TrimSuffix(opts.URL, "/") + "/v1/check",
+	// The namespace travels in the query too, so that the API authorizes the
+	// caller before it reads the body.
+	endpoint := strings.TrimSuffix(opts.URL, "/") + "/v1/check"
+	if opts.Namespace != "" {
+		endpoint += "?" + url.Values{"namespace": {opts.Namespace}}.Encode()
+	}
+	return &HTTPSource{opts: opts, client: client, endpoint: endpoint,
 		now: time.Now, cache: map[checkRequest]cached{}}, nil
 }
 

@@ -22,6 +22,7 @@ type fakeAPI struct {
 	mu        sync.Mutex
 	calls     int
 	tokens    []string
+	queries   []string // the namespace query parameter of each check
 	requests  []checkRequest
 	status    int
 	revision  string
@@ -37,6 +38,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.tokens = append(f.tokens, r.Header.Get("Authorization"))
+	f.queries = append(f.queries, r.URL.Query().Get("namespace"))
 	var req checkRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, `{"code":"bad_request"}`, http.StatusBadRequest)
@@ -193,5 +195,85 @@ func TestHTTPSourceErrorsDeny(t *testing.T) {
 		if _, err := NewHTTPSource(bad); err == nil {
 			t.Errorf("NewHTTPSource with %s succeeded", name)
 		}
+	}
+}
+
+// The namespace travels in the query as well as in the body, so that the API
+// can authorize the caller before it reads the body.
+func TestHTTPSourceNamesTheNamespaceInTheQuery(t *testing.T) {
+	api, _, opts := newFakeAPI(t)
+	for _, ns := range []string{"videos", ""} {
+		opts.Namespace = ns
+		src, err := NewHTTPSource(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Check(context.Background(), "acme", "user_alice", "settings:manage"); err != nil {
+			t.Fatal(err)
+		}
+		api.mu.Lock()
+		q, body := api.queries[len(api.queries)-1], api.requests[len(api.requests)-1].Namespace
+		api.mu.Unlock()
+		if q != ns || body != ns {
+			t.Errorf("Namespace %q: the query said %q and the body %q", ns, q, body)
+		}
+	}
+}
+
+// The security review's L9: the token is never sent in clear text unless
+// explicitly allowed, nor through a proxy from the environment.
+func TestHTTPSourceRefusesPlainHTTPAndProxies(t *testing.T) {
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("secret-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// A proxy from the environment would receive the token: the source's own
+	// client never uses one. (net/http reads the environment once per process,
+	// so the transport's Proxy is what proves it when other tests ran first.)
+	var proxied sync.Mutex
+	hits := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		proxied.Lock()
+		hits++
+		proxied.Unlock()
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	t.Setenv("HTTPS_PROXY", proxy.URL)
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("NO_PROXY", "")
+	src, err := NewHTTPSource(HTTPSourceOptions{URL: "https://orgrbac-api.invalid:8082", TokenFile: token, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, ok := src.client.Transport.(*http.Transport); !ok || tr.Proxy != nil {
+		t.Errorf("the source's transport %T has a proxy function", src.client.Transport)
+	}
+	if _, err := src.Check(context.Background(), "acme", "user_alice", "settings:manage"); err == nil {
+		t.Error("a check of an unresolvable host succeeded")
+	}
+	proxied.Lock()
+	if hits != 0 {
+		t.Errorf("the proxy from the environment received %d requests", hits)
+	}
+	proxied.Unlock()
+
+	plain := httptest.NewServer(&fakeAPI{revision: "3", decisions: compile(videos(3))})
+	defer plain.Close()
+	for _, u := range []string{plain.URL, "http://orgrbac-api.orgrbac-system.svc:8082", "ftp://api", "https://", "//api:8082", "api:8082"} {
+		if _, err := NewHTTPSource(HTTPSourceOptions{URL: u, TokenFile: token}); err == nil {
+			t.Errorf("NewHTTPSource(%q) succeeded", u)
+		}
+	}
+	if _, err := NewHTTPSource(HTTPSourceOptions{URL: plain.URL, TokenFile: token, Client: plain.Client()}); err == nil {
+		t.Error("an http URL was accepted with a client of the caller's")
+	}
+	src, err = NewHTTPSource(HTTPSourceOptions{URL: plain.URL, TokenFile: token, AllowInsecureHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.Allowed("acme", "user_alice", "settings:manage") {
+		t.Error("AllowInsecureHTTP: the plain HTTP API was not asked")
 	}
 }
