@@ -59,7 +59,7 @@ func (r *CAPublisher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if err != nil {
 		// The certificate is rotated into its Secret after the start; the
 		// poller requeues every namespace once it appears.
-		ctrl.LoggerFrom(ctx).V(1).Info("No CA bundle to publish yet", "reason", err.Error())
+		ctrl.LoggerFrom(ctx).V(1).Info("No CA bundle to publish yet", "error", err.Error())
 		return ctrl.Result{}, nil
 	}
 	var envs orgrbacv1alpha1.EnvironmentList

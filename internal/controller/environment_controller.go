@@ -78,7 +78,7 @@ func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 	envs := func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list orgrbacv1alpha1.EnvironmentList
 		if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), readOnly); err != nil {
-			log.FromContext(ctx).Error(err, "Listing environments to enqueue")
+			log.FromContext(ctx).Error(err, "Listing environments to enqueue", "namespace", o.GetNamespace())
 			return nil
 		}
 		return requestsOf(list.Items)

@@ -82,7 +82,7 @@ func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	mappings := func(ctx context.Context, ns, field, value string, keep func(*orgrbacv1alpha1.GroupMapping) bool) []reconcile.Request {
 		var gms orgrbacv1alpha1.GroupMappingList
 		if err := c.List(ctx, &gms, client.InNamespace(ns), client.MatchingFields{field: value}, readOnly); err != nil {
-			log.FromContext(ctx).Error(err, "Listing group mappings to enqueue")
+			log.FromContext(ctx).Error(err, "Listing group mappings to enqueue", "namespace", ns, "index", field)
 			return nil
 		}
 		var reqs []reconcile.Request

@@ -89,7 +89,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	all := func(ctx context.Context, o client.Object) []reconcile.Request {
 		var orgs orgrbacv1alpha1.OrganizationList
 		if err := c.List(ctx, &orgs, client.InNamespace(o.GetNamespace()), readOnly); err != nil {
-			log.FromContext(ctx).Error(err, "Listing organizations to enqueue")
+			log.FromContext(ctx).Error(err, "Listing organizations to enqueue", "namespace", o.GetNamespace())
 			return nil
 		}
 		return requestsOf(orgs.Items)

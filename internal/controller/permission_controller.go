@@ -68,7 +68,7 @@ func (r *PermissionReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 		Watches(&orgrbacv1alpha1.Permission{}, createDelete(func(ctx context.Context, o client.Object) []reconcile.Request {
 			var list orgrbacv1alpha1.PermissionList
 			if err := c.List(ctx, &list, client.InNamespace(o.GetNamespace()), readOnly); err != nil {
-				log.FromContext(ctx).Error(err, "Listing permissions to enqueue")
+				log.FromContext(ctx).Error(err, "Listing permissions to enqueue", "namespace", o.GetNamespace())
 				return nil
 			}
 			return requestsOf(list.Items)

@@ -204,7 +204,7 @@ func (rc *roleCleanup) moveReferences(ctx context.Context, d deletedRole) error 
 	if err != nil {
 		return err
 	}
-	log.FromContext(ctx).Info("Moving references to a deleted role", "slug", d.slug, "replacement", repl)
+	log.FromContext(ctx).Info("Moving references to a deleted role", "role", d.slug, "replacement", repl)
 	if d.org == "" {
 		if err := rc.moveEnvironments(ctx, d, repl); err != nil {
 			return err

@@ -58,7 +58,7 @@ func (l *LocalConfiguration) Start(ctx context.Context) error {
 	if err := l.apply(ctx, vwc); err != nil {
 		return err
 	}
-	log.FromContext(ctx).Info("Installed the local webhook configuration", "name", vwc.Name, "url", l.BaseURL)
+	log.FromContext(ctx).Info("Installed the local webhook configuration", "webhookConfiguration", vwc.Name, "url", l.BaseURL)
 	<-ctx.Done()
 
 	// The manager is stopping: without this, creating or updating orgrbac objects
