@@ -33,6 +33,12 @@ const (
 	// priority list, roles assigned to a membership, permissions of a role) were
 	// ignored because they name nothing, or because there are too many of them.
 	ConditionReferencesResolved = "ReferencesResolved"
+
+	// ConditionPublished on an Environment says whether its namespace's snapshot is
+	// published in the ConfigMaps orgrbac-permissions*: True when the published
+	// snapshot is the current one, False while publication fails (the reason says
+	// why, lastTransitionTime since when).
+	ConditionPublished = "Published"
 )
 
 // Condition reasons.
@@ -59,6 +65,22 @@ const (
 	ReasonAllFound = "AllFound"
 	// ReasonInternalError: the operator could not finish; details are in its log.
 	ReasonInternalError = "InternalError"
+
+	// ReasonPublished: the current snapshot is published (Published True).
+	ReasonPublished = "Published"
+	// ReasonRevisionReset: the current snapshot is published, at a revision
+	// restarted from 1 because the highest known revision left no room (Published
+	// True). Readers of pkg/authz follow after their StaleGrace.
+	ReasonRevisionReset = "RevisionReset"
+	// ReasonTooLarge: the snapshot does not fit in 255 ConfigMaps, or one role or
+	// member does not fit in one (Published False).
+	ReasonTooLarge = "TooLarge"
+	// ReasonConfigMapConflict: a ConfigMap the snapshot needs exists and is not the
+	// publisher's (no orgrbac.dev/published label and no ownerReference to this
+	// Environment, or another controller); it is left alone (Published False).
+	ReasonConfigMapConflict = "ConfigMapConflict"
+	// ReasonWriteFailed: writing a published ConfigMap failed (Published False).
+	ReasonWriteFailed = "WriteFailed"
 )
 
 // RoleSource says where a membership's effective role came from.

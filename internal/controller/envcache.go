@@ -43,8 +43,34 @@ func (c *envCache) entry(ns string) *envEntry {
 	return e
 }
 
-// invalidate marks the namespace's compilation stale.
-func (c *envCache) invalidate(ns string) { c.entry(ns).gen.Add(1) }
+// invalidate marks the namespace's compilation stale. A namespace with no entry
+// has no compilation to invalidate: the next get builds one from inputs that
+// already hold the change (the informer stores an object before its handlers
+// run), so none is created.
+func (c *envCache) invalidate(ns string) {
+	c.mu.Lock()
+	e := c.entries[ns]
+	c.mu.Unlock()
+	if e != nil {
+		e.gen.Add(1)
+	}
+}
+
+// forget drops the namespace's entry, for a namespace whose last orgrbac object
+// is gone. A get in progress finishes on the dropped entry, which nothing reads
+// any more; the next get starts afresh.
+func (c *envCache) forget(ns string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, ns)
+}
+
+// len is the number of namespaces with an entry.
+func (c *envCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
 
 // get returns the namespace's compiled environment, calling build when there is
 // none or it is stale. Concurrent callers of one namespace wait for one build.

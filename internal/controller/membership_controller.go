@@ -131,7 +131,9 @@ func sourceOrNone(s orgrbacv1alpha1.RoleSource) string {
 // a reconcile. A reconcile that finds the status equal to its resolution writes
 // nothing, so the controller's own status writes cost one cheap no-op pass.
 func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	r.envs = newEnvCache()
+	if r.envs == nil {
+		r.envs = newEnvCache()
+	}
 	m := &membershipMapper{c: mgr.GetClient(), envs: r.envs}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membership").

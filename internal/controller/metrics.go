@@ -16,8 +16,9 @@ import (
 
 // The controllers' own metrics (controller-runtime adds reconcile counts,
 // latencies and work queues), registered in controller-runtime's registry and
-// served on the manager's metrics endpoint. Labels are bounded: no namespace,
-// object or user names.
+// served on the manager's metrics endpoint. Labels are bounded: no object or
+// user names, and a namespace only in orgrbac_publication_age_seconds (one series
+// per published environment, dropped when it goes).
 var (
 	membershipsDesc = prometheus.NewDesc("orgrbac_memberships",
 		"Memberships in the informer cache by spec state (Active, Inactive, Pending), readiness (true, false, "+
@@ -38,11 +39,58 @@ var (
 		"Age of the oldest publication started but not completed (waiting for its throttle, retrying an "+
 			"error): 0 when every environment's snapshot is published.", nil, nil)
 	// memberships counts the cached Memberships at scrape time.
-	memberships = &membershipCollector{}
+	memberships     = &membershipCollector{}
+	publishFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgrbac_publish_failures_total",
+		Help: "Publication passes that could not publish, by the reason of the Environment's Published condition: " +
+			"TooLarge, ConfigMapConflict, WriteFailed, InternalError.",
+	}, []string{"reason"})
+	publicationTimes    = &publicationAges{at: map[string]time.Time{}}
+	publicationAgesDesc = prometheus.NewDesc("orgrbac_publication_age_seconds",
+		"Per environment (namespace), seconds since its published snapshot was last confirmed current: written, "+
+			"or its publishedAt refreshed (every 10 minutes while nothing changes). It grows past that while "+
+			"publication fails; workloads reading the snapshot with a MaxStaleness refuse it beyond their limit.",
+		[]string{"namespace"}, nil)
 )
 
 func init() {
-	metrics.Registry.MustRegister(memberships, publishDuration, publicationsTotal, publishPending)
+	metrics.Registry.MustRegister(memberships, publishDuration, publicationsTotal, publishPending, publishFailures, publicationTimes)
+}
+
+// publicationAges remembers, per namespace, the publishedAt of its snapshot.
+type publicationAges struct {
+	mu sync.Mutex
+	at map[string]time.Time
+	// now is the clock (time.Now when nil).
+	now func() time.Time
+}
+
+func (p *publicationAges) set(ns string, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.at[ns] = at
+}
+
+func (p *publicationAges) forget(ns string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.at, ns)
+}
+
+// Describe implements prometheus.Collector.
+func (p *publicationAges) Describe(ch chan<- *prometheus.Desc) { ch <- publicationAgesDesc }
+
+// Collect implements prometheus.Collector.
+func (p *publicationAges) Collect(ch chan<- prometheus.Metric) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.now != nil {
+		now = p.now()
+	}
+	for ns, at := range p.at {
+		ch <- prometheus.MustNewConstMetric(publicationAgesDesc, prometheus.GaugeValue, now.Sub(at).Seconds(), ns)
+	}
 }
 
 // membershipCollector counts the Memberships of the informer cache at each

@@ -62,17 +62,21 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
 	c := mgr.GetClient()
 	memberships.use(mgr.GetCache()) // orgrbac_memberships counts this manager's cache
+	// The Membership controller's compiled environments are dropped with the
+	// rest of a namespace's state when its last orgrbac object goes.
+	envs := newEnvCache()
 	for name, setup := range map[string]interface {
 		SetupWithManager(ctrl.Manager, controller.Options) error
 	}{
-		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership")},
+		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership"), envs: envs},
 		"role":             &RoleReconciler{Client: c, Clock: clk},
 		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk},
 		"organization":     &OrganizationReconciler{Client: c, Clock: clk},
 		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk},
 		"environment":      &EnvironmentReconciler{Client: c, Clock: clk},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
-		"publish":          &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes},
+		"publish": &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes,
+			Recorder: mgr.GetEventRecorder("orgrbac-publish"), OnForget: []func(string){envs.forget}},
 		"rolecleanup": &RoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
 			Recorder: mgr.GetEventRecorder("orgrbac-role-cleanup")},
 		"organizationrolecleanup": &OrganizationRoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),

@@ -29,6 +29,9 @@ const (
 	AnnotationRevision = "orgrbac.dev/revision"
 	// AnnotationContentHash on every published ConfigMap is the content hash.
 	AnnotationContentHash = "orgrbac.dev/content-hash"
+	// AnnotationPublishedAt on the ConfigMap ConfigMapName is the publishedAt of
+	// its document or index.
+	AnnotationPublishedAt = "orgrbac.dev/published-at"
 )
 
 // Limits of the encoding.

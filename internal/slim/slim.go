@@ -101,3 +101,53 @@ func str[S ~string](s S) S {
 	}
 	return unique.Make(s).Value()
 }
+
+// maxKeptAnnotation is the longest annotation value MetadataOnly keeps.
+const maxKeptAnnotation = 256
+
+// MetadataOnly returns a transform for a metadata-only cache (objects of type
+// *metav1.PartialObjectMetadata) that keeps, of each object, only what a
+// controller needs to find its own objects: name, namespace, uid,
+// resourceVersion, generation, deletionTimestamp, the labels named in labels, and
+// for objects whose name managed accepts, the controller ownerReference and the
+// annotations named in annotations whose values are at most 256 bytes. Whatever
+// else anyone writes into the objects the cache selects (their data never
+// reaches it: the API server sends metadata only) costs the cache a few hundred
+// bytes per object.
+func MetadataOnly(managed func(name string) bool, labels, annotations []string) func(any) (any, error) {
+	return func(in any) (any, error) {
+		m, ok := in.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return Transform(in)
+		}
+		out := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+			Name: m.Name, Namespace: str(m.Namespace), UID: m.UID, ResourceVersion: m.ResourceVersion,
+			Generation: m.Generation, DeletionTimestamp: m.DeletionTimestamp,
+			Labels: pick(m.Labels, labels, -1),
+		}}
+		if managed(m.Name) {
+			out.Annotations = pick(m.Annotations, annotations, maxKeptAnnotation)
+			if c := metav1.GetControllerOfNoCopy(m); c != nil {
+				ref := *c
+				ref.APIVersion, ref.Kind, ref.Name, ref.UID = str(ref.APIVersion), str(ref.Kind), str(ref.Name), str(ref.UID)
+				out.OwnerReferences = []metav1.OwnerReference{ref}
+			}
+		}
+		return out, nil
+	}
+}
+
+// pick returns the entries of m named in keys, interned, whose values are at
+// most limit bytes long (any length when limit < 0); nil when none is.
+func pick(m map[string]string, keys []string, limit int) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v, ok := m[k]; ok && (limit < 0 || len(v) <= limit) {
+			if out == nil {
+				out = make(map[string]string, len(keys))
+			}
+			out[str(k)] = str(v)
+		}
+	}
+	return out
+}
