@@ -223,6 +223,7 @@ var standardLabels = []string{
 
 var clusterScoped = []string{
 	"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
+	"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
 }
 
 // checkInvariants holds for every set of values: the objects are valid, named
@@ -280,6 +281,10 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			decode[policyv1.PodDisruptionBudget](t, o)
 		case "ValidatingWebhookConfiguration":
 			decode[admissionregistrationv1.ValidatingWebhookConfiguration](t, o)
+		case "ValidatingAdmissionPolicy":
+			decode[admissionregistrationv1.ValidatingAdmissionPolicy](t, o)
+		case "ValidatingAdmissionPolicyBinding":
+			decode[admissionregistrationv1.ValidatingAdmissionPolicyBinding](t, o)
 		case "CustomResourceDefinition":
 			decode[apiextensionsv1.CustomResourceDefinition](t, o)
 		case "Issuer", "Certificate", "ServiceMonitor", "PrometheusRule":
