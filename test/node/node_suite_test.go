@@ -41,14 +41,14 @@ type image struct {
 }
 
 var (
-	root                   string
-	kubeconfig, nodeDir    string
-	kubectlBin, helmBin    string
-	importCmd              string
-	images                 map[string]image
-	managerRepo, imageTag  string
-	probeImage, videosImg  string
-	suiteStart             = time.Now()
+	root                  string
+	kubeconfig, nodeDir   string
+	kubectlBin, helmBin   string
+	importCmd             string
+	images                map[string]image
+	managerRepo, imageTag string
+	probeImage, videosImg string
+	suiteStart            = time.Now()
 )
 
 func TestRealNode(t *testing.T) {
