@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -144,6 +146,22 @@ func newScheme() *runtime.Scheme {
 	return s
 }
 
+// cacheOptions are the manager cache's options: drop managedFields (never read)
+// and share the strings that repeat across memberships, since most of the heap at
+// scale is cached objects.
+func cacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: slim.Transform}
+}
+
+// clientOptions are the manager client's options. ConfigMaps are never cached:
+// a Get or List through the client would start an informer holding every
+// ConfigMap of the cluster, data included (security review H2). The publisher has
+// its own metadata-only cache of the labelled ones and reads ConfigMaps through
+// the API reader.
+func clientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}}
+}
+
 func main() {
 	o, err := parseFlags(os.Args[1:])
 	if err != nil {
@@ -210,11 +228,8 @@ func run(o *options) error {
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		// Step down quickly on shutdown so that another replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
-		Cache: cache.Options{
-			// Drop managedFields (never read) and share the strings that repeat
-			// across memberships: most of the heap at scale is cached objects.
-			DefaultTransform: slim.Transform,
-		},
+		Cache:                         cacheOptions(),
+		Client:                        clientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
