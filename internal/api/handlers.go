@@ -87,7 +87,11 @@ func (s *Server) routes() {
 	if limit > 0 {
 		s.inflight = make(chan struct{}, limit)
 	}
-	s.unauthorizedBodies = make(chan struct{}, min(max(limit, 1), maxUnauthorizedBodies))
+	bodies := maxUnauthorizedBodies
+	if limit > 0 {
+		bodies = min(limit, bodies)
+	}
+	s.unauthorizedBodies = make(chan struct{}, bodies)
 }
 
 // statusWriter records the status code of a response.

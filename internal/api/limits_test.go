@@ -374,8 +374,8 @@ func TestRequestsInFlightAreBounded(t *testing.T) {
 	}
 	// Unbounded when negative.
 	s, _ = newLimitedServer(t, Options{MaxRequestsInFlight: -1})
-	if s.inflight != nil {
-		t.Error("a negative MaxRequestsInFlight set a bound")
+	if s.inflight != nil || cap(s.unauthorizedBodies) != maxUnauthorizedBodies {
+		t.Errorf("a negative MaxRequestsInFlight set a bound (%d bodies before authorization)", cap(s.unauthorizedBodies))
 	}
 	if w, _ := serve(s, http.MethodGet, "/authorization/roles", "app", ""); w.Code != http.StatusOK {
 		t.Errorf("without a bound: %d", w.Code)
