@@ -172,14 +172,15 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	at := r.publicationTime(owned[publish.ConfigMapName], snap.Revision, hash)
 	cms, err := publish.EncodeAt(snap, r.MaxBytes, at)
 	if err != nil {
-		// Nothing changes until the content does: no retry.
+		// Nothing changes until the content does: no retry, but a pass every
+		// Refresh keeps the condition asserted.
 		reason := orgrbacv1alpha1.ReasonInternalError
 		if errors.Is(err, publish.ErrTooLarge) {
 			reason = orgrbacv1alpha1.ReasonTooLarge
 		}
 		log.Error(err, "Encoding the snapshot", "reason", reason)
 		publishFailures.WithLabelValues(reason).Inc()
-		return ctrl.Result{}, r.failed(ctx, w.env, reason, fmt.Sprintf("encoding the snapshot: %v", err))
+		return ctrl.Result{RequeueAfter: r.Refresh}, r.failed(ctx, w.env, reason, fmt.Sprintf("encoding the snapshot: %v", err))
 	}
 	if hold := publishCostFactor * r.Clock.Since(start); hold > r.Interval {
 		r.throttle.holdOff(req.NamespacedName, hold)

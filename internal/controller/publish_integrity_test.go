@@ -221,7 +221,9 @@ func TestPublicationIsConfirmedEveryRefresh(t *testing.T) {
 func TestTooLargeIsAPublishedCondition(t *testing.T) {
 	fp := newFakePublisher(t, videosObjects("videos")...)
 	fp.r.MaxBytes = 64 // not even one role fits
-	fp.pass(t, "videos")
+	if res := fp.pass(t, "videos"); res.RequeueAfter != publishRefresh {
+		t.Errorf("RequeueAfter = %v, want %v (the condition is asserted again)", res.RequeueAfter, publishRefresh)
+	}
 	cond := meta.FindStatusCondition(fp.environment(t, "videos").Status.Conditions, orgrbacv1alpha1.ConditionPublished)
 	if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != orgrbacv1alpha1.ReasonTooLarge ||
 		!strings.Contains(cond.Message, "too large") {

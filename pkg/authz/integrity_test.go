@@ -211,3 +211,69 @@ func TestAllowedWithMaxStalenessDoesNotAllocate(t *testing.T) {
 		t.Errorf("Allowed allocates %.1f times per call", n)
 	}
 }
+
+// Security review, the reader's side: adversarial directory contents are
+// refused without replacing the loaded snapshot, and without a panic.
+func TestAdversarialSnapshotsAreRefused(t *testing.T) {
+	good := encode(t, videos(5), 0)
+	sharded := encode(t, videos(5), 500)
+	with := func(base map[string][]byte, k, v string) map[string][]byte {
+		out := map[string][]byte{}
+		for a, b := range base {
+			out[a] = b
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = []byte(v)
+		}
+		return out
+	}
+	var shardKey string
+	for k := range sharded {
+		if strings.HasPrefix(k, "shard-") {
+			shardKey = k
+		}
+	}
+	doc := string(good[publish.KeySnapshot])
+	cases := map[string]map[string][]byte{
+		"empty dir":                 {},
+		"not JSON":                  {publish.KeySnapshot: []byte("{")},
+		"JSON array":                {publish.KeySnapshot: []byte("[]")},
+		"wrong format":              {publish.KeySnapshot: []byte(strings.Replace(doc, "snapshot/v1", "snapshot/v2", 1))},
+		"hash mismatch (edited)":    {publish.KeySnapshot: []byte(strings.Replace(doc, "user_bob", "user_bxb", 1))},
+		"negative revision":         {publish.KeySnapshot: []byte(strings.Replace(doc, `"revision":5`, `"revision":-1`, 1))},
+		"revision MaxInt64":         withRevision(t, good, math.MaxInt64),
+		"revision MaxRevision+1":    withRevision(t, good, publish.MaxRevision+1),
+		"bad publishedAt":           {publish.KeySnapshot: []byte(strings.Replace(doc, `"hash"`, `"publishedAt":"soon","hash"`, 1))},
+		"both snapshot and index":   with(sharded, publish.KeySnapshot, doc),
+		"index names missing shard": with(sharded, shardKey, ""),
+		"index lists path traversal": with(sharded, publish.KeyIndex,
+			strings.Replace(string(sharded[publish.KeyIndex]), shardKey, "../../etc/passwd", 1)),
+		"deep nesting":             {publish.KeySnapshot: []byte(strings.Repeat("[", 100000))},
+		"unsorted members":         {publish.KeySnapshot: []byte(strings.Replace(doc, "user_alice", "user_zzz", 1))},
+		"unknown role of a member": {publish.KeySnapshot: []byte(strings.Replace(doc, `"roles":["admin"]`, `"roles":["root"]`, 1))},
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			kubeletWrite(t, dir, good)
+			src := NewFileSource(dir, FileSourceOptions{})
+			if err := src.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			kubeletWrite(t, dir, files)
+			if err := src.Reload(); err == nil {
+				t.Errorf("accepted")
+			}
+			if src.Revision() != 5 || !src.Allowed("acme", "user_alice", "settings:manage") {
+				t.Errorf("the loaded snapshot was replaced: revision %d", src.Revision())
+			}
+		})
+	}
+	// Duplicate keys that decode to the same content are the same snapshot.
+	dup := strings.Replace(doc, `"roles":[`, `"roles":[],"roles":[`, 1)
+	if _, err := Decode(map[string][]byte{publish.KeySnapshot: []byte(dup)}); err != nil {
+		t.Errorf("duplicate keys with identical content: %v", err)
+	}
+}
