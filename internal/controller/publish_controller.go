@@ -638,6 +638,10 @@ func (r *PublishReconciler) write(ctx context.Context, ns string, data publish.C
 		c := metav1.GetControllerOfNoCopy(current)
 		return false, &conflictError{name: data.Name, why: fmt.Sprintf("its controller is the %s %s", c.Kind, c.Name), cm: current}
 	}
+	if current != nil && current.Labels[publish.LabelPublished] != "true" && !controlledBy(current, env) {
+		// Unlabelled since the cache saw it: adopted only as below.
+		return false, &conflictError{name: data.Name, why: "it has no " + publish.LabelPublished + " label and this Environment does not control it", cm: current}
+	}
 	if current != nil && current.Immutable != nil && *current.Immutable {
 		log.Info("Replacing an immutable published ConfigMap")
 		if err := r.Client.Delete(ctx, current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
