@@ -43,7 +43,7 @@ vet: ## go vet.
 
 .PHONY: lint
 lint: ## Run golangci-lint (config: .golangci.yml).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: helm-lint
 helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager, a ServiceMonitor and the alerts.
