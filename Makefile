@@ -64,9 +64,12 @@ controlplane: ## Build (or find cached) etcd, kube-apiserver, kube-controller-ma
 ##@ Test
 
 .PHONY: test
+# -p 1: one package at a time. Several suites each start a control plane and
+# measure timing-bound behaviour (coalesced writes, restarts mid-reassignment);
+# on 2 cores, two of them at once starve each other.
 test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane; the Helm chart (test/chart).
 	assets=$(ASSETS); promtool=$$(hack/promtool.sh); \
-	KUBEBUILDER_ASSETS="$$assets" PROMTOOL="$$promtool" go test ./... -count=1 -timeout 45m
+	KUBEBUILDER_ASSETS="$$assets" PROMTOOL="$$promtool" go test ./... -count=1 -timeout 45m -p 1
 	(cd test/chart && go test ./... -count=1)
 
 .PHONY: test-e2e
