@@ -83,7 +83,15 @@ start_daemon() {
 	shift
 	mkdir -p "$logs" "$run"
 	setsid nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null &
-	echo $! >"$run/$name.pid"
+	local pid=$! i
+	echo "$pid" >"$run/$name.pid"
+	# setsid and nohup exec the daemon: wait until they have, so that pid_of does
+	# not take a daemon still starting (its exe still setsid) for one that exited.
+	for ((i = 0; i < 100; i++)); do
+		[ -d "/proc/$pid" ] || break
+		[ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = "$(basename "$1")" ] && break
+		sleep 0.05
+	done
 }
 
 # stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 10).
