@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/orgrbac/orgrbac/internal/textlist"
 )
 
 // candidate is a valid role proposed by one source.
@@ -175,26 +177,6 @@ func permissions(cs []candidate) []string {
 	return slices.Clip(slices.Compact(out))
 }
 
-// maxListed bounds the items a message lists, so condition messages stay small.
-const maxListed = 10
-
-// writeList writes up to maxListed items, comma-separated, each rendered by
-// item.
-func writeList(b *strings.Builder, n int, item func(i int)) {
-	for i := range n {
-		if i == maxListed {
-			b.WriteString(" and ")
-			b.WriteString(strconv.Itoa(n - maxListed))
-			b.WriteString(" more")
-			return
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		item(i)
-	}
-}
-
 // writeQuote writes s as a Go string literal, without allocating for the
 // printable ASCII of ordinary slugs.
 func writeQuote(b *strings.Builder, s string) {
@@ -209,9 +191,9 @@ func writeQuote(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-// writeQuoted writes up to maxListed quoted strings, comma-separated.
+// writeQuoted writes up to textlist.Max quoted strings, comma-separated.
 func writeQuoted(b *strings.Builder, items []string) {
-	writeList(b, len(items), func(i int) { writeQuote(b, items[i]) })
+	textlist.Write(b, len(items), func(i int) { writeQuote(b, items[i]) })
 }
 
 // writeResolved writes the message of a Ready result.
@@ -235,7 +217,7 @@ func writeResolved(b *strings.Builder, r *Result, state State) {
 func writeNotes(b *strings.Builder, r *Result) {
 	if len(r.Dropped) > 0 {
 		b.WriteString("; " + ReasonRoleNotFound + ": ")
-		writeList(b, len(r.Dropped), func(i int) {
+		textlist.Write(b, len(r.Dropped), func(i int) {
 			d := r.Dropped[i]
 			writeQuote(b, d.Role)
 			b.WriteString(" (")
