@@ -16,6 +16,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/orgrbac/orgrbac/internal/webhook/certs"
 )
 
 // AssetsEnv is the environment variable naming the folder that holds the
@@ -136,6 +139,7 @@ type Cluster struct {
 
 	kcm       *exec.Cmd
 	kcmURL    string
+	kcmCA     []byte // PEM, the CA of kcm's serving certificate
 	kcmExited chan struct{}
 	kcmErr    error // set before kcmExited is closed
 
@@ -293,7 +297,7 @@ const (
 	etcdDir       = "etcd"                               // envtest etcd DataDir
 	rootCAFile    = "apiserver-ca.crt"                   // --root-ca-file
 	kcmKubeconfig = "kube-controller-manager.kubeconfig" // --kubeconfig
-	kcmCertDir    = "kube-controller-manager-certs"      // --cert-dir
+	kcmCertDir    = "kube-controller-manager-certs"      // kcm's serving certificate
 )
 
 func (c *Cluster) path(name string) string { return filepath.Join(c.dataDir, name) }
@@ -370,7 +374,15 @@ func (c *Cluster) startControllerManager(ctx context.Context, timeout time.Durat
 	if err != nil {
 		return fmt.Errorf("finding a port for kube-controller-manager: %w", err)
 	}
+	// kcm's serving certificate, made here so that the readiness probe can
+	// verify it (kcm would otherwise make a self-signed one nobody can trust).
 	kcmCertDir := c.path(kcmCertDir)
+	if err := os.MkdirAll(kcmCertDir, 0o700); err != nil {
+		return err
+	}
+	if c.kcmCA, err = certs.SelfSigned(kcmCertDir, []string{"127.0.0.1"}, time.Now(), 24*time.Hour); err != nil {
+		return fmt.Errorf("making kube-controller-manager's serving certificate: %w", err)
+	}
 
 	controllers := "*"
 	for _, name := range DisabledControllers {
@@ -387,7 +399,8 @@ func (c *Cluster) startControllerManager(ctx context.Context, timeout time.Durat
 		"--authentication-skip-lookup=true",
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
-		"--cert-dir=" + kcmCertDir,
+		"--tls-cert-file=" + filepath.Join(kcmCertDir, certs.CertName),
+		"--tls-private-key-file=" + filepath.Join(kcmCertDir, certs.KeyName),
 		"--controllers=" + controllers,
 		"--service-account-private-key-file=" + saKey,
 		"--root-ca-file=" + rootCA,
@@ -433,11 +446,15 @@ func (c *Cluster) startControllerManager(ctx context.Context, timeout time.Durat
 // ServiceAccount (serviceaccount controller) and the kube-root-ca.crt
 // ConfigMap (root-ca publisher).
 func (c *Cluster) waitControllerManagerReady(ctx context.Context) error {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(c.kcmCA) {
+		return errors.New("kube-controller-manager's CA holds no certificate")
+	}
 	httpClient := &http.Client{
 		Timeout: 2 * time.Second,
 		Transport: &http.Transport{
-			// kcm serves with a self-signed certificate it made itself.
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+			// kcm serves the certificate startControllerManager made for it.
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		},
 	}
 	defer httpClient.CloseIdleConnections()

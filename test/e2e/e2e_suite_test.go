@@ -178,6 +178,10 @@ func startManager(ctx context.Context, name string) *manager {
 		fmt.Sprintf("--api-bind-address=127.0.0.1:%d", m.apiPort),
 		fmt.Sprintf("--webhook-port=%d", m.webhookPort),
 		"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
+		// The decision API and /metrics serve the same certificate, for
+		// 127.0.0.1: the tests verify it with webhookCA.
+		"--api-cert-dir", filepath.Join(work, "webhook-certs"),
+		"--metrics-cert-dir", filepath.Join(work, "webhook-certs"),
 	)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	Expect(m.cmd.Start()).To(Succeed())

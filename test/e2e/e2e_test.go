@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func httpPost(ctx context.Context, url, token, body string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := insecureClient().Do(req)
+	resp, err := verifiedClient().Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
@@ -36,11 +37,14 @@ func httpPost(ctx context.Context, url, token, body string) (int, string) {
 	return resp.StatusCode, string(data)
 }
 
-// insecureClient does not verify certificates: the manager's endpoints serve
-// self-signed ones in these tests.
-func insecureClient() *http.Client {
+// verifiedClient verifies the manager's endpoints (the decision API and
+// /metrics) with webhookCA: the managers serve the webhook certificate on both.
+func verifiedClient() *http.Client {
+	GinkgoHelper()
+	roots := x509.NewCertPool()
+	Expect(roots.AppendCertsFromPEM(webhookCA)).To(BeTrue(), "webhookCA holds no certificate")
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 }
 
 // httpGetOK returns nil when GET url answers 200.
@@ -56,7 +60,7 @@ func httpGetOK(ctx context.Context, url string) error {
 }
 
 // httpGet returns the status code of GET url, with a bearer token when not empty.
-// Certificates are not verified: the manager's endpoints serve self-signed ones.
+// The certificate is verified with webhookCA.
 func httpGet(ctx context.Context, url, token string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -65,7 +69,7 @@ func httpGet(ctx context.Context, url, token string) (int, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := insecureClient().Do(req)
+	resp, err := verifiedClient().Do(req)
 	if err != nil {
 		return 0, err
 	}
