@@ -41,6 +41,28 @@ const (
 	ConditionPublished = "Published"
 )
 
+// Limits of what the operator writes in statuses. The numbers of the list limits
+// are also the kubebuilder MaxItems markers of the status fields they name (a
+// test checks that the CRDs in config/crd/bases say the same).
+const (
+	// MaxMembershipRoles is the most effective roles a Membership's status.roles
+	// and status.assignments hold. A membership resolving to more is Ready=False,
+	// TooManyRoles, with no roles and no permissions.
+	MaxMembershipRoles = 64
+	// MaxMembershipPermissions is the most permissions a Membership's
+	// status.permissions holds. A membership whose roles grant more is
+	// Ready=False, TooManyPermissions, with no roles and no permissions.
+	MaxMembershipPermissions = 8192
+	// MaxConditions is the most conditions a status holds (the conditions' MaxItems
+	// of every orgrbac CRD). Conditions the operator does not write are dropped
+	// first when a status would hold more.
+	MaxConditions = 16
+	// MaxConditionMessage is the most bytes of a condition message the operator
+	// writes, far below the CRD's 32768: a longer message is cut at a character
+	// boundary and ends saying how many bytes were left out.
+	MaxConditionMessage = 1024
+)
+
 // Condition reasons.
 const (
 	// ReasonResolved: the object was resolved with no problem.
@@ -52,8 +74,17 @@ const (
 	ReasonOrganizationNotFound = "OrganizationNotFound"
 	// ReasonRoleNotFound: a slug names no role visible to the organization.
 	ReasonRoleNotFound = "RoleNotFound"
-	// ReasonTooManyRoles: a single-role environment and a membership naming several roles.
+	// ReasonTooManyRoles: on ReferencesResolved (False), a single-role environment
+	// and a membership naming several roles: only the highest-priority one counts.
+	// On Ready (False), the membership resolves to more roles than status.roles
+	// and status.assignments can hold (MaxMembershipRoles): it grants nothing
+	// (fail closed) until it resolves to fewer.
 	ReasonTooManyRoles = "TooManyRoles"
+	// ReasonTooManyPermissions: on Ready (False), the membership's roles grant more
+	// distinct permissions than status.permissions can hold
+	// (MaxMembershipPermissions): it grants nothing (fail closed) until they grant
+	// fewer.
+	ReasonTooManyPermissions = "TooManyPermissions"
 	// ReasonDuplicate: an older object already holds this identity; this one grants nothing.
 	ReasonDuplicate = "Duplicate"
 	// ReasonUndeclaredPermissions: Permission objects exist and the role lists a slug

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
@@ -19,6 +18,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/textlist"
 )
 
 // RoleReconciler keeps a Role's status: its effective slug, Ready (False for a
@@ -83,7 +83,7 @@ func roleConditions(existing []metav1.Condition, gen int64, kind, dupOf, orgMiss
 	refs := referencesCondition("", "", gen)
 	if len(undeclared) > 0 {
 		refs = referencesCondition(orgrbacv1alpha1.ReasonUndeclaredPermissions,
-			"no Permission declares: "+strings.Join(undeclared, ", "), gen)
+			fmt.Sprintf("no Permission declares %d of its permissions: %s", len(undeclared), textlist.Join(undeclared)), gen)
 	}
 	return mergeConditions(existing, now, ready, refs)
 }

@@ -2,6 +2,9 @@ package controller
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,17 +41,50 @@ func referencesCondition(reason, message string, gen int64) metav1.Condition {
 	return condition(orgrbacv1alpha1.ConditionReferencesResolved, false, reason, message, gen)
 }
 
-// mergeConditions returns a copy of existing with each of want set. A condition
-// whose status does not change keeps its lastTransitionTime; one that changes gets
-// now. Nothing else in existing changes, so an unchanged world writes nothing.
+// mergeConditions returns a copy of existing with each of want set, its message
+// bounded by boundMessage. A condition whose status does not change keeps its
+// lastTransitionTime; one that changes gets now. Nothing else in existing
+// changes, so an unchanged world writes nothing, except that conditions not in
+// want are dropped, last first, while there are more than MaxConditions (a
+// status holding more could never be written).
+//
+// Every condition the controllers write passes here: this is the one place that
+// makes them fit the CRDs.
 func mergeConditions(existing []metav1.Condition, now metav1.Time, want ...metav1.Condition) []metav1.Condition {
 	out := make([]metav1.Condition, len(existing), len(existing)+len(want))
 	copy(out, existing)
 	for _, c := range want {
 		c.LastTransitionTime = now
+		c.Message = boundMessage(c.Message)
 		meta.SetStatusCondition(&out, c)
 	}
+	for i := len(out) - 1; i >= 0 && len(out) > orgrbacv1alpha1.MaxConditions; i-- {
+		if !slices.ContainsFunc(want, func(c metav1.Condition) bool { return c.Type == out[i].Type }) {
+			out = slices.Delete(out, i, i+1)
+		}
+	}
 	return out
+}
+
+// boundMessage returns message when it has at most MaxConditionMessage bytes;
+// otherwise its longest prefix ending at a character boundary that leaves room
+// for a note of how many bytes were left out, and that note.
+func boundMessage(message string) string {
+	if len(message) <= orgrbacv1alpha1.MaxConditionMessage {
+		return message
+	}
+	// The note's number has at most as many digits as len(message).
+	room := orgrbacv1alpha1.MaxConditionMessage - len(omittedNote(len(message)))
+	cut := room
+	for cut > 0 && !utf8.RuneStart(message[cut]) {
+		cut--
+	}
+	return message[:cut] + omittedNote(len(message)-cut)
+}
+
+// omittedNote ends a message cut by boundMessage.
+func omittedNote(n int) string {
+	return "... (" + strconv.Itoa(n) + " more bytes)"
 }
 
 // changedCondition returns the condition of type typ in after when it is False and
