@@ -206,7 +206,9 @@ func badCRs() []badCR {
 	}
 	set := func(path ...string) func(v any) func(u *unstructured.Unstructured) {
 		return func(v any) func(u *unstructured.Unstructured) {
-			return func(u *unstructured.Unstructured) { utilruntime.Must(unstructured.SetNestedField(u.Object, v, path...)) }
+			return func(u *unstructured.Unstructured) {
+				utilruntime.Must(unstructured.SetNestedField(u.Object, v, path...))
+			}
 		}
 	}
 	webhookDenied := "denied the request"
