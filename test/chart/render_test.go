@@ -478,10 +478,16 @@ func checkRotation(t *testing.T, objs objects, full, ns string) {
 	if len(secret.Data) != 0 || len(secret.StringData) != 0 {
 		t.Errorf("the certificate Secret is rendered with data: Helm would overwrite the rotated certificate")
 	}
+	// The rotator's grants name its two objects, and nothing else of their kinds.
 	role := decode[rbacv1.Role](t, objs.get(t, "Role", full+"-webhook-cert-rotation"))
 	wantRules(t, "cert rotation", role.Rules, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
-		Verbs: []string{"get", "list", "watch", "update"}}})
+		ResourceNames: []string{full + "-webhook-server-cert"}, Verbs: []string{"get", "list", "watch", "update"}}})
 	objs.get(t, "RoleBinding", full+"-webhook-cert-rotation")
+	crole := decode[rbacv1.ClusterRole](t, objs.get(t, "ClusterRole", full+"-webhook-cert-rotation"))
+	wantRules(t, "cert rotation (webhook configuration)", crole.Rules, []rbacv1.PolicyRule{{
+		APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"},
+		ResourceNames: []string{full + "-validating-webhook-configuration"}, Verbs: []string{"get", "list", "watch", "update"}}})
+	objs.get(t, "ClusterRoleBinding", full+"-webhook-cert-rotation")
 	if len(objs.ofKind("Certificate"))+len(objs.ofKind("Issuer")) > 0 {
 		t.Errorf("cert-manager objects rendered without certManager.enabled: %v", objs.ids())
 	}
@@ -653,8 +659,10 @@ func TestRender(t *testing.T) {
 			if _, ok := objs.find("Secret", full+"-webhook-server-cert"); ok {
 				t.Errorf("the Secret is rendered: cert-manager writes it")
 			}
-			if _, ok := objs.find("Role", full+"-webhook-cert-rotation"); ok {
-				t.Errorf("the rotation Role is rendered: the manager does not rotate")
+			for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} {
+				if _, ok := objs.find(kind, full+"-webhook-cert-rotation"); ok {
+					t.Errorf("the rotation %s is rendered: the manager does not rotate", kind)
+				}
 			}
 			issuer := objs.get(t, "Issuer", full+"-selfsigned-issuer")
 			if issuer.Map["apiVersion"] != "cert-manager.io/v1" || issuer.Map["spec"].(map[string]any)["selfSigned"] == nil {

@@ -11,9 +11,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// The rotator reads and rewrites the webhook configuration's caBundle. Its Secret
-// (in the manager's namespace) is granted by config/webhook/cert_rotation_rbac.yaml.
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update
+// The rotator reads and rewrites its Secret and the webhook configuration's
+// caBundle, and nothing else of either kind: config/webhook/cert_rotation_rbac.yaml
+// (and the chart's templates/webhook/certificate-rotation.yaml) grant get, list,
+// watch and update on those two objects by name, which works because
+// narrowedManager makes the rotator's cache list and watch them by name. With
+// cert-manager, the manager needs neither grant.
 
 // RotatorOptions configure AddRotator.
 type RotatorOptions struct {
@@ -46,7 +49,7 @@ func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
 		name := fmt.Sprintf("%s.%s.svc", svc, o.Secret.Namespace)
 		extra = append(extra, name, name+".cluster.local")
 	}
-	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+	err := rotator.AddRotator(narrow(mgr, o.Secret, o.Configuration), &rotator.CertRotator{
 		SecretKey:      o.Secret,
 		CertDir:        o.CertDir,
 		CertName:       CertName,

@@ -6,24 +6,31 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 )
 
 // TestAddRotator runs cert-controller against a real API server, as config/default
-// sets it up: it fills the empty Secret, injects the CA into every webhook of the
-// configuration, and reports ready once the certificate is mounted (the test
-// stands in for the kubelet, copying the Secret into the folder).
+// sets it up, as a user holding only the grants of config/webhook/cert_rotation_rbac.yaml
+// (its Secret and the webhook configuration, by name): it fills the empty Secret,
+// injects the CA into every webhook of the configuration, and reports ready once
+// the certificate is mounted (the test stands in for the kubelet, copying the
+// Secret into the folder).
 func TestAddRotator(t *testing.T) {
 	env := &envtest.Environment{}
 	cfg, err := env.Start()
@@ -38,7 +45,9 @@ func TestAddRotator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret := types.NamespacedName{Namespace: "orgrbac-system", Name: "orgrbac-webhook-server-cert"}
+	// The names of config/webhook, which cert_rotation_rbac.yaml grants (config/default
+	// prefixes all three).
+	secret := types.NamespacedName{Namespace: "orgrbac-system", Name: "webhook-server-cert"}
 	manifest, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "manifests.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +56,7 @@ func TestAddRotator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vwc.Name = "orgrbac-validating-webhook-configuration"
+	vwc.Name = "validating-webhook-configuration"
 	for i := range vwc.Webhooks {
 		path := "/validate"
 		vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
@@ -63,7 +72,21 @@ func TestAddRotator(t *testing.T) {
 		}
 	}
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: clientgoscheme.Scheme,
+	// Another Secret in the namespace, which the rotator must neither need nor see.
+	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: secret.Namespace, Name: "someone-elses"},
+		StringData: map[string]string{"password": "hunter2"}}); err != nil {
+		t.Fatal(err)
+	}
+	rotatorCfg := asShippedRotator(ctx, t, env, c, secret.Namespace)
+	restricted, err := client.New(rotatorCfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restricted.List(ctx, &corev1.SecretList{}, client.InNamespace(secret.Namespace)); !apierrors.IsForbidden(err) {
+		t.Fatalf("the shipped grants let the rotator list every Secret of its namespace (err %v): the test proves nothing", err)
+	}
+
+	mgr, err := ctrl.NewManager(rotatorCfg, ctrl.Options{Scheme: clientgoscheme.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +161,63 @@ func TestAddRotator(t *testing.T) {
 			t.Errorf("the serving certificate does not verify for %s: %v", name, err)
 		}
 	}
+}
+
+// asShippedRotator creates a user bound to the Role and ClusterRole of
+// config/webhook/cert_rotation_rbac.yaml (the Role in namespace) and returns its
+// config.
+func asShippedRotator(ctx context.Context, t *testing.T, env *envtest.Environment, c client.Client, namespace string) *rest.Config {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "cert_rotation_rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const user = "shipped-rotator"
+	roles := 0
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatal(err)
+		}
+		subjects := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}
+		switch meta.Kind {
+		case "Role":
+			var r rbacv1.Role
+			if err := yaml.UnmarshalStrict([]byte(doc), &r); err != nil {
+				t.Fatal(err)
+			}
+			r.Namespace = namespace
+			binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: r.Name}, Subjects: subjects,
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: r.Name}}
+			for _, o := range []client.Object{&r, binding} {
+				if err := c.Create(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			roles++
+		case "ClusterRole":
+			var r rbacv1.ClusterRole
+			if err := yaml.UnmarshalStrict([]byte(doc), &r); err != nil {
+				t.Fatal(err)
+			}
+			binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: r.Name}, Subjects: subjects,
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: r.Name}}
+			for _, o := range []client.Object{&r, binding} {
+				if err := c.Create(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			roles++
+		}
+	}
+	if roles != 2 {
+		t.Fatalf("cert_rotation_rbac.yaml holds %d roles, want a Role and a ClusterRole", roles)
+	}
+	u, err := env.AddUser(envtest.User{Name: user}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Config()
 }
 
 func TestReadyCheckBeforeReady(t *testing.T) {
