@@ -31,9 +31,11 @@ type structure struct {
 	envRoles []*roleEntry
 	// envRoleBySlug indexes envRoles.
 	envRoleBySlug map[string]*roleEntry
-	// orgs are the organizations by name.
+	// orgs are the organizations by name, without the duplicates of
+	// resolve.IndexOrganizations: a duplicate organization grants nothing.
 	orgs map[string]*orgEntry
-	// orgIDs are the organizations by WorkOS id (externalID, else name).
+	// orgIDs are the organizations by the ids callers give (externalID or
+	// name), as resolve.IndexOrganizations settles them.
 	orgIDs map[string]*orgEntry
 	// published is the highest Environment status.revision in the namespace.
 	published int64
@@ -261,8 +263,15 @@ func buildStructure(in *input) *structure {
 		st.envRoleBySlug[e.slug] = e
 	}
 
-	orgList := make([]*orgEntry, 0, len(orgObjs))
+	refs := make([]resolve.OrganizationRef, 0, len(orgObjs))
 	for _, name := range env.OrganizationNames() {
+		refs = append(refs, resolve.OrganizationRef{Meta: metaOf(orgObjs[name]), ExternalID: orgObjs[name].Spec.ExternalID})
+	}
+	ids := resolve.IndexOrganizations(refs)
+	for _, name := range env.OrganizationNames() {
+		if _, dup := ids.Duplicate(name); dup {
+			continue
+		}
 		view, obj := env.Organization(name), orgObjs[name]
 		o := &orgEntry{name: name, id: name, displayName: obj.Spec.DisplayName,
 			created: obj.CreationTimestamp.UTC(), updated: updatedAt(obj, obj.Status.Conditions),
@@ -283,15 +292,12 @@ func buildStructure(in *input) *structure {
 			o.roleBySlug[e.slug] = e
 		}
 		st.orgs[name] = o
-		orgList = append(orgList, o)
-	}
-	// An id names the oldest organization that claims it.
-	refs := make([]resolve.OrganizationRef, 0, len(orgList))
-	for _, o := range orgList {
-		refs = append(refs, resolve.OrganizationRef{Meta: metaOf(orgObjs[o.name]), ExternalID: orgObjs[o.name].Spec.ExternalID})
-	}
-	for id, name := range resolve.OrganizationIDs(refs) {
-		st.orgIDs[id] = st.orgs[name]
+		// An organization answers to those of its keys the rule gives it.
+		for _, key := range [2]string{name, obj.Spec.ExternalID} {
+			if owner, ok := ids.Lookup(key); ok && owner == name {
+				st.orgIDs[key] = o
+			}
+		}
 	}
 	return st
 }
@@ -300,14 +306,9 @@ func buildStructure(in *input) *structure {
 // shared (structures are never modified).
 var noStructure = buildStructure(&input{})
 
-// organization finds an organization by WorkOS id (externalID, else name) or by
-// name.
-func (c *content) organization(key string) *orgEntry {
-	if o := c.orgIDs[key]; o != nil {
-		return o
-	}
-	return c.orgs[key]
-}
+// organization finds the organization a caller's id (externalID or name) names,
+// by resolve.IndexOrganizations's rule; nil when it names none.
+func (c *content) organization(key string) *orgEntry { return c.orgIDs[key] }
 
 // member returns the membership of user in organization o (the Ready one, else
 // the oldest), nil when there is none.

@@ -373,7 +373,7 @@ func (r *PublishReconciler) gather(ctx context.Context, ns string) (*world, erro
 }
 
 // buildSnapshot is the namespace's snapshot (revision 0): the winning roles,
-// every organization, and the members of each whose Membership is Active and
+// every organization but the duplicates, and the members of each whose Membership is Active and
 // Ready, with its resolved roles (status.roles) that still name a visible
 // role. Of two Memberships of one user in one organization the oldest counts.
 func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, members []orgrbacv1alpha1.Membership) *publish.Snapshot {
@@ -382,14 +382,23 @@ func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, member
 		s.Roles = append(s.Roles, publish.Role{Slug: r.Slug, Type: publish.RoleTypeEnvironment, Permissions: r.Permissions})
 	}
 	externalIDs := make(map[string]string, len(orgs))
+	refs := make([]resolve.OrganizationRef, len(orgs))
 	for i := range orgs {
 		externalIDs[orgs[i].Name] = orgs[i].Spec.ExternalID
+		refs[i] = resolve.OrganizationRef{Meta: metaOf(&orgs[i]), ExternalID: orgs[i].Spec.ExternalID}
 	}
+	// A duplicate organization (resolve.IndexOrganizations) is left out with
+	// its roles and members: it answers to no id, and publish.Validate refuses
+	// colliding ids.
+	ids := resolve.IndexOrganizations(refs)
 	index := map[string]int{}
 	// RoleRefs, not Roles: every organization sees every environment role, and
 	// copying their permission sets for 1,000 organizations cost 53 MB per
 	// publication at 100k memberships. Only organization roles are copied.
 	for _, name := range env.OrganizationNames() {
+		if _, dup := ids.Duplicate(name); dup {
+			continue
+		}
 		view := env.Organization(name)
 		for r := range view.RoleRefs() {
 			if r.Type == resolve.RoleTypeOrganization {

@@ -127,8 +127,8 @@ func (o *objects) input() resolve.Input {
 type view struct {
 	objs *objects
 	env  *resolve.Env
-	// ids maps WorkOS organization ids to organization names.
-	ids map[string]string
+	// ids names the organization of a caller's id (externalID or name).
+	ids *resolve.OrganizationIndex
 	// members maps an organization name and a user to the membership that
 	// answers for the user.
 	members map[[2]string]*orgrbacv1alpha1.Membership
@@ -142,7 +142,7 @@ func newView(objs *objects) *view {
 			refs = append(refs, resolve.OrganizationRef{Meta: metaOf(g), ExternalID: g.Spec.ExternalID})
 		}
 	}
-	v.ids = resolve.OrganizationIDs(refs)
+	v.ids = resolve.IndexOrganizations(refs)
 	for i := range objs.memberships {
 		m := &objs.memberships[i]
 		if deleting(m) {
@@ -183,13 +183,13 @@ func resolved(m *orgrbacv1alpha1.Membership) *resolve.Resolved {
 		Role: m.Status.Role, Roles: m.Status.Roles, Permissions: slices.Compact(perms)}
 }
 
-// organization finds an organization by WorkOS id, else by name (as the
-// decision API does); nil when none.
+// organization finds the organization a caller's id (externalID or name) names,
+// by the decision API's rule (resolve.IndexOrganizations); nil when none.
 func (v *view) organization(key string) *resolve.OrgView {
-	if name, ok := v.ids[key]; ok {
+	if name, ok := v.ids.Lookup(key); ok {
 		return v.env.Organization(name)
 	}
-	return v.env.Organization(key)
+	return nil
 }
 
 // roleSet is the organization's roles for resolve.Decide (nil when the

@@ -21,10 +21,12 @@ func fuzzSnapshot(data []byte) *Snapshot {
 	s := &Snapshot{Revision: int64(next()) << (next() % 40)}
 	perms := []string{"a", "videos:view", "videos:create", "settings:manage", "x.y-z_*", "users:invite"}
 	nOrgs := next() % 6
+	externalIDs := map[string]bool{}
 	for o := range nOrgs {
 		org := Organization{Name: fmt.Sprintf("org%d", o)}
-		if next()%2 == 0 {
-			org.ExternalID = fmt.Sprintf("org_%02d", next())
+		// Organizations never share an id (Validate).
+		if id := fmt.Sprintf("org_%02d", next()); next()%2 == 0 && !externalIDs[id] {
+			org.ExternalID, externalIDs[id] = id, true
 		}
 		s.Organizations = append(s.Organizations, org)
 	}

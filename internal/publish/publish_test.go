@@ -211,6 +211,12 @@ func TestValidate(t *testing.T) {
 			want: "names no visible role"},
 		"role listed twice": {change: func(s *Snapshot) { s.Organizations[0].Members[0].Roles = []string{"admin", "admin"} },
 			want: "listed twice"},
+		// Security review M2: ids (names and externalIDs) are one key space.
+		"externalID is another organization's name": {change: func(s *Snapshot) { s.Organizations[1].ExternalID = "acme" },
+			want: `organization "globex": externalID "acme" is the name of another organization`},
+		"two organizations with one externalID": {change: func(s *Snapshot) { s.Organizations[1].ExternalID = "org_01ACME" },
+			want: `organizations "acme" and "globex" have the same externalID "org_01ACME"`},
+		"externalID equal to its own name": {change: func(s *Snapshot) { s.Organizations[1].ExternalID = "globex" }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := Normalize(sample())

@@ -175,7 +175,8 @@ func cloneOrNil(s []string) []string {
 }
 
 // Validate checks that s is normalized (see Normalize) and consistent: slugs,
-// names and users are non-empty and unique where they must be, a role's type
+// names and users are non-empty and unique where they must be, no two
+// organizations answer to one id (name or externalID), a role's type
 // matches its organization, organization roles belong to a listed
 // organization, and every member role names a role visible to the member's
 // organization (an environment role or one of its organization roles).
@@ -245,10 +246,39 @@ func Validate(s *Snapshot) error {
 			}
 		}
 	}
+	if err := checkOrganizationIDs(s.Organizations); err != nil {
+		return err
+	}
 	for k := range orgRoles {
 		if !orgs[k[0]] {
 			return invalid("organization role %q names unknown organization %q", k[1], k[0])
 		}
+	}
+	return nil
+}
+
+// checkOrganizationIDs refuses two organizations answering to one id: an
+// externalID equal to another organization's externalID or name. Readers look
+// organizations up by either (resolve.IndexOrganizations); the publisher leaves
+// the younger of two colliding organizations out, so a snapshot with a
+// collision is not the publisher's.
+func checkOrganizationIDs(orgs []Organization) error {
+	names := make(map[string]bool, len(orgs))
+	for _, o := range orgs {
+		names[o.Name] = true
+	}
+	ids := make(map[string]string, len(orgs))
+	for _, o := range orgs {
+		if o.ExternalID == "" || o.ExternalID == o.Name {
+			continue
+		}
+		if names[o.ExternalID] {
+			return invalid("organization %q: externalID %q is the name of another organization", o.Name, o.ExternalID)
+		}
+		if other, ok := ids[o.ExternalID]; ok {
+			return invalid("organizations %q and %q have the same externalID %q", other, o.Name, o.ExternalID)
+		}
+		ids[o.ExternalID] = o.Name
 	}
 	return nil
 }

@@ -169,34 +169,4 @@ func Prefer(a, b Candidate) bool {
 	return CompareMeta(a.Meta, b.Meta) < 0
 }
 
-// OrganizationRef is what identifies an Organization to callers.
-type OrganizationRef struct {
-	Meta
-	// ExternalID is spec.externalID, "" when unset.
-	ExternalID string
-}
-
-// ID is the organization's WorkOS id: its externalID when set, else its name.
-func (o OrganizationRef) ID() string {
-	if o.ExternalID != "" {
-		return o.ExternalID
-	}
-	return o.Name
-}
-
-// OrganizationIDs maps every WorkOS id (see OrganizationRef.ID) to the name of
-// the organization it identifies: the oldest that claims it. Callers look an
-// organization up by id first, then by name.
-func OrganizationIDs(orgs []OrganizationRef) map[string]string {
-	sorted := slices.Clone(orgs)
-	slices.SortFunc(sorted, func(a, b OrganizationRef) int { return CompareMeta(a.Meta, b.Meta) })
-	out := make(map[string]string, len(sorted))
-	for _, o := range sorted {
-		if _, taken := out[o.ID()]; !taken {
-			out[o.ID()] = o.Name
-		}
-	}
-	return out
-}
-
 var _ RoleSet = (*OrgView)(nil)

@@ -77,16 +77,3 @@ func TestPrefer(t *testing.T) {
 		}
 	}
 }
-
-func TestOrganizationIDs(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	got := OrganizationIDs([]OrganizationRef{
-		{Meta: Meta{Name: "acme-2", Created: t0.Add(time.Second)}, ExternalID: "org_acme"},
-		{Meta: Meta{Name: "acme", Created: t0}, ExternalID: "org_acme"},
-		{Meta: Meta{Name: "globex", Created: t0}},
-	})
-	want := map[string]string{"org_acme": "acme", "globex": "globex"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("OrganizationIDs = %v, want %v", got, want)
-	}
-}

@@ -58,10 +58,25 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
+// An organization's externalID equal to another organization's name (security
+// review M2) is a snapshot no publisher writes: encoding it fails, and a forged
+// one is refused, so the organization named acme keeps answering for "acme".
 func TestOrganizationNameBeatsExternalID(t *testing.T) {
 	s := videos(1)
 	s.Organizations[1].ExternalID = "acme" // globex's external id is acme's name
-	src := loaded(t, s, 0)
+	if _, err := publish.Encode(s, 0); !errors.Is(err, publish.ErrInvalid) {
+		t.Fatalf("encoding a snapshot whose ids collide: %v, want ErrInvalid", err)
+	}
+	dir := t.TempDir()
+	kubeletWrite(t, dir, encode(t, videos(1), 0))
+	src := NewFileSource(dir, FileSourceOptions{})
+	if err := src.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	kubeletWrite(t, dir, forgeExternalID(t, videos(2), "globex", "acme"))
+	if err := src.Reload(); !errors.Is(err, publish.ErrInvalid) {
+		t.Fatalf("Reload of a snapshot whose ids collide: %v, want ErrInvalid", err)
+	}
 	if !src.Allowed("acme", "user_alice", "settings:manage") || src.Allowed("acme", "user_frank", "videos:view") {
 		t.Error("the organization named acme must win over the one whose external id is acme")
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/orgrbac/orgrbac/internal/publish"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // decisions is a snapshot compiled for lookups: permission slugs interned to bit
@@ -46,7 +47,16 @@ func compile(s *Snapshot) *decisions {
 			orgRoles[[2]string{r.Organization, r.Slug}] = bits
 		}
 	}
-	byName := make(map[string]map[string][]roleBits, len(s.Organizations))
+	// An id (externalID or name) names the organization
+	// resolve.IndexOrganizations gives it, the decision API's rule. A valid
+	// snapshot has no colliding ids (publish.Validate refuses them, and the
+	// publisher leaves duplicate organizations out), so the snapshot carries no
+	// creation times: the rule only has to agree on collision-free input.
+	refs := make([]resolve.OrganizationRef, len(s.Organizations))
+	for i, o := range s.Organizations {
+		refs[i] = resolve.OrganizationRef{Meta: resolve.Meta{Name: o.Name}, ExternalID: o.ExternalID}
+	}
+	ids := resolve.IndexOrganizations(refs)
 	for _, o := range s.Organizations {
 		members := make(map[string][]roleBits, len(o.Members))
 		for _, m := range o.Members {
@@ -60,15 +70,11 @@ func compile(s *Snapshot) *decisions {
 			}
 			members[m.User] = roles
 		}
-		byName[o.Name] = members
-		if o.ExternalID != "" {
-			d.orgs[o.ExternalID] = members
+		for _, key := range [2]string{o.Name, o.ExternalID} {
+			if owner, ok := ids.Lookup(key); ok && owner == o.Name {
+				d.orgs[key] = members
+			}
 		}
-	}
-	// Names win over external ids that happen to be equal to another
-	// organization's name.
-	for name, members := range byName {
-		d.orgs[name] = members
 	}
 	return d
 }
