@@ -92,7 +92,7 @@ func readCRDLimits(t testing.TB) crdLimits {
 // holding the most roles and groups, and as many group mappings as groups.
 func limitInput(b *fuzzBytes, l crdLimits) (Input, Membership) {
 	at := func(limit int) int { return limit - b.n(3) } // the limit or just under
-	str := func(prefix string, i, n int) string { // a distinct string of length n
+	str := func(prefix string, i, n int) string {       // a distinct string of length n
 		s := fmt.Sprintf("%s%d-", prefix, i)
 		if len(s) >= n {
 			return s[:n]
@@ -100,7 +100,9 @@ func limitInput(b *fuzzBytes, l crdLimits) (Input, Membership) {
 		return s + strings.Repeat(string(rune('a'+b.n(3))), n-len(s))
 	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	meta := func(name string, i int) Meta { return Meta{Name: name, Created: t0.Add(time.Duration(i) * time.Second)} }
+	meta := func(name string, i int) Meta {
+		return Meta{Name: name, Created: t0.Add(time.Duration(i) * time.Second)}
+	}
 
 	nRoles := l.memberRoles + 2 + b.n(8) // more roles than a status may list
 	in := Input{}
