@@ -131,5 +131,23 @@ var _ = Describe("The published ConfigMaps policy", func() {
 		main.Data["snapshot.json"] = `{}`
 		Expect(manager.Update(ctx, main)).To(Succeed())
 		Expect(manager.Delete(ctx, cm("orgrbac-permissions-1", nil))).To(Succeed())
+
+		By("letting the manager write its CA bundle, and no ConfigMap of anyone else (M6)")
+		Expect(manager.Create(ctx, cm("orgrbac-api-ca", nil))).To(Succeed())
+		for _, tc := range []struct {
+			what string
+			obj  *corev1.ConfigMap
+		}{
+			{"another ConfigMap", cm("coredns", nil)},
+			{"a look-alike name", cm("orgrbac-permissions-evil", published)},
+			{"shard 0", cm("orgrbac-permissions-0", published)},
+		} {
+			err := manager.Create(ctx, tc.obj)
+			Expect(forbidden(err)).To(BeTrue(), "%s: %v", tc.what, err)
+		}
+		settings = get(ctx, ns, "settings", &corev1.ConfigMap{})
+		settings.Data = map[string]string{"hijacked": "true"}
+		Expect(forbidden(manager.Update(ctx, settings))).To(BeTrue(), "the manager changed the tenant's ConfigMap")
+		Expect(forbidden(manager.Delete(ctx, cm("settings", nil)))).To(BeTrue(), "the manager deleted the tenant's ConfigMap")
 	})
 })
