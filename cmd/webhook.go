@@ -34,6 +34,7 @@ type webhookOptions struct {
 	configuration string
 	localURL      string
 	localManifest string
+	clientCA      string
 	// caBundle is the local CA, set by newServer in local mode.
 	caBundle []byte
 	// extraServices also serve the rotated certificate (the decision API's).
@@ -72,6 +73,10 @@ func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&w.localURL, "webhook-local-url", "",
 		"For a manager outside the cluster (make run): serve the webhooks at this https URL (e.g. https://127.0.0.1:9443) "+
 			"with a certificate made up at start, and install a webhook configuration pointing to it while the manager runs.")
+	fs.StringVar(&w.clientCA, "webhook-client-ca", "",
+		"A PEM CA bundle: callers of the webhook server must present a client certificate it signed (the kube-apiserver's, "+
+			"configured in its AdmissionConfiguration), so that no one else can query the webhooks. Re-read when it changes. "+
+			"Empty: any TLS client may call them (restrict port 9443 with a NetworkPolicy).")
 	fs.StringVar(&w.localManifest, "webhook-local-manifest", "config/webhook/manifests.yaml",
 		"The generated webhook configuration that --webhook-local-url installs, rewritten to its URL.")
 }
@@ -88,6 +93,13 @@ func (w *webhookOptions) newServer() (webhook.Server, error) {
 		// exposed to the stream cancellation and rapid reset CVEs, and admission
 		// reviews gain nothing from it. (controller-runtime offers h2 by default.)
 		TLSOpts: []func(*tls.Config){disableHTTP2}}
+	if w.clientCA != "" {
+		cas, err := newClientCAFile(w.clientCA)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLSOpts = append(opts.TLSOpts, cas.tlsOption)
+	}
 	if w.localURL != "" {
 		u, err := url.Parse(w.localURL)
 		if err != nil || u.Scheme != "https" || u.Hostname() == "" {
