@@ -55,20 +55,30 @@ func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	env.Status.Organizations = count(len(orgs.Items))
 	env.Status.Memberships = count(len(members.Items))
 
-	ready := readyCondition("", "", env.Generation)
-	reason, message := "", ""
+	older := ""
 	if winner, _ := compiled.Environment(); winner != nil && winner.Name != env.Name {
-		ready = readyCondition(orgrbacv1alpha1.ReasonDuplicate,
-			fmt.Sprintf("Environment %q is older and holds this namespace's settings; this one is ignored", winner.Name), env.Generation)
-	} else {
-		reason, message = unknownRoles(compiled.UnknownDefault(), compiled.UnknownEnvironmentPriority())
+		older = winner.Name
 	}
-	env.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()),
-		ready, referencesCondition(reason, message, env.Generation))
+	env.Status.Conditions = environmentConditions(orig.Status.Conditions, env.Generation, older,
+		compiled.UnknownDefault(), compiled.UnknownEnvironmentPriority(), metav1.NewTime(r.Clock.Now()))
 	if _, err := patchStatus(ctx, r.Client, &env, orig, orig.Status, env.Status); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// environmentConditions are an Environment's conditions: Ready is False when an
+// older Environment (older names it) holds the namespace's settings, and then
+// nothing else is checked; otherwise ReferencesResolved reports a defaultRole and
+// rolePriority entries naming no Role.
+func environmentConditions(existing []metav1.Condition, gen int64, older, unknownDefault string, unknownPriority []string, now metav1.Time) []metav1.Condition {
+	if older != "" {
+		return mergeConditions(existing, now, readyCondition(orgrbacv1alpha1.ReasonDuplicate,
+			fmt.Sprintf("Environment %q is older and holds this namespace's settings; this one is ignored", older), gen),
+			referencesCondition("", "", gen))
+	}
+	reason, message := unknownRoles(unknownDefault, unknownPriority)
+	return mergeConditions(existing, now, readyCondition("", "", gen), referencesCondition(reason, message, gen))
 }
 
 // SetupWithManager registers the controller.

@@ -60,7 +60,8 @@ func referenceProblems(res resolve.Result) (reason, message string) {
 	if len(res.Dropped) > 0 {
 		reason = orgrbacv1alpha1.ReasonRoleNotFound
 		var b strings.Builder
-		b.WriteString("no such role: ")
+		// The count first: a message cut to its bound still says it.
+		fmt.Fprintf(&b, "no such role for %d references: ", len(res.Dropped))
 		textlist.Write(&b, len(res.Dropped), func(i int) {
 			d := res.Dropped[i]
 			if d.Group != "" {
