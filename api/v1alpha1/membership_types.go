@@ -102,7 +102,8 @@ type MembershipStatus struct {
 	Role string `json:"role,omitempty"`
 
 	// roles are the effective roles, highest priority first: at most one unless
-	// the Environment sets multipleRoles.
+	// the Environment sets multipleRoles. At most 64: a membership resolving to
+	// more has none and is Ready=False, TooManyRoles.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
@@ -122,7 +123,8 @@ type MembershipStatus struct {
 	Assignments []RoleAssignment `json:"assignments,omitempty"`
 
 	// permissions is the sorted union of the effective roles' permissions. Empty for
-	// memberships that are not Active or not Ready.
+	// memberships that are not Active or not Ready. At most 8192: a membership whose
+	// roles grant more has none and is Ready=False, TooManyPermissions.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=8192
@@ -130,9 +132,10 @@ type MembershipStatus struct {
 	Permissions []string `json:"permissions,omitempty"`
 
 	// conditions describe the resolution: Ready (False with reason
-	// DefaultRoleMissing, OrganizationNotFound or Duplicate: the membership then
-	// grants nothing) and ReferencesResolved (False with reason RoleNotFound or
-	// TooManyRoles).
+	// DefaultRoleMissing, OrganizationNotFound, Duplicate, TooManyRoles or
+	// TooManyPermissions: the membership then grants nothing) and
+	// ReferencesResolved (False with reason RoleNotFound or TooManyRoles). Messages
+	// are at most 1024 bytes.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
