@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,6 +84,25 @@ var _ = Describe("Statuses that always fit (security review M3)", func() {
 			create(ctx, ns, roleObj(slug, "p:"+slug), mappingObj("gm-"+slug, "acme", dir, "g-"+slug, slug))
 			groups = append(groups, "g-"+slug)
 		}
+
+		By("holding 64 roles, the most its status holds, with an event listing ten")
+		update(ctx, ns, "acme-a", &orgrbacv1alpha1.Membership{}, func(m *orgrbacv1alpha1.Membership) { m.Spec.DirectoryGroups = groups[:64] })
+		Eventually(func(g Gomega) {
+			m := &orgrbacv1alpha1.Membership{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme-a"}, m)).To(Succeed())
+			g.Expect(m.Status.ObservedGeneration).To(Equal(m.Generation))
+			g.Expect(m.Status.Roles).To(HaveLen(64))
+			g.Expect(m.Status.Assignments).To(HaveLen(64))
+			g.Expect(meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)).To(BeTrue())
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(func(g Gomega) {
+			var evs eventsv1.EventList
+			g.Expect(k8s.List(ctx, &evs, client.InNamespace(ns))).To(Succeed())
+			g.Expect(evs.Items).To(ContainElement(And(HaveField("Regarding.Name", "acme-a"), HaveField("Reason", "RolesChanged"),
+				HaveField("Note", ContainSubstring("from [admin] to [r00, r01, r02, r03, r04, r05, r06, r07, r08, r09 and 54 more]")))))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("failing closed at 70")
 		update(ctx, ns, "acme-a", &orgrbacv1alpha1.Membership{}, func(m *orgrbacv1alpha1.Membership) { m.Spec.DirectoryGroups = groups })
 		expectMembership(ctx, ns, "acme-a", resolved{reason: orgrbacv1alpha1.ReasonTooManyRoles})
 		m := get(ctx, ns, "acme-a", &orgrbacv1alpha1.Membership{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +18,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/textlist"
 )
 
 // MembershipReconciler resolves a Membership's effective roles and permissions
@@ -106,9 +106,10 @@ func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.M
 // resolution) and a Warning event when a problem appeared or changed.
 func (r *MembershipReconciler) events(before, after *orgrbacv1alpha1.Membership) {
 	if before.Status.ObservedGeneration > 0 && !slices.Equal(before.Status.Roles, after.Status.Roles) {
-		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, eventRolesChanged, "Resolve",
+		// Bounded as condition messages are: an event's note has at most 1 kB.
+		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, eventRolesChanged, "Resolve", "%s", boundMessage(fmt.Sprintf(
 			"effective roles changed from [%s] to [%s] (source %s)",
-			strings.Join(before.Status.Roles, ", "), strings.Join(after.Status.Roles, ", "), sourceOrNone(after.Status.Source))
+			textlist.Join(before.Status.Roles), textlist.Join(after.Status.Roles), sourceOrNone(after.Status.Source))))
 	}
 	for _, typ := range []string{orgrbacv1alpha1.ConditionReady, orgrbacv1alpha1.ConditionReferencesResolved} {
 		if c := changedCondition(before.Status.Conditions, after.Status.Conditions, typ); c != nil {
