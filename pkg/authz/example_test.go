@@ -116,7 +116,7 @@ func ExampleHTTPSource() {
 
 	src, err := authz.NewHTTPSource(authz.HTTPSourceOptions{
 		URL:       api.URL,  // e.g. https://orgrbac-api.orgrbac-system.svc:8082
-		TokenFile: token,    // default: the pod's ServiceAccount token
+		TokenFile: token,    // default: the projected token for the API (DefaultTokenFile)
 		Namespace: "videos", // default: the caller's own namespace
 		// The stand-in serves plain HTTP on loopback; in a cluster the URL is
 		// https (with CAFile), and http URLs are refused without this.

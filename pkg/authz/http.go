@@ -19,8 +19,15 @@ import (
 	"time"
 )
 
-// DefaultTokenFile is where Kubernetes mounts a pod's ServiceAccount token.
-const DefaultTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token" //nolint:gosec // a path, not a credential
+// DefaultTokenFile is where the documented projected serviceAccountToken
+// volume mounts the pod's token for the decision API (audience TokenAudience,
+// rotated by the kubelet): docs/decision-api.md. The API refuses the pod's
+// default ServiceAccount token, whose audience is the Kubernetes API server.
+const DefaultTokenFile = "/var/run/secrets/orgrbac.dev/token" //nolint:gosec // a path, not a credential
+
+// TokenAudience is the audience the decision API requires of tokens by
+// default (its --api-token-audience): the audience of the projected volume.
+const TokenAudience = "orgrbac.dev/decision-api" //nolint:gosec // an audience name, not a credential
 
 // RevisionHeader is the response header carrying the snapshot revision.
 const RevisionHeader = "X-Orgrbac-Revision"
@@ -34,8 +41,9 @@ type HTTPSourceOptions struct {
 	// AllowInsecureHTTP accepts an http URL, sending the token in clear text.
 	// Only for tests against a loopback server.
 	AllowInsecureHTTP bool
-	// TokenFile holds the bearer token, re-read every TokenRefresh
-	// (DefaultTokenFile when empty).
+	// TokenFile holds the bearer token, a projected ServiceAccount token for
+	// the API's audience, re-read every TokenRefresh and after a 401, as the
+	// kubelet rotates it (DefaultTokenFile when empty).
 	TokenFile string
 	// TokenRefresh is how often the token file is re-read (one minute when zero).
 	TokenRefresh time.Duration
@@ -230,6 +238,11 @@ func (s *HTTPSource) call(ctx context.Context, body checkRequest) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("reading the decision API's answer: %w", err)
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The token may have expired or rotated since it was read: the next
+		// call reads the file again.
+		s.forgetToken(token)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return false, &APIError{StatusCode: resp.StatusCode, Body: string(data)}
 	}
@@ -266,6 +279,16 @@ func (s *HTTPSource) bearer() (string, error) {
 	}
 	s.token, s.tokenRead = token, s.now()
 	return token, nil
+}
+
+// forgetToken makes the next call re-read the token file, unless another call
+// already did (the token is then no longer the one refused).
+func (s *HTTPSource) forgetToken(refused string) {
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	if s.token == refused {
+		s.token = ""
+	}
 }
 
 // APIError is a non-200 answer of the decision API.

@@ -277,3 +277,43 @@ func TestHTTPSourceRefusesPlainHTTPAndProxies(t *testing.T) {
 		t.Error("AllowInsecureHTTP: the plain HTTP API was not asked")
 	}
 }
+
+// The default token is the projected one for the API's audience, and a 401
+// (a token that expired or rotated) makes the next call re-read the file
+// before TokenRefresh.
+func TestHTTPSourceTokenRotation(t *testing.T) {
+	if DefaultTokenFile != "/var/run/secrets/orgrbac.dev/token" || TokenAudience != "orgrbac.dev/decision-api" {
+		t.Errorf("DefaultTokenFile %q, TokenAudience %q: not the documented projected token", DefaultTokenFile, TokenAudience)
+	}
+	api, _, opts := newFakeAPI(t)
+	src, err := NewHTTPSource(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	src.now = func() time.Time { return now }
+	api.mu.Lock()
+	api.status = http.StatusUnauthorized
+	api.mu.Unlock()
+	var apiErr *APIError
+	if _, err := src.Check(context.Background(), "acme", "user_alice", "settings:manage"); !errors.As(err, &apiErr) ||
+		apiErr.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("Check against a 401: %v", err)
+	}
+	// The kubelet rotates the token; within TokenRefresh, the next call reads it.
+	if err := os.WriteFile(opts.TokenFile, []byte("token-2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	api.mu.Lock()
+	api.status = 0
+	api.mu.Unlock()
+	if !src.Allowed("acme", "user_alice", "settings:manage") {
+		t.Error("denied after the token rotated")
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if last := api.tokens[len(api.tokens)-1]; last != "Bearer token-2" {
+		t.Errorf("after a 401, the next call sent %q; want the rotated token", last)
+	}
+}
