@@ -20,3 +20,22 @@ func TestAPIMaxRequestsInFlightFlag(t *testing.T) {
 		t.Error("--api-max-requests-inflight=0 was accepted")
 	}
 }
+
+func TestAPITokenAudienceFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+		ok   bool
+	}{
+		{nil, api.DefaultTokenAudience, true},
+		{[]string{"--api-token-audience=videos.example/orgrbac"}, "videos.example/orgrbac", true},
+		{[]string{"--api-token-audience="}, "", true}, // no audience: the weaker setting
+		{[]string{"--api-token-audience=orgrbac dev"}, "", false},
+		{[]string{"--api-token-audience=orgrbac\n"}, "", false},
+	} {
+		o, err := parseFlags(tc.args)
+		if (err == nil) != tc.ok || (err == nil && o.apiTokenAudience != tc.want) {
+			t.Errorf("%q: %+v, %v; want %q (valid: %v)", tc.args, o, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -44,6 +46,7 @@ type options struct {
 	apiService              string
 	apiCAConfigMap          string
 	apiMaxInFlight          int
+	apiTokenAudience        string
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
@@ -79,6 +82,10 @@ func parseFlags(args []string) (*options, error) {
 			"in every namespace holding an Environment, for workloads to mount. Empty: not published.")
 	fs.IntVar(&o.apiMaxInFlight, "api-max-requests-inflight", api.DefaultMaxRequestsInFlight,
 		"How many requests the decision API serves at once; beyond it, it answers 429 with Retry-After. Negative: no limit.")
+	fs.StringVar(&o.apiTokenAudience, "api-token-audience", api.DefaultTokenAudience,
+		"The audience the decision API's callers' tokens must be minted for (a projected serviceAccountToken volume with this audience): "+
+			"TokenReviews ask for it and a token not valid for it, such as a pod's default token, is refused. "+
+			"Empty: any token the API server accepts for itself (weaker: callers then hand the API a credential for the API server).")
 	fs.BoolVar(&o.apiInsecure, "api-insecure", false,
 		"Serve the decision API over plain HTTP (loopback development only: tokens travel in clear text).")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
@@ -108,6 +115,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.apiCAConfigMap != "" && o.apiCertDir == "" && o.apiService == "" {
 		return nil, errors.New("--api-ca-configmap publishes the ca.crt of the decision API's certificate folder: set --api-cert-dir or --api-service")
+	}
+	if strings.ContainsFunc(o.apiTokenAudience, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return nil, fmt.Errorf("--api-token-audience %q must not contain whitespace or control characters", o.apiTokenAudience)
 	}
 	if o.apiMaxInFlight == 0 {
 		return nil, errors.New("--api-max-requests-inflight must not be 0 (negative: no limit)")
@@ -266,7 +276,7 @@ func run(o *options) error {
 	apiServer, err := api.NewServer(api.Options{
 		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
 		Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
-		MaxRequestsInFlight: o.apiMaxInFlight,
+		MaxRequestsInFlight: o.apiMaxInFlight, TokenAudience: o.apiTokenAudience,
 	})
 	if err != nil {
 		return fmt.Errorf("creating the decision API: %w", err)

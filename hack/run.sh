@@ -93,35 +93,41 @@ esac
 echo "run: applying config/samples"
 "$kubectl" apply --server-side -k config/samples
 
-# Calling the decision API: the caller ClusterRole under the name every install
-# path gives it (config/default prefixes config/rbac's api-caller with orgrbac-),
-# and a ServiceAccount of the samples' environment bound to it.
-echo "run: installing the ClusterRole orgrbac-api-caller and the ServiceAccount videos/orgrbac-demo"
-caller_role=$(sed 's/^  name: api-caller$/  name: orgrbac-api-caller/' config/rbac/api_caller_role.yaml)
-grep -q '^  name: orgrbac-api-caller$' <<<"$caller_role" || {
-	echo "run: config/rbac/api_caller_role.yaml no longer names the ClusterRole api-caller" >&2; exit 1; }
-"$kubectl" apply --server-side -f - >/dev/null <<<"$caller_role"
+# Calling the decision API: the caller (checks) and reader (member data)
+# ClusterRoles under the names every install path gives them (config/default
+# prefixes config/rbac's api-caller and api-reader with orgrbac-), and a
+# ServiceAccount of the samples' environment bound to both. Its tokens for the
+# API are minted with the API's audience (kubectl create token --audience).
+echo "run: installing the ClusterRoles orgrbac-api-caller and orgrbac-api-reader and the ServiceAccount videos/orgrbac-demo"
 "$kubectl" apply --server-side -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: orgrbac-demo
   namespace: videos
----
+EOF
+for role in api-caller api-reader; do
+	file=config/rbac/${role//-/_}_role.yaml
+	manifest=$(sed "s/^  name: $role\$/  name: orgrbac-$role/" "$file")
+	grep -q "^  name: orgrbac-$role\$" <<<"$manifest" || {
+		echo "run: $file no longer names the ClusterRole $role" >&2; exit 1; }
+	"$kubectl" apply --server-side -f - >/dev/null <<<"$manifest"
+	"$kubectl" apply --server-side -f - >/dev/null <<EOF
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: orgrbac-demo-api-caller
+  name: orgrbac-demo-$role
   namespace: videos
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: ClusterRole
-  name: orgrbac-api-caller
+  name: orgrbac-$role
 subjects:
 - kind: ServiceAccount
   name: orgrbac-demo
   namespace: videos
 EOF
+done
 
 
 if $cluster_only; then
@@ -166,9 +172,9 @@ cat <<EOT
 
     kubectl orgrbac can-i acme user_alice videos:delete -n videos
 
-    curl --cacert $cert_dir/ca.crt -H "Authorization: Bearer \$(kubectl create token orgrbac-demo -n videos)" -d '$body' https://127.0.0.1:$api_port/v1/check
+    curl --cacert $cert_dir/ca.crt -H "Authorization: Bearer \$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api)" -d '$body' https://127.0.0.1:$api_port/v1/check
 
-    npm install --prefix $sdk --no-audit --no-fund --silent @workos-inc/node@8.13.0 && NODE_EXTRA_CA_CERTS=$cert_dir/ca.crt WORKOS_API_KEY=\$(kubectl create token orgrbac-demo -n videos) node -e "const { WorkOS } = require('$sdk/node_modules/@workos-inc/node'); new WorkOS(process.env.WORKOS_API_KEY, { apiHostname: '127.0.0.1', port: $api_port, https: true }).authorization.check({ organizationMembershipId: 'acme-alice', permissionSlug: 'videos:delete' }).then((r) => console.log(JSON.stringify(r)))"
+    npm install --prefix $sdk --no-audit --no-fund --silent @workos-inc/node@8.13.0 && NODE_EXTRA_CA_CERTS=$cert_dir/ca.crt WORKOS_API_KEY=\$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api) node -e "const { WorkOS } = require('$sdk/node_modules/@workos-inc/node'); new WorkOS(process.env.WORKOS_API_KEY, { apiHostname: '127.0.0.1', port: $api_port, https: true }).authorization.check({ organizationMembershipId: 'acme-alice', permissionSlug: 'videos:delete' }).then((r) => console.log(JSON.stringify(r)))"
 
   Then follow docs/quickstart.md.
 

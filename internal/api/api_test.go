@@ -89,6 +89,51 @@ var _ = Describe("Authentication and authorization", func() {
 		expectError(call(http.MethodPost, "/v1/check?namespace="+envNS, crosserToken, conflict), http.StatusUnprocessableEntity, "invalid_request_parameters")
 	})
 
+	It("refuses a token for the API server's audience (a pod's default token), and says which audience it needs", func() {
+		for _, r := range []struct{ method, path string }{
+			{http.MethodPost, "/v1/check"},
+			{http.MethodGet, "/user_management/organization_memberships"},
+			{http.MethodGet, "/authorization/roles"},
+		} {
+			res := call(r.method, r.path, appServerToken, checkBody)
+			expectError(res, http.StatusUnauthorized, "unauthorized")
+			Expect(string(res.body)).To(ContainSubstring(`the audience \"orgrbac.dev/decision-api\"`))
+			Expect(res.revision).To(BeZero())
+		}
+		// The same ServiceAccount's token for the API's audience is accepted.
+		Expect(call(http.MethodPost, "/v1/check", appToken, checkBody).code).To(Equal(http.StatusOK))
+		// A token for another service's audience is refused too.
+		other := token(context.Background(), envNS, "app", "https://videos.example")
+		expectError(call(http.MethodPost, "/v1/check", other, checkBody), http.StatusUnauthorized, "unauthorized")
+	})
+
+	It("lets a caller with only create permissionchecks check, but not read members, and a reader read but not check", func() {
+		Expect(call(http.MethodPost, "/v1/check", checkerToken, checkBody).code).To(Equal(http.StatusOK))
+		Expect(call(http.MethodPost, "/authorization/organization_memberships/acme-alice/check", checkerToken,
+			map[string]any{"permission_slug": "videos:view"}).code).To(Equal(http.StatusOK))
+		for _, r := range []struct{ path, denied string }{
+			{"/user_management/organization_memberships?organization_id=acme", "list memberships"},
+			{"/user_management/organization_memberships/acme-alice", "get memberships"},
+			{"/v1/organizations/acme/memberships/user_alice", "get memberships"},
+			{"/v1/organizations/acme/permissions/videos:view/members", "list memberships"},
+			{"/authorization/roles", "list roles"},
+			{"/authorization/organizations/acme/roles", "list organizationroles"},
+		} {
+			res := call(http.MethodGet, r.path, checkerToken, nil)
+			expectError(res, http.StatusForbidden, "forbidden")
+			Expect(string(res.body)).To(ContainSubstring("may not "+r.denied+".orgrbac.dev"), r.path)
+			Expect(string(res.body)).NotTo(ContainSubstring("alice"), "a 403 carries no data")
+
+			Expect(call(http.MethodGet, r.path, readerToken, nil).code).To(Equal(http.StatusOK), r.path)
+		}
+		var l listObject[membershipObject]
+		call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme", readerToken, nil).into(&l)
+		Expect(l.Data).NotTo(BeEmpty())
+		res := call(http.MethodPost, "/v1/check", readerToken, checkBody)
+		expectError(res, http.StatusForbidden, "forbidden")
+		Expect(string(res.body)).To(ContainSubstring("may not create permissionchecks.orgrbac.dev"))
+	})
+
 	It("serves an authorised ServiceAccount of the namespace with the revision header", func() {
 		res := call(http.MethodPost, "/v1/check", appToken, checkBody)
 		Expect(res.code).To(Equal(http.StatusOK), "body %s", res.body)
@@ -448,7 +493,8 @@ var _ = Describe("Transport", func() {
 		Expect(res.StatusCode).To(Equal(http.StatusBadRequest), "Go's TLS server answers plain HTTP with 400")
 
 		addr := freeAddr()
-		plain, err := NewServer(Options{BindAddress: addr, Insecure: true, Cache: srv.opts.Cache, Config: cfg})
+		plain, err := NewServer(Options{BindAddress: addr, Insecure: true, Cache: srv.opts.Cache, Config: cfg,
+			TokenAudience: DefaultTokenAudience})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(plain.CertificatePEM()).To(BeNil())
 		sctx, cancel := context.WithCancel(ctx)

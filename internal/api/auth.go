@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,15 +25,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// The resource a caller needs `get` on, in the target namespace.
-const (
-	// CheckGroup is the API group of the virtual resource that authorizes callers.
-	CheckGroup = "orgrbac.dev"
-	// CheckResource is the virtual resource that authorizes callers.
-	CheckResource = "permissionchecks"
-	// CheckVerb is the verb callers need on CheckResource.
-	CheckVerb = "get"
-)
+// DefaultTokenAudience is the audience the decision API asks TokenReviews for
+// unless told otherwise (--api-token-audience): callers present a projected
+// ServiceAccount token minted for it, never a token for the API server.
+const DefaultTokenAudience = "orgrbac.dev/decision-api" //nolint:gosec // an audience name, not a credential
 
 // userInfo is an authenticated caller.
 type userInfo struct {
@@ -92,24 +89,39 @@ func namespaceOf(user string) string {
 
 // reviewer asks the API server who a token belongs to and what a user may do.
 type reviewer interface {
-	// reviewToken returns the token's user, nil when the token is not valid.
+	// reviewToken returns the token's user, nil when the token is not valid
+	// (for the API's audience, when it has one).
 	reviewToken(ctx context.Context, token string) (*userInfo, error)
-	// reviewAccess reports whether the user may `get` permissionchecks in ns.
-	reviewAccess(ctx context.Context, u *userInfo, ns string) (bool, error)
+	// reviewAccess reports whether the user holds a in namespace ns.
+	reviewAccess(ctx context.Context, u *userInfo, ns string, a access) (bool, error)
 }
 
 // kubeReviewer is the reviewer backed by TokenReview and SubjectAccessReview.
 type kubeReviewer struct {
 	cs kubernetes.Interface
+	// audience is the audience every token must be valid for; "" accepts the
+	// API server's own audiences (the weaker setting: callers then hand the API
+	// a credential the API server accepts too).
+	audience string
 }
 
 func (k kubeReviewer) reviewToken(ctx context.Context, token string) (*userInfo, error) {
+	spec := authenticationv1.TokenReviewSpec{Token: token}
+	if k.audience != "" {
+		spec.Audiences = []string{k.audience}
+	}
 	tr, err := k.cs.AuthenticationV1().TokenReviews().Create(ctx,
-		&authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		&authenticationv1.TokenReview{Spec: spec}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating a TokenReview: %w", err)
 	}
 	if !tr.Status.Authenticated {
+		return nil, nil
+	}
+	// The API server answers with the requested audiences the token is valid
+	// for; an authenticator that ignores audiences answers none, which is
+	// refused too (as kube-rbac-proxy's --auth-token-audiences does).
+	if k.audience != "" && !slices.Contains(tr.Status.Audiences, k.audience) {
 		return nil, nil
 	}
 	u := &userInfo{name: tr.Status.User.Username, uid: tr.Status.User.UID, groups: tr.Status.User.Groups}
@@ -122,11 +134,11 @@ func (k kubeReviewer) reviewToken(ctx context.Context, token string) (*userInfo,
 	return u, nil
 }
 
-func (k kubeReviewer) reviewAccess(ctx context.Context, u *userInfo, ns string) (bool, error) {
+func (k kubeReviewer) reviewAccess(ctx context.Context, u *userInfo, ns string, a access) (bool, error) {
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: u.name, UID: u.uid, Groups: u.groups,
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: ns, Verb: CheckVerb, Group: CheckGroup, Resource: CheckResource},
+			Namespace: ns, Verb: a.verb, Group: CheckGroup, Resource: a.resource},
 	}}
 	if len(u.extra) > 0 {
 		sar.Spec.Extra = make(map[string]authorizationv1.ExtraValue, len(u.extra))
@@ -254,6 +266,7 @@ func (b *failureBudget) failed(caller string) {
 type authCache struct {
 	rev       reviewer
 	opts      AuthCacheOptions
+	clk       clock.PassiveClock
 	tokens    *utilcache.LRUExpireCache // [32]byte -> *userInfo
 	badTokens *utilcache.LRUExpireCache // [32]byte -> struct{}: not authenticated
 	access    *utilcache.LRUExpireCache // string -> struct{}: allowed
@@ -266,7 +279,7 @@ type authCache struct {
 
 func newAuthCache(rev reviewer, opts AuthCacheOptions, clk clock.PassiveClock) *authCache {
 	opts = opts.withDefaults()
-	return &authCache{rev: rev, opts: opts,
+	return &authCache{rev: rev, opts: opts, clk: clk,
 		tokens:         utilcache.NewLRUExpireCacheWithClock(opts.Size, clk),
 		badTokens:      utilcache.NewLRUExpireCacheWithClock(opts.NegativeSize, clk),
 		access:         utilcache.NewLRUExpireCacheWithClock(opts.Size, clk),
@@ -316,7 +329,14 @@ func (a *authCache) authenticate(ctx context.Context, client, token string) (*us
 		}
 		c := *u
 		c.id = c.key()
-		a.tokens.Add(key, &c, a.opts.TTL)
+		// A positive answer never outlives the token.
+		ttl := a.opts.TTL
+		if exp, ok := tokenExpiry(token); ok {
+			ttl = min(ttl, exp.Sub(a.clk.Now()))
+		}
+		if ttl > 0 {
+			a.tokens.Add(key, &c, ttl)
+		}
 		return &c, nil
 	})
 	if err != nil {
@@ -325,14 +345,15 @@ func (a *authCache) authenticate(ctx context.Context, client, token string) (*us
 	return v.(*userInfo), nil
 }
 
-// authorize reports whether u may use the API in namespace ns; errThrottled
-// when u's failure budget is spent and the answer is not cached.
-func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool, error) {
+// authorize reports whether u holds acc in namespace ns; errThrottled when
+// u's failure budget is spent and the answer is not cached.
+func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string, acc access) (bool, error) {
 	id := u.id
 	if id == "" {
 		id = u.key()
 	}
-	key := id + "/" + ns
+	// Namespaces are DNS labels, verbs and resources constants without '/'.
+	key := id + "/" + ns + "/" + acc.verb + "/" + acc.resource
 	if _, ok := a.access.Get(key); ok {
 		authCacheTotal.WithLabelValues("access", "hit").Inc()
 		return true, nil
@@ -349,7 +370,7 @@ func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool
 	v, err, _ := a.flight.Do("a"+key, func() (any, error) {
 		rctx, cancel := reviewContext(ctx)
 		defer cancel()
-		ok, err := a.rev.reviewAccess(rctx, u, ns)
+		ok, err := a.rev.reviewAccess(rctx, u, ns, acc)
 		if err != nil {
 			return false, err
 		}
@@ -365,4 +386,41 @@ func (a *authCache) authorize(ctx context.Context, u *userInfo, ns string) (bool
 		return false, err
 	}
 	return v.(bool), nil
+}
+
+// maxJWTPayload bounds the payload tokenExpiry decodes (a ServiceAccount
+// token's is a few hundred bytes).
+const maxJWTPayload = 16 << 10
+
+// maxUnixSeconds is the end of year 9999.
+const maxUnixSeconds = 253402300799
+
+// tokenExpiry returns the expiry (the "exp" claim) of a token that is a JWT.
+// The signature is not verified: the expiry only ever shortens how long the
+// API server's answer about the token is cached, it is never trusted to grant
+// anything. ok is false for tokens that are not JWTs or carry no usable exp.
+func tokenExpiry(token string) (time.Time, bool) {
+	_, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return time.Time{}, false
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(sig, ".") || len(payload) > maxJWTPayload {
+		return time.Time{}, false
+	}
+	data, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp *float64 `json:"exp"` // a NumericDate: seconds, possibly fractional
+	}
+	if err := json.Unmarshal(data, &claims); err != nil || claims.Exp == nil {
+		return time.Time{}, false
+	}
+	// Negative or beyond year 9999: no usable expiry (the TTL alone applies).
+	if exp := *claims.Exp; exp >= 0 && exp <= maxUnixSeconds {
+		return time.Unix(int64(exp), 0), true
+	}
+	return time.Time{}, false
 }

@@ -2,14 +2,21 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -17,10 +24,12 @@ import (
 type fakeReviewer struct {
 	mu      sync.Mutex
 	users   map[string]*userInfo // token -> user
-	allowed map[string]bool      // user name + "/" + namespace -> allowed
+	allowed map[string]bool      // user name + "/" + namespace -> allowed everything
+	grants  map[string][]access  // user name + "/" + namespace -> allowed these only
 	fail    bool                 // every review fails
 	tokens  int                  // TokenReviews made
 	access  int                  // SubjectAccessReviews made
+	asked   []access             // the accesses reviewed, in order
 }
 
 func (f *fakeReviewer) reviewToken(_ context.Context, token string) (*userInfo, error) {
@@ -33,14 +42,15 @@ func (f *fakeReviewer) reviewToken(_ context.Context, token string) (*userInfo, 
 	return f.users[token], nil
 }
 
-func (f *fakeReviewer) reviewAccess(_ context.Context, u *userInfo, ns string) (bool, error) {
+func (f *fakeReviewer) reviewAccess(_ context.Context, u *userInfo, ns string, a access) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.access++
+	f.asked = append(f.asked, a)
 	if f.fail {
 		return false, errors.New("api server unreachable")
 	}
-	return f.allowed[u.name+"/"+ns], nil
+	return f.allowed[u.name+"/"+ns] || slices.Contains(f.grants[u.name+"/"+ns], a), nil
 }
 
 func TestAuthCache(t *testing.T) {
@@ -75,7 +85,7 @@ func TestAuthCache(t *testing.T) {
 
 	expectAccess := func(ns string, want bool, reviews int) {
 		t.Helper()
-		ok, err := a.authorize(ctx, app, ns)
+		ok, err := a.authorize(ctx, app, ns, mayCheck)
 		if err != nil || ok != want {
 			t.Fatalf("authorize(%s) = %v, %v; want %v", ns, ok, err, want)
 		}
@@ -89,7 +99,7 @@ func TestAuthCache(t *testing.T) {
 	expectAccess("other", false, 2)
 	// The same identity with groups in another order is the same cache key.
 	same := &userInfo{name: app.name, groups: []string{"a", "b"}}
-	if ok, _ := a.authorize(ctx, same, "videos"); !ok || rev.access != 2 {
+	if ok, _ := a.authorize(ctx, same, "videos", mayCheck); !ok || rev.access != 2 {
 		t.Fatalf("a reordered identity missed the cache (%d reviews)", rev.access)
 	}
 	// Bounded: a third namespace evicts the least recently used entry ("other").
@@ -159,5 +169,139 @@ func TestAuthenticateComputesTheKeyOnce(t *testing.T) {
 	}
 	if u.id != "" {
 		t.Error("authenticate wrote to the reviewer's object")
+	}
+}
+
+// jwt builds an unsigned token of the JWT form with the given payload.
+func jwt(payload string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + ".c2ln"
+}
+
+func TestTokenExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name, token string
+		want        time.Time // zero: no expiry
+	}{
+		{"JWT", jwt(`{"aud":["orgrbac.dev/decision-api"],"exp":1767225600,"sub":"x"}`), time.Unix(1767225600, 0)},
+		{"fractional exp", jwt(`{"exp":1767225600.9}`), time.Unix(1767225600, 0)},
+		{"no exp", jwt(`{"sub":"x"}`), time.Time{}},
+		{"null exp", jwt(`{"exp":null}`), time.Time{}},
+		{"string exp", jwt(`{"exp":"1767225600"}`), time.Time{}},
+		{"negative exp", jwt(`{"exp":-1}`), time.Time{}},
+		{"exp beyond year 9999", jwt(`{"exp":1e300}`), time.Time{}},
+		{"payload not JSON", jwt(`not json`), time.Time{}},
+		{"payload not base64url", "a.b*c.d", time.Time{}},
+		{"two parts", "a.b", time.Time{}},
+		{"four parts", jwt(`{"exp":1767225600}`) + ".x", time.Time{}},
+		{"opaque token", "garbage", time.Time{}},
+		{"empty", "", time.Time{}},
+		{"oversized payload", "a." + strings.Repeat("A", maxJWTPayload+4) + ".c", time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tokenExpiry(tc.token)
+			if ok != !tc.want.IsZero() || !got.Equal(tc.want) {
+				t.Errorf("tokenExpiry = %v, %v; want %v", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// A positive token review is cached for the TTL, but never beyond the token's
+// own expiry; a token already expired by the local clock is not cached.
+func TestTokenCacheNeverOutlivesTheToken(t *testing.T) {
+	ctx := context.Background()
+	clk := clocktesting.NewFakeClock(t0)
+	app := &userInfo{name: "system:serviceaccount:videos:app"}
+	short := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(10*time.Second).Unix()))
+	long := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(time.Hour).Unix()))
+	expired := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(-time.Second).Unix()))
+	rev := &fakeReviewer{users: map[string]*userInfo{short: app, long: app, expired: app}}
+	a := newAuthCache(rev, AuthCacheOptions{TTL: 30 * time.Second}, clk)
+	authenticate := func(token string, reviews int) {
+		t.Helper()
+		if u, err := a.authenticate(ctx, "10.0.0.1", token); err != nil || u == nil {
+			t.Fatalf("authenticate = %v, %v", u, err)
+		}
+		if rev.tokens != reviews {
+			t.Fatalf("%d TokenReviews, want %d", rev.tokens, reviews)
+		}
+	}
+	authenticate(short, 1)
+	authenticate(long, 2)
+	authenticate(expired, 3)
+	authenticate(expired, 4) // not cached
+	clk.Step(9 * time.Second)
+	authenticate(short, 4) // cached until its exp
+	authenticate(long, 4)
+	clk.Step(2 * time.Second)
+	authenticate(short, 5) // past its exp: reviewed again (the API server decides)
+	authenticate(long, 5)  // the TTL still applies
+	clk.Step(20 * time.Second)
+	authenticate(long, 6) // past the TTL
+}
+
+// The TokenReview carries the API's audience, and a token the API server does
+// not confirm for it is refused.
+func TestKubeReviewerAudience(t *testing.T) {
+	const aud = DefaultTokenAudience
+	for _, tc := range []struct {
+		name      string
+		audience  string   // the API's
+		status    []string // status.audiences the API server answers
+		authentic bool     // status.authenticated
+		wantAsked []string // spec.audiences sent
+		wantUser  bool
+	}{
+		{"token for the audience", aud, []string{aud}, true, []string{aud}, true},
+		{"API server refuses the audience", aud, nil, false, []string{aud}, false},
+		{"an authenticator that ignores audiences", aud, nil, true, []string{aud}, false},
+		{"another audience confirmed", aud, []string{"https://kubernetes.default.svc"}, true, []string{aud}, false},
+		{"no audience configured: the API server's", "", []string{"https://kubernetes.default.svc"}, true, nil, true},
+		{"no audience configured, not authenticated", "", nil, false, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := kubefake.NewClientset()
+			var asked []string
+			cs.PrependReactor("create", "tokenreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				tr := action.(k8stesting.CreateAction).GetObject().(*authenticationv1.TokenReview).DeepCopy()
+				asked = tr.Spec.Audiences
+				tr.Status = authenticationv1.TokenReviewStatus{Authenticated: tc.authentic, Audiences: tc.status,
+					User: authenticationv1.UserInfo{Username: "system:serviceaccount:videos:app"}}
+				return true, tr, nil
+			})
+			u, err := kubeReviewer{cs: cs, audience: tc.audience}.reviewToken(context.Background(), "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(asked, tc.wantAsked) {
+				t.Errorf("spec.audiences = %v; want %v", asked, tc.wantAsked)
+			}
+			if (u != nil) != tc.wantUser {
+				t.Errorf("user = %v; want one: %v", u, tc.wantUser)
+			}
+		})
+	}
+}
+
+// The SubjectAccessReview asks for the route's verb and resource.
+func TestKubeReviewerAccess(t *testing.T) {
+	cs := kubefake.NewClientset()
+	var got *authorizationv1.ResourceAttributes
+	cs.PrependReactor("create", "subjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		sar := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
+		got = sar.Spec.ResourceAttributes
+		sar.Status.Allowed = true
+		return true, sar, nil
+	})
+	u := &userInfo{name: "system:serviceaccount:videos:app"}
+	for _, a := range []access{mayCheck, mayListMemberships, mayGetOrgRole} {
+		if ok, err := (kubeReviewer{cs: cs}).reviewAccess(context.Background(), u, "videos", a); err != nil || !ok {
+			t.Fatalf("reviewAccess(%s) = %v, %v", a, ok, err)
+		}
+		want := authorizationv1.ResourceAttributes{Namespace: "videos", Verb: a.verb, Group: "orgrbac.dev", Resource: a.resource}
+		if got == nil || *got != want {
+			t.Errorf("SubjectAccessReview for %s: %+v; want %+v", a, got, want)
+		}
 	}
 }

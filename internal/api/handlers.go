@@ -66,17 +66,11 @@ const (
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/check", s.authed(s.v1Check))
-	mux.Handle("GET /v1/organizations/{org}/memberships/{user}", s.authed(s.v1Membership))
-	mux.Handle("GET /v1/organizations/{org}/permissions/{permission}/members", s.authed(s.v1Members))
-	mux.Handle("GET /user_management/organization_memberships", s.authed(s.listMemberships))
-	mux.Handle("GET /user_management/organization_memberships/{id}", s.authed(s.getMembership))
-	mux.Handle("POST /authorization/organization_memberships/{id}/check", s.authed(s.workosCheck))
-	mux.Handle("GET /authorization/roles", s.authed(s.listEnvironmentRoles))
-	mux.Handle("GET /authorization/roles/{slug}", s.authed(s.getEnvironmentRole))
-	mux.Handle("GET /authorization/organizations/{id}/roles", s.authed(s.listOrganizationRoles))
-	mux.Handle("GET /authorization/organizations/{id}/roles/{slug}", s.authed(s.getOrganizationRole))
-	mux.Handle("/", s.authed(func(w http.ResponseWriter, r *http.Request, _ *userInfo) {
+	for _, rt := range routeTable {
+		mux.Handle(rt.pattern, s.authed(rt.needs, rt.serve))
+	}
+	// Unknown paths: authenticated callers only, so that they leak nothing.
+	mux.Handle("/", s.authed(nil, func(_ *Server, w http.ResponseWriter, r *http.Request, _ caller) {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
 	}))
 	s.mux = mux
@@ -209,8 +203,9 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// authed authenticates the caller (401 without a valid bearer token) before h.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) http.Handler {
+// authed authenticates the caller (401 without a valid bearer token) before h,
+// which authorizes it for needs in the environment it selects.
+func (s *Server) authed(needs []access, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.index.ready.Load() {
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The decision API is starting.")
@@ -232,11 +227,23 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *userInfo)) h
 			return
 		}
 		if u == nil {
-			writeError(w, http.StatusUnauthorized, codeUnauthorized, "The bearer token is not valid.")
+			writeError(w, http.StatusUnauthorized, codeUnauthorized, s.invalidTokenMessage())
 			return
 		}
-		h(w, r, u)
+		h(s, w, r, caller{userInfo: u, needs: needs})
 	})
+}
+
+// invalidTokenMessage is the message of a 401 for a token the TokenReview
+// refused: when the API has an audience, it names the audience the token must
+// be minted for (public configuration, and the usual mistake: a pod's default
+// token, for the API server).
+func (s *Server) invalidTokenMessage() string {
+	if s.opts.TokenAudience == "" {
+		return "The bearer token is not valid."
+	}
+	return fmt.Sprintf("The bearer token is not valid for the audience %q: "+
+		"use a projected ServiceAccount token minted for it, not a token for the Kubernetes API server.", s.opts.TokenAudience)
 }
 
 // queryNamespace returns the namespace query parameter ("" without one). It
@@ -263,30 +270,36 @@ func queryNamespace(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return values[0], true
 }
 
-// allowedIn asks whether u may use the API in namespace ns. It writes the
-// error response and returns done when the request must stop: ns is not a
-// namespace name, or the review failed or was throttled.
-func (s *Server) allowedIn(w http.ResponseWriter, r *http.Request, u *userInfo, ns string) (allowed, done bool) {
+// allowedIn asks whether u holds everything its route needs in namespace ns;
+// denied is the first access it lacks. It writes the error response and
+// returns done when the request must stop: ns is not a namespace name, or a
+// review failed or was throttled.
+func (s *Server) allowedIn(w http.ResponseWriter, r *http.Request, u caller, ns string) (denied access, allowed, done bool) {
 	if !isDNSLabel(ns) {
 		writeInvalid(w, "namespace", "namespace is not a valid namespace name")
-		return false, true
+		return access{}, false, true
 	}
-	ok, err := s.auth.authorize(r.Context(), u, ns)
-	switch {
-	case errors.Is(err, errThrottled):
-		throttled(w, "Too many denied requests; try again later.")
-		return false, true
-	case err != nil:
-		s.log.Error(err, "Authorizing a caller", "namespace", ns)
-		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authorized; try again.")
-		return false, true
+	for _, need := range u.needs {
+		ok, err := s.auth.authorize(r.Context(), u.userInfo, ns, need)
+		switch {
+		case errors.Is(err, errThrottled):
+			throttled(w, "Too many denied requests; try again later.")
+			return access{}, false, true
+		case err != nil:
+			s.log.Error(err, "Authorizing a caller", "namespace", ns)
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The caller could not be authorized; try again.")
+			return access{}, false, true
+		case !ok:
+			return need, false, false
+		}
 	}
-	return ok, false
+	return access{}, true, false
 }
 
-func forbid(w http.ResponseWriter, ns string) {
+// forbid answers 403: the caller lacks denied in ns.
+func forbid(w http.ResponseWriter, ns string, denied access) {
 	writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf(
-		"The caller may not %s %s.%s in namespace %q.", CheckVerb, CheckResource, CheckGroup, ns))
+		"The caller may not %s %s.%s in namespace %q.", denied.verb, denied.resource, CheckGroup, ns))
 }
 
 // serve returns the index of ns, whose revision it sets in the response header.
@@ -298,13 +311,13 @@ func (s *Server) serve(w http.ResponseWriter, ns string) *envIndex {
 
 // authorizeIn authorizes u in ns (403 otherwise) and returns its index; nil
 // when it wrote an error response.
-func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u *userInfo, ns string) *envIndex {
-	allowed, done := s.allowedIn(w, r, u, ns)
+func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u caller, ns string) *envIndex {
+	denied, allowed, done := s.allowedIn(w, r, u, ns)
 	if done {
 		return nil
 	}
 	if !allowed {
-		forbid(w, ns)
+		forbid(w, ns, denied)
 		return nil
 	}
 	return s.serve(w, ns)
@@ -316,7 +329,7 @@ func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u *userInfo
 // the response header. Handlers then answer from envIndex.read, which sets the
 // header again from the content they read. It writes the error response and
 // returns nil when the request must stop.
-func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo) *envIndex {
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, u caller) *envIndex {
 	ns, ok := queryNamespace(w, r)
 	if !ok {
 		return nil
@@ -341,7 +354,7 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, u *userInfo
 // use: such reads are few at a time (maxUnauthorizedBodies, 429 beyond) and
 // short (unauthorizedBodyTimeout), and any body that names no other namespace
 // answers 403, valid or not.
-func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u *userInfo, limit int64,
+func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u caller, limit int64,
 	v any, bodyNS func() string) *envIndex {
 	query, ok := queryNamespace(w, r)
 	if !ok {
@@ -351,8 +364,10 @@ func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u *user
 	if ns == "" {
 		ns = namespaceOf(u.name)
 	}
+	var denied access
 	if ns != "" {
-		allowed, done := s.allowedIn(w, r, u, ns)
+		var allowed, done bool
+		denied, allowed, done = s.allowedIn(w, r, u, ns)
 		if done {
 			return nil
 		}
@@ -371,7 +386,7 @@ func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u *user
 			}
 		}
 		if query != "" {
-			forbid(w, ns)
+			forbid(w, ns, denied)
 			return nil
 		}
 	}
@@ -391,7 +406,7 @@ func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u *user
 	}
 	switch {
 	case ns != "" && (b == "" || b == ns):
-		forbid(w, ns)
+		forbid(w, ns, denied)
 		return nil
 	case err != nil:
 		writeBodyError(w, limit, err)
@@ -460,7 +475,7 @@ func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, bo
 
 // answerEnv answers a request that names no environment in its body: from the
 // environment s.environment selects and authorizes, with f's status and body.
-func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u *userInfo, f func(c *content) (code int, body any)) {
+func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u caller, f func(c *content) (code int, body any)) {
 	if e := s.environment(w, r, u); e != nil {
 		answer(w, e, f)
 	}
@@ -468,7 +483,7 @@ func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u *userInfo, 
 
 // answerOrg is answerEnv for a request about the organization its path value
 // key names (WorkOS id or name): 404 when there is none, else f's answer.
-func (s *Server) answerOrg(w http.ResponseWriter, r *http.Request, u *userInfo, key string,
+func (s *Server) answerOrg(w http.ResponseWriter, r *http.Request, u caller, key string,
 	f func(c *content, org *orgEntry) (code int, body any)) {
 	s.answerEnv(w, r, u, func(c *content) (int, any) {
 		org := c.organization(r.PathValue(key))
@@ -505,7 +520,7 @@ type checkResponse struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
-func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u caller) {
 	var req checkRequest
 	e := s.bodyEnvironment(w, r, u, maxCheckBody, &req, func() string { return req.Namespace })
 	if e == nil {
@@ -543,7 +558,7 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u *userInfo) {
 	writeJSON(w, http.StatusOK, checkResponse{Allowed: d.allowed, Role: d.role, Roles: roles, Reason: d.reason, Missing: d.missing})
 }
 
-func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		m := c.member(org, r.PathValue("user"))
 		if m == nil {
@@ -557,7 +572,7 @@ func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u *userInf
 	})
 }
 
-func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
 		p := r.PathValue("permission")
 		v := apiview.Holders{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p,
@@ -569,7 +584,7 @@ func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u *userInfo) 
 	})
 }
 
-func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u caller) {
 	e := s.environment(w, r, u)
 	if e == nil {
 		return
@@ -594,7 +609,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u *user
 	})
 }
 
-func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerEnv(w, r, u, func(c *content) (int, any) {
 		m := c.members[r.PathValue("id")]
 		if m == nil {
@@ -613,7 +628,7 @@ type workosCheckRequest struct {
 	ResourceTypeSlugName string `json:"resource_type_slug"`
 }
 
-func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 	var req workosCheckRequest
 	e := s.bodyEnvironment(w, r, u, maxWorkOSCheckBody, &req, func() string { return req.Namespace })
 	if e == nil {
@@ -638,11 +653,11 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u *userInfo
 	})
 }
 
-func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerEnv(w, r, u, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
 }
 
-func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerEnv(w, r, u, func(c *content) (int, any) {
 		role := c.envRoleBySlug[r.PathValue("slug")]
 		if role == nil {
@@ -652,13 +667,13 @@ func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u *u
 	})
 }
 
-func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
 		return http.StatusOK, roleList(org.roles)
 	})
 }
 
-func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u *userInfo) {
+func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
 		role := org.roleBySlug[r.PathValue("slug")]
 		if role == nil {

@@ -469,15 +469,15 @@ func TestFailedReviewsAreBoundedAndEvictNothing(t *testing.T) {
 	}
 
 	// One authenticated caller cycling namespaces.
-	if ok, err := a.authorize(ctx, other, "billing"); !ok || err != nil {
+	if ok, err := a.authorize(ctx, other, "billing", mayCheck); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := a.authorize(ctx, good, "videos"); !ok || err != nil {
+	if ok, err := a.authorize(ctx, good, "videos", mayCheck); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	sars := rev.access
 	for i := range 10000 {
-		_, _ = a.authorize(ctx, good, fmt.Sprintf("ns-%d", i))
+		_, _ = a.authorize(ctx, good, fmt.Sprintf("ns-%d", i), mayCheck)
 	}
 	t.Logf("one caller, 10,000 namespaces: %d SubjectAccessReviews", rev.access-sars)
 	if n := rev.access - sars; n != opts.CallerFailureBurst {
@@ -488,7 +488,7 @@ func TestFailedReviewsAreBoundedAndEvictNothing(t *testing.T) {
 		u  *userInfo
 		ns string
 	}{{other, "billing"}, {good, "videos"}} {
-		if ok, err := a.authorize(ctx, c.u, c.ns); !ok || err != nil {
+		if ok, err := a.authorize(ctx, c.u, c.ns, mayCheck); !ok || err != nil {
 			t.Errorf("%s in %s after the flood: %v, %v", c.u.name, c.ns, ok, err)
 		}
 	}
@@ -496,7 +496,7 @@ func TestFailedReviewsAreBoundedAndEvictNothing(t *testing.T) {
 		t.Errorf("the cached authorizations were evicted: %d new SubjectAccessReviews", rev.access-sars)
 	}
 	// A throttled caller's cached answers still come from the cache.
-	if ok, err := a.authorize(ctx, good, "ns-0"); ok || err != nil {
+	if ok, err := a.authorize(ctx, good, "ns-0", mayCheck); ok || err != nil {
 		t.Errorf("a cached denial: %v, %v", ok, err)
 	}
 }

@@ -53,6 +53,13 @@ type Options struct {
 	// Config reaches the API server for TokenReviews and SubjectAccessReviews
 	// (mgr.GetConfig()).
 	Config *rest.Config
+	// TokenAudience is the audience every caller's token must be valid for:
+	// TokenReviews ask for it and the API requires it in their answer, so that
+	// a token for the API server (a pod's default ServiceAccount token) is
+	// refused, and the tokens callers hand the API are good for nothing else.
+	// Empty accepts any token the API server accepts for itself (weaker: see
+	// docs/decision-api.md). cmd sets DefaultTokenAudience unless told otherwise.
+	TokenAudience string
 	// AuthCache bounds the caches of authentication and authorization results,
 	// and the reviews that fail.
 	AuthCache AuthCacheOptions
@@ -138,7 +145,7 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: log,
 		index: newIndex(opts.Cache, opts.Clock, log),
-		auth:  newAuthCache(kubeReviewer{cs: cs}, opts.AuthCache, opts.Clock)}
+		auth:  newAuthCache(kubeReviewer{cs: cs, audience: opts.TokenAudience}, opts.AuthCache, opts.Clock)}
 	if !opts.Insecure && opts.CertDir == "" {
 		hosts := append([]string{"localhost", "127.0.0.1", "::1"}, opts.Hosts...)
 		if h, err := os.Hostname(); err == nil {

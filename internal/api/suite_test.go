@@ -63,11 +63,22 @@ var (
 	// httpc trusts srv's self-signed certificate.
 	httpc *http.Client
 
-	// Bearer tokens of ServiceAccounts.
-	appToken      string // videos/app, bound to api-caller in videos
+	// Bearer tokens of ServiceAccounts, for the API's audience unless said otherwise.
+	appToken      string // videos/app, bound to api-caller and api-reader in videos
 	noRBACToken   string // videos/no-rbac, no binding
 	outsiderToken string // elsewhere/outsider, no binding anywhere
-	crosserToken  string // elsewhere/crosser, bound to api-caller in videos only
+	crosserToken  string // elsewhere/crosser, bound to api-caller and api-reader in videos only
+	checkerToken  string // videos/checker, bound to api-caller only
+	readerToken   string // videos/reader, bound to api-reader only
+	// appServerToken is a token of videos/app for the API server's audience,
+	// as a pod's default ServiceAccount token is.
+	appServerToken string
+)
+
+// The shipped ClusterRoles of config/rbac the callers are bound to.
+const (
+	callerRole = "api_caller_role.yaml"
+	readerRole = "api_reader_role.yaml"
 )
 
 func TestAPI(t *testing.T) {
@@ -107,7 +118,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())
 	addr := freeAddr()
 	srv, err = NewServer(Options{BindAddress: addr, Cache: mgr.GetCache(), Config: mgr.GetConfig(),
-		Logger: logf.Log.WithName("api"), AuthCache: AuthCacheOptions{TTL: 5 * time.Second, NegativeTTL: time.Second}})
+		TokenAudience: DefaultTokenAudience,
+		Logger:        logf.Log.WithName("api"), AuthCache: AuthCacheOptions{TTL: 5 * time.Second, NegativeTTL: time.Second}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(srv)).To(Succeed())
 	done := make(chan struct{})
@@ -129,10 +141,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Eventually(func() error { return srv.ReadyzCheck()(nil) }).Should(Succeed(), "the API becomes ready")
 
 	createWorld(ctx)
-	appToken = serviceAccount(ctx, envNS, "app", envNS)
+	appToken = serviceAccount(ctx, envNS, "app", envNS, callerRole, readerRole)
 	noRBACToken = serviceAccount(ctx, envNS, "no-rbac", "")
 	outsiderToken = serviceAccount(ctx, otherNS, "outsider", "")
-	crosserToken = serviceAccount(ctx, otherNS, "crosser", envNS)
+	crosserToken = serviceAccount(ctx, otherNS, "crosser", envNS, callerRole, readerRole)
+	checkerToken = serviceAccount(ctx, envNS, "checker", envNS, callerRole)
+	readerToken = serviceAccount(ctx, envNS, "reader", envNS, readerRole)
+	appServerToken = token(ctx, envNS, "app") // no audience: the API server's
 }, NodeTimeout(3*time.Minute))
 
 // freeAddr returns a free loopback address.
@@ -144,31 +159,40 @@ func freeAddr() string {
 	return ln.Addr().String()
 }
 
-// apiCallerRole is the shipped ClusterRole that grants access to the API.
-func apiCallerRole() *rbacv1.ClusterRole {
+// shippedRole is a ClusterRole of config/rbac (file is its file name).
+func shippedRole(file string) *rbacv1.ClusterRole {
 	GinkgoHelper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "api_caller_role.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", file))
 	Expect(err).NotTo(HaveOccurred())
 	var cr rbacv1.ClusterRole
 	Expect(yaml.UnmarshalStrict(data, &cr)).To(Succeed())
 	return &cr
 }
 
-// serviceAccount creates a ServiceAccount, binds it to the api-caller
-// ClusterRole in bindIn (unless empty) and returns a real token from the
-// TokenRequest API.
-func serviceAccount(ctx context.Context, ns, name, bindIn string) string {
+// serviceAccount creates a ServiceAccount, binds it in bindIn (unless empty)
+// to the shipped ClusterRoles of the files roles, and returns a real token
+// for the API's audience from the TokenRequest API.
+func serviceAccount(ctx context.Context, ns, name, bindIn string, roles ...string) string {
 	GinkgoHelper()
 	Expect(k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})).To(Succeed())
-	if bindIn != "" {
+	for _, file := range roles {
+		role := shippedRole(file).Name
 		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: bindIn, Name: "api-caller-" + ns + "-" + name},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "api-caller"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: bindIn, Name: role + "-" + ns + "-" + name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}},
 		})).To(Succeed())
 	}
+	return token(ctx, ns, name, DefaultTokenAudience)
+}
+
+// token returns a token of the ServiceAccount ns/name from the TokenRequest
+// API, for audiences (the API server's own when none), as a projected
+// serviceAccountToken volume gets it.
+func token(ctx context.Context, ns, name string, audiences ...string) string {
+	GinkgoHelper()
 	tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(3600))}}, metav1.CreateOptions{})
+		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: new(int64(3600))}}, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "TokenRequest for %s/%s", ns, name)
 	Expect(tr.Status.Token).NotTo(BeEmpty())
 	return tr.Status.Token
@@ -180,7 +204,9 @@ func createWorld(ctx context.Context) {
 	for _, ns := range []string{envNS, otherNS} {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
-	Expect(k8s.Create(ctx, apiCallerRole())).To(Succeed())
+	for _, file := range []string{callerRole, readerRole} {
+		Expect(k8s.Create(ctx, shippedRole(file))).To(Succeed())
+	}
 	role := func(slug, display string, perms ...string) client.Object {
 		return &orgrbacv1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: slug},
 			Spec: orgrbacv1alpha1.RoleSpec{DisplayName: display, Description: display + " role", Permissions: perms}}

@@ -25,6 +25,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/orgrbac/orgrbac/internal/api"
 )
 
 // The decision API's caller: a ServiceAccount of the benchmark's namespace bound
@@ -194,7 +196,9 @@ func setupCaller(ctx context.Context, cs kubernetes.Interface, repo, ns string, 
 	tokens := make([]string, 0, n)
 	for range n {
 		tr, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, callerServiceAccount,
-			&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds}}, metav1.CreateOptions{})
+			&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &seconds,
+				// The manager's default --api-token-audience, as a projected volume asks.
+				Audiences: []string{api.DefaultTokenAudience}}}, metav1.CreateOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("requesting a token for %s: %w", callerServiceAccount, err)
 		}

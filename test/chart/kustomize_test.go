@@ -3,6 +3,7 @@ package chart
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -78,10 +79,22 @@ func TestSameAsKustomize(t *testing.T) {
 	})
 
 	t.Run("RBAC", func(t *testing.T) {
-		for _, name := range []string{"orgrbac-manager-role", "orgrbac-api-caller", "orgrbac-metrics-reader", "orgrbac-webhook-cert-rotation"} {
+		for _, name := range []string{"orgrbac-manager-role", "orgrbac-api-caller", "orgrbac-metrics-reader", "orgrbac-webhook-cert-rotation",
+			"orgrbac-api-reader", "orgrbac-admin", "orgrbac-editor", "orgrbac-viewer"} {
 			k := decode[rbacv1.ClusterRole](t, kust.get(t, "ClusterRole", name))
 			c := decode[rbacv1.ClusterRole](t, chart.get(t, "ClusterRole", name))
 			wantRules(t, "ClusterRole "+name, c.Rules, k.Rules)
+			// The same aggregation (into admin, edit, view) both ways.
+			for key, v := range k.Labels {
+				if strings.HasPrefix(key, "rbac.authorization.k8s.io/") && c.Labels[key] != v {
+					t.Errorf("ClusterRole %s: label %s=%s in config/default, %q in the chart", name, key, v, c.Labels[key])
+				}
+			}
+			for key := range c.Labels {
+				if _, ok := k.Labels[key]; strings.HasPrefix(key, "rbac.authorization.k8s.io/") && !ok {
+					t.Errorf("ClusterRole %s: label %s in the chart only", name, key)
+				}
+			}
 		}
 		for _, name := range []string{"orgrbac-leader-election-role", "orgrbac-webhook-cert-rotation"} {
 			k := decode[rbacv1.Role](t, kust.get(t, "Role", name))

@@ -59,6 +59,10 @@ func httpGetOK(ctx context.Context, url string) error {
 	return nil
 }
 
+// apiAudience is the decision API's token audience (its --api-token-audience
+// default): callers use tokens minted for it.
+const apiAudience = "orgrbac.dev/decision-api"
+
 // httpGet returns the status code of GET url, with a bearer token when not empty.
 // The certificate is verified with webhookCA.
 func httpGet(ctx context.Context, url, token string) (int, error) {
@@ -138,8 +142,9 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		kubectl("create", "serviceaccount", "-n", "videos", "workload")
 		kubectl("create", "serviceaccount", "-n", "videos", "stranger")
 		kubectl("create", "rolebinding", "-n", "videos", "workload-api", "--clusterrole=orgrbac-api-caller", "--serviceaccount=videos:workload")
-		token := kubectl("create", "token", "-n", "videos", "workload")
-		stranger := kubectl("create", "token", "-n", "videos", "stranger")
+		// Tokens for the decision API's audience, as a projected volume mounts them.
+		token := kubectl("create", "token", "-n", "videos", "workload", "--audience="+apiAudience)
+		stranger := kubectl("create", "token", "-n", "videos", "stranger", "--audience="+apiAudience)
 		url := fmt.Sprintf("https://127.0.0.1:%d/v1/check", leader.apiPort)
 		check := func(tok, user, perm string) (int, string) {
 			return httpPost(ctx, url, tok, fmt.Sprintf(`{"organization":"acme","user":%q,"permission":%q}`, user, perm))
@@ -160,6 +165,32 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		code, body = check(stranger, "user_alice", "videos:delete")
 		Expect(code).To(Equal(http.StatusForbidden))
 		Expect(body).NotTo(ContainSubstring("allowed"))
+		// The workload's token for the API server (a pod's default token) is refused.
+		code, body = check(kubectl("create", "token", "-n", "videos", "workload"), "user_alice", "videos:delete")
+		Expect(code).To(Equal(http.StatusUnauthorized), body)
+		// orgrbac-api-caller checks, but reads no member data: that takes orgrbac-api-reader.
+		members := fmt.Sprintf("https://127.0.0.1:%d/user_management/organization_memberships", leader.apiPort)
+		Expect(httpGet(ctx, members, token)).To(Equal(http.StatusForbidden))
+		kubectl("create", "rolebinding", "-n", "videos", "workload-api-reader", "--clusterrole=orgrbac-api-reader", "--serviceaccount=videos:workload")
+		Eventually(func() (int, error) { return httpGet(ctx, members, token) }).WithContext(ctx).Should(Equal(http.StatusOK))
+	})
+
+	It("aggregates orgrbac-viewer, -editor and -admin into view, edit and admin", func() {
+		kubectl("create", "serviceaccount", "-n", "videos", "person")
+		kubectl("create", "rolebinding", "-n", "videos", "person-view", "--clusterrole=view", "--serviceaccount=videos:person")
+		can := func(verb, resource string) string {
+			out, _ := runKubectl(adminKube, "", "auth", "can-i", "-n", "videos", verb, resource, "--as=system:serviceaccount:videos:person")
+			return out
+		}
+		// kube-controller-manager's aggregation controller fills view from orgrbac-viewer.
+		Eventually(func() string { return can("list", "memberships.orgrbac.dev") }).Should(Equal("yes"))
+		Expect(can("create", "permissionchecks.orgrbac.dev")).To(Equal("yes"))
+		Expect(can("create", "memberships.orgrbac.dev")).To(Equal("no"))
+		kubectl("create", "rolebinding", "-n", "videos", "person-edit", "--clusterrole=edit", "--serviceaccount=videos:person")
+		Eventually(func() string { return can("create", "memberships.orgrbac.dev") }).Should(Equal("yes"))
+		out, _ := runKubectl(adminKube, "", "auth", "can-i", "-n", "videos", "update", "memberships.orgrbac.dev", "--subresource=status",
+			"--as=system:serviceaccount:videos:person")
+		Expect(out).To(Equal("no"), "status belongs to the controllers")
 	})
 
 	It("runs with RBAC that is least privilege: no wildcards, no Secrets", func() {
@@ -254,7 +285,7 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		GinkgoWriter.Printf("Leader before failover: %s\n", first)
 
 		By("the standby answers the decision API too")
-		token := kubectl("create", "token", "-n", "failover", "default")
+		token := kubectl("create", "token", "-n", "failover", "default", "--audience="+apiAudience)
 		kubectl("create", "rolebinding", "-n", "failover", "default-api", "--clusterrole=orgrbac-api-caller", "--serviceaccount=failover:default")
 		check := func(m *manager) (int, string) {
 			return httpPost(ctx, fmt.Sprintf("https://127.0.0.1:%d/v1/check", m.apiPort), token,

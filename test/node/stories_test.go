@@ -279,10 +279,20 @@ func restrictedContainer(indent string) string {
 	return "\n" + indent + "securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}"
 }
 
+// apiTokenVolume is the projected ServiceAccount token for the decision API's
+// audience (docs/decision-api.md), mounted at apiTokenDir: a volume and its
+// mount, as YAML flow mappings.
+const (
+	apiTokenDir    = "/var/run/secrets/orgrbac.dev"
+	apiTokenVolume = `{name: orgrbac-token, projected: {sources: [{serviceAccountToken: {path: token, audience: orgrbac.dev/decision-api, expirationSeconds: 600}}]}}`
+	apiTokenMount  = `{name: orgrbac-token, mountPath: ` + apiTokenDir + `, readOnly: true}`
+)
+
 // deployWorkloads runs examples/videos-service twice in the namespace videos:
 // videos-files reads the published ConfigMaps from a projected volume,
 // videos-api calls the decision API through its Service with its own
-// ServiceAccount token, verifying the server with the CA orgrbac publishes.
+// ServiceAccount's projected token for the API's audience (pkg/authz's default
+// token file), verifying the server with the CA orgrbac publishes.
 func deployWorkloads() {
 	GinkgoHelper()
 	Eventually(func() error {
@@ -334,8 +344,9 @@ spec:
 		deploy("videos-api", "--decision-api="+apiURL+", --decision-api-ca=/etc/orgrbac-ca/ca.crt",
 			`
       - name: orgrbac-ca
-        configMap: {name: orgrbac-api-ca}`,
-			`[{name: orgrbac-ca, mountPath: /etc/orgrbac-ca, readOnly: true}]`) + `---
+        configMap: {name: orgrbac-api-ca}
+      - `+apiTokenVolume,
+			`[{name: orgrbac-ca, mountPath: /etc/orgrbac-ca, readOnly: true}, `+apiTokenMount+`]`) + `---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: videos-api-orgrbac, namespace: videos}
@@ -421,11 +432,12 @@ type checker struct {
 }
 
 // startChecker runs the checker Pod: it asks the decision API, through its
-// Service and with its own ServiceAccount token, whether carol may edit videos,
-// ten times a second. It returns the Pod's IP.
+// Service and with its own ServiceAccount's projected token for the API's
+// audience (re-read every minute as the kubelet rotates it), whether carol may
+// edit videos, ten times a second. It returns the Pod's IP.
 func startChecker() string {
 	GinkgoHelper()
-	return startProbePod("checker", "checker", fmt.Sprintf(`[serve-check, -url, "%s", -ca, /etc/orgrbac-ca/ca.crt, -token-file, /var/run/secrets/kubernetes.io/serviceaccount/token, -org, acme, -user, user_carol, -permission, "videos:edit", -interval, 100ms, -listen, ":8080"]`, apiURL),
+	return startProbePod("checker", "checker", fmt.Sprintf(`[serve-check, -url, "%s", -ca, /etc/orgrbac-ca/ca.crt, -token-file, %s/token, -org, acme, -user, user_carol, -permission, "videos:edit", -interval, 100ms, -listen, ":8080"]`, apiURL, apiTokenDir),
 		"orgrbac-ca")
 }
 
@@ -443,15 +455,23 @@ func checkerStats(g Gomega, ip string) checker {
 // startProbePod runs a long-lived probe Pod and returns its IP once Ready.
 func startProbePod(name, serviceAccount, args, caVolume string) string {
 	GinkgoHelper()
+	// The Pod never gets a token for the API server; with a ServiceAccount, it
+	// gets the projected token for the decision API.
 	sa := "\n  automountServiceAccountToken: false"
+	var mountList, volumeList []string
 	if serviceAccount != "" {
 		kubectlApply(fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: %s, namespace: videos}\n", serviceAccount))
-		sa = "\n  serviceAccountName: " + serviceAccount
+		sa += "\n  serviceAccountName: " + serviceAccount
+		mountList, volumeList = append(mountList, apiTokenMount), append(volumeList, apiTokenVolume)
+	}
+	if caVolume != "" {
+		mountList = append(mountList, "{name: ca, mountPath: /etc/orgrbac-ca, readOnly: true}")
+		volumeList = append(volumeList, "{name: ca, configMap: {name: orgrbac-api-ca}}")
 	}
 	mounts, volumes := "", ""
-	if caVolume != "" {
-		mounts = "\n    volumeMounts: [{name: ca, mountPath: /etc/orgrbac-ca, readOnly: true}]"
-		volumes = "\n  volumes: [{name: ca, configMap: {name: orgrbac-api-ca}}]"
+	if len(mountList) > 0 {
+		mounts = "\n    volumeMounts: [" + strings.Join(mountList, ", ") + "]"
+		volumes = "\n  volumes: [" + strings.Join(volumeList, ", ") + "]"
 	}
 	kubectlApply(fmt.Sprintf(`apiVersion: v1
 kind: Pod

@@ -166,7 +166,9 @@ func exercise(ctx context.Context) {
 
 	// A ServiceAccount allowed to call the API.
 	Expect(k8s.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "orgrbac-api-caller"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{api.CheckGroup}, Resources: []string{api.CheckResource}, Verbs: []string{api.CheckVerb}}}})).To(Succeed())
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{api.CheckGroup}, Resources: []string{api.CheckResource}, Verbs: []string{api.CheckVerb}},
+			// The membership view below returns member data (L1).
+			{APIGroups: []string{api.CheckGroup}, Resources: []string{api.MembershipResource}, Verbs: []string{"get"}}}})).To(Succeed())
 	Expect(k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}})).To(Succeed())
 	Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app-api"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "orgrbac-api-caller"},

@@ -4,7 +4,9 @@
 //
 // Environment:
 //   WORKOS_SDK_DIR   the npm prefix where @workos-inc/node is installed
-//   WORKOS_API_KEY   the caller's ServiceAccount token (sent as a bearer token)
+//   WORKOS_API_KEY   the caller's ServiceAccount token for the decision API's audience
+//                    (orgrbac.dev/decision-api), sent as a bearer token; the caller
+//                    needs orgrbac-api-caller (checks) and orgrbac-api-reader (lists)
 //   WORKOS_PORT      the API's port on 127.0.0.1 (HTTPS; trust it with NODE_EXTRA_CA_CERTS)
 //   ORG_ID           an organization id
 //   USER_ID          a user id

@@ -110,6 +110,7 @@ it.
 - --metrics-bind-address=:8443
 - --health-probe-bind-address=:8081
 - --api-bind-address=:8082
+- {{ printf "--api-token-audience=%s" .Values.decisionAPI.tokenAudience | quote }}
 - {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
 - --webhook-cert-dir={{ include "orgrbac.certDir" . }}
 {{- if .Values.certManager.enabled }}
