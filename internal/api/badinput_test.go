@@ -70,6 +70,9 @@ func newBadInputServer(t testing.TB) *Server {
 	// identity: the failure budgets are not what it tests.
 	opts := Options{Clock: clk, AuthCache: AuthCacheOptions{FailureQPS: 1e6, FailureBurst: 1 << 20,
 		CallerFailureQPS: 1e6, CallerFailureBurst: 1 << 20}}
+	for _, add := range badCallers {
+		add(rev)
+	}
 	s := &Server{opts: opts, log: logr.Discard(), index: newIndex(nil, clk, logr.Discard()),
 		auth: newAuthCache(rev, opts.AuthCache, clk)}
 	in := sampleInput()
@@ -88,6 +91,13 @@ func newBadInputServer(t testing.TB) *Server {
 	s.routes()
 	return s
 }
+
+// badCallers and moreBadInputs let other files of the catalog add callers to
+// the fake reviewer and entries to the catalog.
+var (
+	badCallers    []func(*fakeReviewer)
+	moreBadInputs []func() []badRequest
+)
 
 // badRequest is one catalog entry.
 type badRequest struct {
@@ -149,6 +159,10 @@ func badAPIInputs() []badRequest {
 		{area: "token", name: "8 KiB token", method: "GET", target: "/authorization/roles", token: long(8 << 10), status: unauth, code: codeUnauthorized},
 		{area: "token", name: "token of another case", method: "GET", target: "/authorization/roles", token: "APP", status: unauth, code: codeUnauthorized},
 		{area: "token", name: "non-ASCII token", method: "GET", target: "/authorization/roles", token: "äpp", status: unauth, code: codeUnauthorized},
+		// A token valid for the API server but not for the decision API's
+		// audience: the reviewer answers no user (kubeReviewer refuses a
+		// TokenReview whose status lacks the audience; auth_test.go proves it).
+		{area: "token", name: "token for another audience", method: "POST", target: "/v1/check", token: "kube-apiserver-audience", body: check, status: unauth, code: codeUnauthorized},
 		{area: "token", name: "invalid token on a member list", method: "GET", target: list, token: "nope", status: unauth, code: codeUnauthorized},
 
 		// Bodies of POST /v1/check.
@@ -267,6 +281,9 @@ func TestBadInputsToTheDecisionAPI(t *testing.T) {
 	c := ts.Client() // trusts the test server's certificate
 
 	inputs := badAPIInputs()
+	for _, more := range moreBadInputs {
+		inputs = append(inputs, more()...)
+	}
 	if len(inputs) < minBadAPIInputs {
 		t.Errorf("the catalog holds %d inputs, fewer than its floor of %d", len(inputs), minBadAPIInputs)
 	}
