@@ -101,7 +101,12 @@ func run(m *testing.M) (int, error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "bad-input catalog (crds): the manager:", err)
+		}
+	}()
 
 	// The webhook server listens, with the certificate envtest made for it.
 	roots := x509.NewCertPool()
