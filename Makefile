@@ -70,10 +70,11 @@ controlplane: ## Build (or find cached) etcd, kube-apiserver, kube-controller-ma
 # The bad-input catalogs (docs/security.md) append their counts to a report that
 # is printed, and checked against the catalogs' total floor, at the end.
 test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane; the Helm chart (test/chart).
-	assets=$(ASSETS); promtool=$$(hack/promtool.sh); report=$$(mktemp); trap 'rm -f "$$report"' EXIT; \
+	assets=$(ASSETS); promtool=$$(hack/promtool.sh); report=$$(mktemp); trap 'rm -f "$$report"' EXIT; rc=0; \
 	KUBEBUILDER_ASSETS="$$assets" PROMTOOL="$$promtool" ORGRBAC_BADINPUT_REPORT="$$report" \
-		go test ./... -count=1 -timeout 45m -p 1; \
-	hack/badinput-report.sh "$$report"
+		go test ./... -count=1 -timeout 45m -p 1 || rc=$$?; \
+	hack/badinput-report.sh "$$report" || rc=1; \
+	exit $$rc
 	(cd test/chart && go test ./... -count=1)
 
 .PHONY: test-e2e
