@@ -12,7 +12,7 @@ var lintValueSets = map[string]string{
 	"default":                          "",
 	"cert-manager":                     "certManager: {enabled: true}",
 	"service monitor":                  "serviceMonitor: {enabled: true}",
-	"cert-manager and service monitor": "certManager: {enabled: true}\nserviceMonitor: {enabled: true, insecureSkipVerify: true}",
+	"cert-manager and service monitor": "certManager: {enabled: true}\nserviceMonitor: {enabled: true}\nwebhook: {clientCAConfigMap: ca}\nnetworkPolicy: {enabled: true}",
 	"one replica":                      "replicas: 1\ncrds: {enabled: false}",
 	"alerts":                           "serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true, labels: {release: prometheus}}",
 }

@@ -5,6 +5,7 @@ package chart
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -287,6 +289,8 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			decode[admissionregistrationv1.ValidatingAdmissionPolicyBinding](t, o)
 		case "CustomResourceDefinition":
 			decode[apiextensionsv1.CustomResourceDefinition](t, o)
+		case "NetworkPolicy":
+			decode[networkingv1.NetworkPolicy](t, o)
 		case "Issuer", "Certificate", "ServiceMonitor", "PrometheusRule":
 			// Not in k8s.io/api; checked by the tests that enable them.
 		default:
@@ -746,12 +750,59 @@ func TestRender(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "service monitor without verification",
-		values: "serviceMonitor: {enabled: true, insecureSkipVerify: true}",
+		name:   "webhook client CA",
+		values: "webhook: {clientCAConfigMap: apiserver-webhook-client-ca}",
 		check: func(t *testing.T, objs objects) {
-			sm := decodeServiceMonitor(t, objs.get(t, "ServiceMonitor", full+"-metrics"))
-			if tc := sm.Spec.Endpoints[0].TLSConfig; !tc.InsecureSkipVerify || tc.CA.Secret.Name != "" {
-				t.Errorf("tlsConfig %+v, want insecureSkipVerify and no CA", tc)
+			dep, c := manager(t, objs)
+			wantFlag(t, c.Args, "webhook-client-ca", "/etc/orgrbac/webhook-client-ca/ca.crt")
+			mounted := false
+			for _, m := range c.VolumeMounts {
+				if m.Name == "webhook-client-ca" && m.MountPath == "/etc/orgrbac/webhook-client-ca" && m.ReadOnly {
+					mounted = true
+				}
+			}
+			found := false
+			for _, v := range dep.Spec.Template.Spec.Volumes {
+				if v.Name == "webhook-client-ca" && v.ConfigMap != nil && v.ConfigMap.Name == "apiserver-webhook-client-ca" &&
+					len(v.ConfigMap.Items) == 1 && v.ConfigMap.Items[0].Key == "ca.crt" {
+					found = true
+				}
+			}
+			if !mounted || !found {
+				t.Errorf("the client CA ConfigMap is mounted %v, a volume %v; want both", mounted, found)
+			}
+		},
+	}, {
+		name:   "network policy",
+		values: "networkPolicy: {enabled: true, webhookFrom: [{ipBlock: {cidr: 10.0.0.10/32}}]}",
+		check: func(t *testing.T, objs objects) {
+			np := decode[networkingv1.NetworkPolicy](t, objs.get(t, "NetworkPolicy", full+"-manager"))
+			if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) {
+				t.Errorf("policyTypes %v, want Ingress only (the manager calls the API server)", np.Spec.PolicyTypes)
+			}
+			dep, _ := manager(t, objs)
+			if !maps.Equal(np.Spec.PodSelector.MatchLabels, dep.Spec.Selector.MatchLabels) {
+				t.Errorf("the policy selects %v, the manager's pods are %v", np.Spec.PodSelector.MatchLabels, dep.Spec.Selector.MatchLabels)
+			}
+			from := map[int32][]networkingv1.NetworkPolicyPeer{}
+			for _, r := range np.Spec.Ingress {
+				if len(r.Ports) != 1 || r.Ports[0].Port == nil {
+					t.Fatalf("ingress rule %+v: want one port", r)
+				}
+				from[r.Ports[0].Port.IntVal] = r.From
+			}
+			if len(from) != 3 {
+				t.Errorf("ingress ports %v, want 9443, 8082 and 8443 only", from)
+			}
+			if p := from[9443]; len(p) != 1 || p[0].IPBlock == nil || p[0].IPBlock.CIDR != "10.0.0.10/32" {
+				t.Errorf("the webhook port admits %+v, want the API server's address only", p)
+			}
+			if p := from[8082]; len(p) != 1 || p[0].NamespaceSelector == nil || len(p[0].NamespaceSelector.MatchLabels) != 0 {
+				t.Errorf("the decision API admits %+v, want pods of every namespace", p)
+			}
+			if p := from[8443]; len(p) != 1 || p[0].NamespaceSelector == nil ||
+				p[0].NamespaceSelector.MatchLabels["orgrbac.dev/metrics-scraper"] != "true" {
+				t.Errorf("/metrics admits %+v, want the scrapers' namespaces", p)
 			}
 		},
 	}, {
@@ -1062,6 +1113,7 @@ func TestValuesRejected(t *testing.T) {
 		{name: "malformed digest", values: "image: {digest: latest}", wantErr: "digest"},
 		{name: "memory limit", values: "resources: {limits: {memory: lots}}", wantErr: "memory"},
 		{name: "spread preset", values: "spreadPreset: sometimes", wantErr: "spreadPreset"},
+		{name: "no way to skip TLS verification", values: "serviceMonitor: {insecureSkipVerify: true}", wantErr: "insecureSkipVerify"},
 		{name: "Kubernetes before 1.30", kubeVersion: "v1.29.4", wantErr: "kubeVersion"},
 	}
 	for _, tt := range tests {

@@ -132,6 +132,9 @@ it.
 {{- with .Values.decisionAPI.caConfigMap }}
 - {{ printf "--api-ca-configmap=%s" . | quote }}
 {{- end }}
+{{- if .Values.webhook.clientCAConfigMap }}
+- --webhook-client-ca=/etc/orgrbac/webhook-client-ca/ca.crt
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
