@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,15 +47,59 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, fmt.Errorf("listing memberships: %w", err)
 	}
 
+	ready, err := organizationReady(ctx, r.Client, &org)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
 	orig := org.DeepCopy()
 	org.Status = orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: org.Generation, MemberCount: count(len(members.Items))}
 	reason, message := unknownRoles(view.UnknownDefault(), view.UnknownPriority())
 	org.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()),
-		readyCondition("", "", org.Generation), referencesCondition(reason, message, org.Generation))
+		ready, referencesCondition(reason, message, org.Generation))
 	if _, err := patchStatus(ctx, r.Client, &org, orig, orig.Status, org.Status); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// organizationReady is the Ready condition of org: False, reason Duplicate,
+// when an older organization holds its name or externalID as an id
+// (resolve.IndexOrganizations, the rule the decision API and the publisher
+// apply: a duplicate answers to no id and grants nothing).
+func organizationReady(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organization) (metav1.Condition, error) {
+	peers, err := idPeers(ctx, c, org)
+	if err != nil {
+		return metav1.Condition{}, err
+	}
+	refs := []resolve.OrganizationRef{{Meta: metaOf(org), ExternalID: org.Spec.ExternalID}}
+	for _, p := range peers {
+		refs = append(refs, resolve.OrganizationRef{Meta: metaOf(p), ExternalID: p.Spec.ExternalID})
+	}
+	if conflict, dup := resolve.IndexOrganizations(refs).Duplicate(org.Name); dup {
+		return readyCondition(orgrbacv1alpha1.ReasonDuplicate, conflict.Message(), org.Generation), nil
+	}
+	return readyCondition("", "", org.Generation), nil
+}
+
+// idPeers returns the other organizations of org's namespace, not being
+// deleted, whose name or externalID is one of org's.
+func idPeers(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organization) ([]*orgrbacv1alpha1.Organization, error) {
+	var out []*orgrbacv1alpha1.Organization
+	for _, key := range index.OrganizationIDs(org) {
+		var list orgrbacv1alpha1.OrganizationList
+		if err := c.List(ctx, &list, client.InNamespace(org.Namespace), readOnly,
+			client.MatchingFields{index.OrganizationByID: key}); err != nil {
+			return nil, fmt.Errorf("listing organizations with id %s: %w", key, err)
+		}
+		for i := range list.Items {
+			p := &list.Items[i]
+			if p.Name != org.Name && !deleting(p) && !slices.ContainsFunc(out, func(q *orgrbacv1alpha1.Organization) bool { return q.Name == p.Name }) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
 }
 
 // unknownRoles describes a defaultRole and rolePriority entries naming no role.
@@ -94,9 +139,33 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		}
 		return requestsOf(orgs.Items)
 	}
+	// Organizations whose ids collide with one created, deleted or given
+	// another externalID may become or stop being duplicates.
+	peers := func(ctx context.Context, o client.Object) []reconcile.Request {
+		org, ok := o.(*orgrbacv1alpha1.Organization)
+		if !ok {
+			return nil
+		}
+		var reqs []reconcile.Request
+		for _, key := range index.OrganizationIDs(org) {
+			var list orgrbacv1alpha1.OrganizationList
+			if err := c.List(ctx, &list, client.InNamespace(org.Namespace), readOnly,
+				client.MatchingFields{index.OrganizationByID: key}); err != nil {
+				log.FromContext(ctx).Error(err, "Listing organizations to enqueue", "namespace", org.Namespace)
+				return nil
+			}
+			for i := range list.Items {
+				if list.Items[i].Name != org.Name {
+					reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+				}
+			}
+		}
+		return reqs
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("organization").
 		For(&orgrbacv1alpha1.Organization{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(peers)).
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(own)).
 		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(own)).
 		Watches(&orgrbacv1alpha1.Role{}, byEvent(all, nothing)).

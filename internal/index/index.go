@@ -40,6 +40,10 @@ const (
 	// OrganizationByRoleRef indexes Organizations by the slugs their defaultRole
 	// and rolePriority name.
 	OrganizationByRoleRef = "organization.roleRef"
+	// OrganizationByID indexes Organizations by the ids callers may name them
+	// by: metadata.name and spec.externalID (one key space, see
+	// resolve.IndexOrganizations), to find collisions.
+	OrganizationByID = "organization.id"
 )
 
 // NotResolved is the MembershipByResolution value of memberships that have no
@@ -114,6 +118,14 @@ func OrganizationRoleRefs(o *orgrbacv1alpha1.Organization) []string {
 	return union(def, o.Spec.RolePriority)
 }
 
+// OrganizationIDs extracts OrganizationByID.
+func OrganizationIDs(o *orgrbacv1alpha1.Organization) []string {
+	if o.Spec.ExternalID == "" || o.Spec.ExternalID == o.Name {
+		return []string{o.Name}
+	}
+	return []string{o.Name, o.Spec.ExternalID}
+}
+
 // typed adapts a typed extract function to client.IndexerFunc.
 func typed[T client.Object](f func(T) []string) client.IndexerFunc {
 	return func(o client.Object) []string {
@@ -142,6 +154,7 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByRole, typed(GroupMappingRole)},
 		{&orgrbacv1alpha1.Role{}, RoleBySlug, typed(RoleSlug)},
 		{&orgrbacv1alpha1.Organization{}, OrganizationByRoleRef, typed(OrganizationRoleRefs)},
+		{&orgrbacv1alpha1.Organization{}, OrganizationByID, typed(OrganizationIDs)},
 	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
 			return fmt.Errorf("registering index %s: %w", ix.field, err)

@@ -68,6 +68,12 @@ func TestOtherExtractors(t *testing.T) {
 		"organization role organization": {OrganizationRoleOrganization(or), []string{"acme"}},
 		"organization role refs":         {OrganizationRoleRefs(org), []string{"admin", "viewer"}},
 		"organization without refs":      {OrganizationRoleRefs(&orgrbacv1alpha1.Organization{}), nil},
+		"organization ids: name and externalID": {OrganizationIDs(&orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme"},
+			Spec: orgrbacv1alpha1.OrganizationSpec{ExternalID: "org_acme"}}), []string{"acme", "org_acme"}},
+		"organization ids: no externalID": {OrganizationIDs(&orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}),
+			[]string{"acme"}},
+		"organization ids: externalID equal to the name": {OrganizationIDs(&orgrbacv1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme"},
+			Spec: orgrbacv1alpha1.OrganizationSpec{ExternalID: "acme"}}), []string{"acme"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

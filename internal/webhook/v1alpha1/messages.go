@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // The texts of denials and warnings, built by pure functions from what the
@@ -63,6 +64,26 @@ func unknownRolesWarning(field, org string, slugs []string) string {
 // unknownOrganizationWarning warns that the named organization does not exist.
 func unknownOrganizationWarning(kind, org string) string {
 	return fmt.Sprintf("organization %q does not exist (yet): this %s grants nothing until it does", org, kind)
+}
+
+// organizationIDDenial explains why an Organization is denied: its field
+// ("name" or "externalID") is key, which organization other already holds as
+// its otherField. Names and externalIDs are one key space (resolve.IndexOrganizations).
+func organizationIDDenial(field, key, other, otherField string) string {
+	fix := "choose another externalID"
+	if field == resolve.FieldName {
+		fix = "choose another name"
+	}
+	return fmt.Sprintf("%s %q is already the %s of organization %q: callers name an organization by its name or its externalID, so each must name one organization in the environment; %s",
+		orgField(field), key, otherField, other, fix)
+}
+
+// orgField is the path of an organization's id field.
+func orgField(field string) string {
+	if field == resolve.FieldName {
+		return "metadata.name"
+	}
+	return "spec.externalID"
 }
 
 // tooManyRolesWarning warns that a single-role environment uses only one of roles.

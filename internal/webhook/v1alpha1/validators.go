@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -10,6 +11,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // EnvironmentValidator denies a second Environment in a namespace and warns about
@@ -63,17 +65,58 @@ func priorityWarnings(known map[string]bool, org, def string, priority []string)
 	return w
 }
 
-// OrganizationValidator warns about unknown role slugs in defaultRole and rolePriority.
+// OrganizationValidator denies an Organization whose name or externalID is
+// another organization's name or externalID, and warns about unknown role slugs
+// in defaultRole and rolePriority.
 type OrganizationValidator struct{ l *lookup }
 
-// ValidateCreate warns about unknown slugs.
+// ValidateCreate denies a colliding id and warns about unknown slugs.
 func (v *OrganizationValidator) ValidateCreate(ctx context.Context, o *orgrbacv1alpha1.Organization) (admission.Warnings, error) {
+	if err := v.collision(ctx, o, o.Name, o.Spec.ExternalID); err != nil {
+		return nil, err
+	}
 	return v.warnings(ctx, o)
 }
 
-// ValidateUpdate warns about unknown slugs.
-func (v *OrganizationValidator) ValidateUpdate(ctx context.Context, _, o *orgrbacv1alpha1.Organization) (admission.Warnings, error) {
+// ValidateUpdate denies a new externalID that collides and warns about unknown
+// slugs. An unchanged externalID is allowed even when it collides (a race past
+// this webhook, settled by the controller), so that either organization can
+// still be fixed.
+func (v *OrganizationValidator) ValidateUpdate(ctx context.Context, old, o *orgrbacv1alpha1.Organization) (admission.Warnings, error) {
+	if o.Spec.ExternalID != old.Spec.ExternalID {
+		if err := v.collision(ctx, o, "", o.Spec.ExternalID); err != nil {
+			return nil, err
+		}
+	}
 	return v.warnings(ctx, o)
+}
+
+// collision returns the denial of o when another organization (not being
+// deleted) holds name or externalID (when not empty) as its name or externalID.
+func (v *OrganizationValidator) collision(ctx context.Context, o *orgrbacv1alpha1.Organization, name, externalID string) error {
+	ns := namespaceOf(ctx, o)
+	for _, c := range []struct{ field, key string }{{resolve.FieldName, name}, {resolve.FieldExternalID, externalID}} {
+		if c.key == "" {
+			continue
+		}
+		var others orgrbacv1alpha1.OrganizationList
+		if err := v.l.c.List(ctx, &others, client.InNamespace(ns), readOnly,
+			client.MatchingFields{index.OrganizationByID: c.key}); err != nil {
+			return fmt.Errorf("listing organizations with id %s: %w", c.key, err)
+		}
+		for i := range others.Items {
+			p := &others.Items[i]
+			if p.Name == o.Name || deleting(p) {
+				continue
+			}
+			held := resolve.FieldExternalID
+			if p.Name == c.key {
+				held = resolve.FieldName
+			}
+			return errors.New(organizationIDDenial(c.field, c.key, p.Name, held))
+		}
+	}
+	return nil
 }
 
 // ValidateDelete allows every delete (garbage collection removes what it owns).
