@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -74,33 +72,10 @@ func TestWebhookClientCA(t *testing.T) {
 	if err := os.WriteFile(caFile, apiserver.pem, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	w := &webhookOptions{localURL: fmt.Sprintf("https://127.0.0.1:%d", port), clientCA: caFile}
-	srv, err := w.newServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Register("/validate", http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+	w := &webhookOptions{clientCA: caFile}
+	port, roots := startLocalWebhookServer(t, w, "/validate", http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprint(rw, "an admission answer")
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("the webhook server: %v", err)
-		}
-	}()
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(w.caBundle) {
-		t.Fatal("no local CA")
-	}
 	call := func(certs ...tls.Certificate) (string, error) {
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 			RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS12}}}

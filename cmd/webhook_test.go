@@ -14,34 +14,10 @@ import (
 // The security review's L3: the admission webhook server does not offer
 // HTTP/2. A client asking for h2 (ALPN) gets HTTP/1.1.
 func TestWebhookServerRefusesHTTP2(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	w := &webhookOptions{localURL: fmt.Sprintf("https://127.0.0.1:%d", port)}
-	srv, err := w.newServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Register("/ping", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	port, roots := startLocalWebhookServer(t, &webhookOptions{}, "/ping", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprint(rw, r.Proto)
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("the webhook server: %v", err)
-		}
-	}()
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(w.caBundle) {
-		t.Fatal("no local CA")
-	}
+	var err error
 	cfg := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	var conn *tls.Conn
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -80,4 +56,37 @@ func TestWebhookServerRefusesHTTP2(t *testing.T) {
 	if res.ProtoMajor != 1 {
 		t.Errorf("the webhook server answered over %s, want HTTP/1.1", res.Proto)
 	}
+}
+
+// startLocalWebhookServer starts w's webhook server in local mode on a free
+// loopback port, serving handler at path, until the test ends; it returns the
+// port and the pool that verifies the server's certificate.
+func startLocalWebhookServer(t *testing.T, w *webhookOptions, path string, handler http.Handler) (int, *x509.CertPool) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	w.localURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	srv, err := w.newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Register(path, handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("the webhook server: %v", err)
+		}
+	})
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(w.caBundle) {
+		t.Fatal("no local CA")
+	}
+	return port, roots
 }
