@@ -21,10 +21,13 @@ type GroupMappingSpec struct {
 	// +required
 	Source GroupSource `json:"source"`
 
-	// group is the identity provider's group id. Required, 1-256 characters.
+	// group is the identity provider's group id. Required, 1-256 printable
+	// characters with single spaces between words (no leading, trailing or
+	// repeated spaces, no control, zero-width or format characters).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'^[^\\p{C}\\p{Z}]+( [^\\p{C}\\p{Z}]+)*$')",message="group must be printable characters, with single spaces between words: no leading, trailing or repeated spaces, and no control, zero-width, format or other whitespace characters"
 	Group string `json:"group"`
 
 	// role is the slug of the role (an environment Role or one of the

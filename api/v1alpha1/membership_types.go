@@ -14,19 +14,25 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
 	Organization string `json:"organization"`
 
-	// user is the user's id (e.g. a WorkOS `user_01H...` id), unique within the
-	// organization: an older Membership for the same user wins, this one is then
-	// Ready=False, Duplicate. Required, 1-256 characters. Immutable.
+	// user is the user's id (e.g. a WorkOS `user_01H...` id, or an email),
+	// unique within the organization: an older Membership for the same user wins,
+	// this one is then Ready=False, Duplicate. Required, 1-256 printable ASCII
+	// characters (`!` to `~`): no spaces, control, zero-width or other non-ASCII
+	// characters, so that two ids that look alike are equal. Immutable.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[!-~]+$')",message="user must be printable ASCII characters without spaces ('!' to '~'): no whitespace, control, zero-width or other non-ASCII characters"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="user is immutable"
 	User string `json:"user"`
 
 	// email is the user's email address, for people reading the object; at most
-	// 320 characters. It plays no part in decisions.
+	// 320 characters: a local part and a domain joined by one `@`, both printable
+	// ASCII without spaces (an internationalized domain in its `xn--` form). It
+	// plays no part in decisions.
 	// +optional
 	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[!-?A-~]+@[!-?A-~]+$')",message="email must be an address like name@example.com: one '@' between a local part and a domain of printable ASCII characters, without spaces or control characters"
 	Email string `json:"email,omitempty"`
 
 	// roles are role slugs assigned by hand or through an API (the Manual source),
@@ -44,21 +50,26 @@ type MembershipSpec struct {
 
 	// directoryGroups are the ids of the directory (SCIM) groups the user is in,
 	// matched against Directory GroupMappings. Without repeats, at most 512, each
-	// 1-256 characters.
+	// 1-256 printable characters with single spaces between words (no leading,
+	// trailing or repeated spaces, no control, zero-width or format characters).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:XValidation:rule="self.matches(r'^[^\\p{C}\\p{Z}]+( [^\\p{C}\\p{Z}]+)*$')",message="group ids must be printable characters, with single spaces between words: no leading, trailing or repeated spaces, and no control, zero-width, format or other whitespace characters"
 	DirectoryGroups []string `json:"directoryGroups,omitempty"`
 
 	// ssoGroups are the ids of the SSO groups the user is in, matched against SSO
-	// GroupMappings. Without repeats, at most 512, each 1-256 characters.
+	// GroupMappings. Without repeats, at most 512, each 1-256 printable
+	// characters with single spaces between words (no leading, trailing or
+	// repeated spaces, no control, zero-width or format characters).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=512
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:XValidation:rule="self.matches(r'^[^\\p{C}\\p{Z}]+( [^\\p{C}\\p{Z}]+)*$')",message="group ids must be printable characters, with single spaces between words: no leading, trailing or repeated spaces, and no control, zero-width, format or other whitespace characters"
 	SSOGroups []string `json:"ssoGroups,omitempty"`
 
 	// state is the membership status (WorkOS `status`): Active members get their

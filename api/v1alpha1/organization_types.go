@@ -15,7 +15,11 @@ type OrganizationSpec struct {
 	// externalID is the organization's id in WorkOS or another system, e.g.
 	// `org_01H...`: at most 128 characters of A-Z, a-z, 0-9, `_`, `.`, `:` and `-`.
 	// The decision API uses it as the organization id when set; when empty, the
-	// organization id is metadata.name.
+	// organization id is metadata.name. Callers name an organization by either,
+	// so names and externalIDs are one key space: the webhook denies an
+	// externalID that is another organization's externalID or name (and a name
+	// that is another's externalID); of two that collide anyway, the younger is
+	// Ready=False, Duplicate, and answers to no id.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.:-]+$`
@@ -58,7 +62,9 @@ type OrganizationStatus struct {
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
 
-	// conditions describe the state of the organization: Ready, and
+	// conditions describe the state of the organization: Ready (False with
+	// reason Duplicate when an older organization holds its name or externalID
+	// as an id: it then answers to no id and grants nothing), and
 	// ReferencesResolved (False with reason UnknownRoles when defaultRole or
 	// rolePriority names no role).
 	// +optional
