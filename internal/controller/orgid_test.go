@@ -75,7 +75,7 @@ var _ = Describe("Organization id collisions", func() {
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "videos"}, &env)).To(Succeed())
 			g.Expect(env.Status.Conditions).NotTo(ContainElement(And(
 				HaveField("Type", orgrbacv1alpha1.ConditionPublished), HaveField("Status", "False"))))
-		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed(), "a collision never stops publication")
+		}).WithContext(ctx).WithTimeout(2*time.Second).Should(Succeed(), "a collision never stops publication")
 
 		By("once the oldest goes, neither collides any more: both answer to their ids")
 		Expect(k8s.Delete(ctx, orgObjIn(ns, "acme"))).To(Succeed())
