@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
@@ -74,7 +75,7 @@ var _ = Describe("Organization id collisions", func() {
 			var env orgrbacv1alpha1.Environment
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "videos"}, &env)).To(Succeed())
 			g.Expect(env.Status.Conditions).NotTo(ContainElement(And(
-				HaveField("Type", orgrbacv1alpha1.ConditionPublished), HaveField("Status", "False"))))
+				HaveField("Type", orgrbacv1alpha1.ConditionPublished), HaveField("Status", metav1.ConditionFalse))))
 		}).WithContext(ctx).WithTimeout(2*time.Second).Should(Succeed(), "a collision never stops publication")
 
 		By("once the oldest goes, neither collides any more: both answer to their ids")
