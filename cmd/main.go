@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api"
@@ -50,6 +51,7 @@ type options struct {
 	leaderElect             bool
 	leaderElectionNamespace string
 	enableWebhooks          bool
+	enableControllers       bool
 	webhook                 webhookOptions
 	maxConcurrentReconciles int
 	removeFinalizers        bool
@@ -94,6 +96,10 @@ func parseFlags(args []string) (*options, error) {
 		"Namespace of the leader-election lease; defaults to the manager's own namespace when running in a pod.")
 	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", envBool("ENABLE_WEBHOOKS", true),
 		"Serve the admission webhooks (also ENABLE_WEBHOOKS=false).")
+	fs.BoolVar(&o.enableControllers, "enable-controllers", envBool("ENABLE_CONTROLLERS", true),
+		"Run the controllers (also ENABLE_CONTROLLERS=false). false, with --enable-webhooks=false: the process serves only the "+
+			"decision API (and /metrics and the probes) from its informer cache, as a Deployment of its own: no controllers, no "+
+			"webhooks, no certificate rotation, no CA publishing, no leader election (docs/operations.md, \"The decision API as its own Deployment\").")
 	fs.BoolVar(&o.removeFinalizers, "remove-finalizers", false,
 		"Do not run the manager: wait until no manager holds the leader lease, remove orgrbac's finalizers from every Role "+
 			"and OrganizationRole, and exit (the Helm chart's post-delete hook, so that the CRDs can be deleted after an uninstall).")
@@ -105,6 +111,9 @@ func parseFlags(args []string) (*options, error) {
 	o.webhook.bindFlags(fs)
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := o.validateAPIOnly(); err != nil {
 		return nil, err
 	}
 	if o.apiService != "" && o.apiCertDir == "" && (!o.enableWebhooks || !o.webhook.rotating()) {
@@ -126,6 +135,45 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
 	}
 	return o, nil
+}
+
+// apiOnly reports whether the process serves only the decision API
+// (--enable-controllers=false --enable-webhooks=false).
+func (o *options) apiOnly() bool { return !o.enableControllers }
+
+// servesAPI reports whether this process serves the decision API (and so builds
+// its index): not with --api-bind-address=0, where it runs elsewhere.
+func (o *options) servesAPI() bool { return o.apiAddr != "0" }
+
+// validateAPIOnly refuses what API-only mode (--enable-controllers=false) does not
+// do, rather than ignoring it.
+func (o *options) validateAPIOnly() error {
+	if !o.apiOnly() {
+		return nil
+	}
+	switch {
+	case o.enableWebhooks:
+		return errors.New("--enable-controllers=false needs --enable-webhooks=false: the webhooks run with the controllers, " +
+			"and with both off the process serves only the decision API")
+	case !o.servesAPI():
+		return errors.New("--enable-controllers=false --enable-webhooks=false serves only the decision API: --api-bind-address=0 would leave nothing to run")
+	case o.leaderElect:
+		return errors.New("--leader-elect: with --enable-controllers=false there is nothing to lead (every replica serves the decision API " +
+			"from its own cache, and takes no lease)")
+	case o.apiService != "":
+		return errors.New("--api-service serves the webhook certificate this process rotates, and with --enable-controllers=false it rotates none: " +
+			"mount the certificate Secret and set --api-cert-dir (the manager's --api-service keeps the certificate valid for the Service)")
+	case o.apiCAConfigMap != "":
+		return errors.New("--api-ca-configmap is published by the controllers' leader: set it on the manager, not with --enable-controllers=false")
+	case o.metricsService != "":
+		return errors.New("--metrics-service serves the webhook certificate this process rotates, and with --enable-controllers=false it rotates none: " +
+			"set --metrics-cert-dir to the mounted certificate")
+	case o.webhook.certSecret != "" || o.webhook.localURL != "":
+		return errors.New("--webhook-cert-secret and --webhook-local-url set up the webhooks, which --enable-controllers=false does not run")
+	case o.removeFinalizers:
+		return errors.New("--remove-finalizers is a run of its own: do not combine it with --enable-controllers=false")
+	}
+	return nil
 }
 
 // flagValue forwards a flag to one registered on another flag set.
@@ -196,6 +244,24 @@ func main() {
 	}
 }
 
+// apiCertificate returns the decision API's certificate folder (given, or the
+// webhook certificate rotated for --api-service too, which then also becomes one
+// of the certificate's names), a channel closed once a rotated certificate is
+// mounted, and the CA file --api-ca-configmap publishes. The names and the CA are
+// set up whether or not this process serves the API: with --api-bind-address=0
+// the API's own Deployment serves the certificate this manager rotates.
+func (o *options) apiCertificate() (dir string, ready <-chan struct{}, caFile string) {
+	dir = o.apiCertDir
+	if dir == "" && o.apiService != "" {
+		o.webhook.extraServices = append(o.webhook.extraServices, o.apiService)
+		dir, ready = o.webhook.dir(), o.webhook.certReady()
+	}
+	if o.apiCAConfigMap != "" {
+		caFile = filepath.Join(dir, "ca.crt")
+	}
+	return dir, ready, caFile
+}
+
 func run(o *options) error {
 	log := ctrl.Log.WithName("setup")
 	ctx := ctrl.SetupSignalHandler()
@@ -217,15 +283,19 @@ func run(o *options) error {
 	switch {
 	case o.metricsCertDir != "":
 		metricsOpts.CertDir = o.metricsCertDir
-	case o.metricsService != "":
+	case o.metricsService != "" && !o.apiOnly():
 		o.webhook.extraServices = append(o.webhook.extraServices, o.metricsService)
 		rotated := &rotatedCertificate{ctx: ctx, ready: o.webhook.certReady(), dir: o.webhook.dir()}
 		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = rotated.GetCertificate })
 	}
 
-	webhookServer, err := o.webhook.newServer()
-	if err != nil {
-		return err
+	// API-only mode builds no webhook server: controller-runtime starts one only
+	// when asked for it, which nothing does then.
+	var webhookServer webhook.Server
+	if !o.apiOnly() {
+		if webhookServer, err = o.webhook.newServer(); err != nil {
+			return err
+		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		WebhookServer:           webhookServer,
@@ -245,47 +315,44 @@ func run(o *options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
-	// The decision API serves a certificate from a folder (given, or the webhook
-	// certificate rotated for its Service too), or a self-signed one.
-	apiCertDir, apiCertReady := o.apiCertDir, (<-chan struct{})(nil)
-	if apiCertDir == "" && o.apiService != "" {
-		o.webhook.extraServices = append(o.webhook.extraServices, o.apiService)
-		apiCertDir, apiCertReady = o.webhook.dir(), o.webhook.certReady()
-	}
-	caFile := ""
-	if o.apiCAConfigMap != "" {
-		caFile = filepath.Join(apiCertDir, "ca.crt")
-	}
-
-	if err := controller.Setup(ctx, mgr, controller.Options{
-		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-		// A rotated certificate is ready only after the start: the webhooks are registered then.
-		EnableWebhooks: o.enableWebhooks && !o.webhook.rotating(),
-		APICAConfigMap: o.apiCAConfigMap,
-		APICAFile:      caFile,
-	}); err != nil {
-		return err
-	}
-	if o.enableWebhooks {
-		if err := o.webhook.wire(mgr); err != nil {
+	apiCertDir, apiCertReady, caFile := o.apiCertificate()
+	if !o.apiOnly() {
+		if err := controller.Setup(ctx, mgr, controller.Options{
+			MaxConcurrentReconciles: o.maxConcurrentReconciles,
+			// A rotated certificate is ready only after the start: the webhooks are registered then.
+			EnableWebhooks: o.enableWebhooks && !o.webhook.rotating(),
+			APICAConfigMap: o.apiCAConfigMap,
+			APICAFile:      caFile,
+		}); err != nil {
 			return err
+		}
+		if o.enableWebhooks {
+			if err := o.webhook.wire(mgr); err != nil {
+				return err
+			}
 		}
 	}
 
-	// The decision API runs on every replica, leader or not, from the informer cache.
-	apiServer, err := api.NewServer(api.Options{
-		BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
-		Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
-		MaxRequestsInFlight: o.apiMaxInFlight, TokenAudience: o.apiTokenAudience,
-	})
-	if err != nil {
-		return fmt.Errorf("creating the decision API: %w", err)
-	}
-	if err := mgr.Add(apiServer); err != nil {
-		return fmt.Errorf("adding the decision API: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("api", apiServer.ReadyzCheck()); err != nil {
-		return fmt.Errorf("adding the decision API readiness check: %w", err)
+	// The decision API runs on every replica, leader or not, from the informer
+	// cache; with --api-bind-address=0 it runs elsewhere (its own Deployment), and
+	// this process neither builds its index nor waits for it to be ready.
+	if o.servesAPI() {
+		apiServer, err := api.NewServer(api.Options{
+			BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
+			Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
+			MaxRequestsInFlight: o.apiMaxInFlight, TokenAudience: o.apiTokenAudience,
+		})
+		if err != nil {
+			return fmt.Errorf("creating the decision API: %w", err)
+		}
+		if err := mgr.Add(apiServer); err != nil {
+			return fmt.Errorf("adding the decision API: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("api", apiServer.ReadyzCheck()); err != nil {
+			return fmt.Errorf("adding the decision API readiness check: %w", err)
+		}
+	} else {
+		log.Info("The decision API is not served here (--api-bind-address=0): no index is built")
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -295,6 +362,7 @@ func run(o *options) error {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 
-	log.Info("Starting manager", "leaderElection", o.leaderElect, "webhooks", o.enableWebhooks)
+	log.Info("Starting manager", "leaderElection", o.leaderElect, "controllers", o.enableControllers,
+		"webhooks", o.enableWebhooks, "decisionAPI", o.servesAPI())
 	return mgr.Start(ctx)
 }

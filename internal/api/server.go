@@ -144,8 +144,14 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("api: creating a Kubernetes client: %w", err)
 	}
 	s := &Server{opts: opts, log: log,
-		index: newIndex(opts.Cache, opts.Clock, log),
-		auth:  newAuthCache(kubeReviewer{cs: cs, audience: opts.TokenAudience}, opts.AuthCache, opts.Clock)}
+		auth: newAuthCache(kubeReviewer{cs: cs, audience: opts.TokenAudience}, opts.AuthCache, opts.Clock)}
+	if s.disabled() {
+		// The API runs elsewhere (its own Deployment): no index, no informers
+		// for it, nothing to serve.
+		s.routes()
+		return s, nil
+	}
+	s.index = newIndex(opts.Cache, opts.Clock, log)
 	if !opts.Insecure && opts.CertDir == "" {
 		hosts := append([]string{"localhost", "127.0.0.1", "::1"}, opts.Hosts...)
 		if h, err := os.Hostname(); err == nil {
@@ -168,9 +174,17 @@ func (s *Server) NeedLeaderElection() bool { return false }
 // clients may trust; nil when serving plain HTTP or a certificate from CertDir.
 func (s *Server) CertificatePEM() []byte { return s.certPEM }
 
-// ReadyzCheck fails until the index has been built from synced caches.
+// disabled reports whether BindAddress is "0": the server serves nothing and
+// builds no index.
+func (s *Server) disabled() bool { return s.opts.BindAddress == "0" }
+
+// ReadyzCheck fails until the index has been built from synced caches; a
+// disabled server is always ready (it has nothing to wait for).
 func (s *Server) ReadyzCheck() healthz.Checker {
 	return func(*http.Request) error {
+		if s.disabled() {
+			return nil
+		}
 		if s.opts.CertReady != nil {
 			select {
 			case <-s.opts.CertReady:
@@ -187,9 +201,9 @@ func (s *Server) ReadyzCheck() healthz.Checker {
 
 // Start listens and serves until ctx ends; it keeps the index current meanwhile.
 func (s *Server) Start(ctx context.Context) error {
-	if s.opts.BindAddress == "0" {
-		s.log.Info("Decision API disabled")
-		return s.index.Start(ctx)
+	if s.disabled() {
+		s.log.Info("Decision API disabled: no index is built")
+		return nil
 	}
 	errs := make(chan error, 3)
 	go func() { errs <- s.index.Start(ctx) }()
