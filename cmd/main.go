@@ -281,6 +281,10 @@ func run(o *options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	switch {
+	case o.metricsCertDir != "" && o.apiOnly():
+		// A mounted Secret the manager may not have filled yet: served once it is.
+		mounted := &rotatedCertificate{ctx: ctx, ready: mountedCertificate(ctx, o.metricsCertDir), dir: o.metricsCertDir}
+		metricsOpts.TLSOpts = append(metricsOpts.TLSOpts, func(c *tls.Config) { c.GetCertificate = mounted.GetCertificate })
 	case o.metricsCertDir != "":
 		metricsOpts.CertDir = o.metricsCertDir
 	case o.metricsService != "" && !o.apiOnly():
@@ -316,6 +320,10 @@ func run(o *options) error {
 	}
 
 	apiCertDir, apiCertReady, caFile := o.apiCertificate()
+	if o.apiOnly() && apiCertDir != "" && !o.apiInsecure {
+		// The mounted certificate Secret, which the manager may not have filled yet.
+		apiCertReady = mountedCertificate(ctx, apiCertDir)
+	}
 	if !o.apiOnly() {
 		if err := controller.Setup(ctx, mgr, controller.Options{
 			MaxConcurrentReconciles: o.maxConcurrentReconciles,

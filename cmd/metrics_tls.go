@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
@@ -47,4 +49,33 @@ func (r *rotatedCertificate) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Ce
 		return nil, r.err
 	}
 	return r.watcher.GetCertificate(hello)
+}
+
+// mountedCertificate returns a channel closed once dir holds a non-empty
+// tls.crt and tls.key. The decision API's own Deployment mounts the Secret the
+// manager rotates the certificate into, which may still be empty when the pod
+// starts: the API then waits (not ready) instead of failing.
+func mountedCertificate(ctx context.Context, dir string) <-chan struct{} {
+	ready := make(chan struct{})
+	present := func() bool {
+		for _, name := range []string{certs.CertName, certs.KeyName} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for !present() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		close(ready)
+	}()
+	return ready
 }

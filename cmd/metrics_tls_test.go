@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,5 +41,28 @@ func TestRotatedCertificate(t *testing.T) {
 	roots.AppendCertsFromPEM(ca)
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "orgrbac-metrics.orgrbac-system.svc"}); err != nil {
 		t.Errorf("the served certificate does not verify with the CA for the metrics Service: %v", err)
+	}
+}
+
+// The API Deployment mounts the certificate Secret the manager fills: it waits
+// for both files rather than failing on an empty Secret.
+func TestMountedCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ready := mountedCertificate(t.Context(), dir)
+	if err := os.WriteFile(filepath.Join(dir, certs.CertName), []byte("cert"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ready:
+		t.Fatal("ready with tls.crt alone")
+	case <-time.After(1500 * time.Millisecond):
+	}
+	if err := os.WriteFile(filepath.Join(dir, certs.KeyName), []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not ready with tls.crt and tls.key")
 	}
 }
