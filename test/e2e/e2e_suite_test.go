@@ -166,23 +166,32 @@ type manager struct {
 // leader election, and waits until it is healthy.
 func startManager(ctx context.Context, name string) *manager {
 	GinkgoHelper()
+	return startProcess(ctx, name, managerBin, func(m *manager) []string {
+		return []string{
+			"--kubeconfig", managerKube,
+			"--leader-elect", "--leader-election-namespace", systemNamespace,
+			fmt.Sprintf("--webhook-port=%d", m.webhookPort),
+			"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
+		}
+	})
+}
+
+// startProcess runs bin (the built manager) with args, its listeners on free
+// loopback ports, and waits until it is ready. The decision API and /metrics serve
+// the webhook certificate, for 127.0.0.1: the tests verify it with webhookCA.
+func startProcess(ctx context.Context, name, bin string, args func(m *manager) []string) *manager {
+	GinkgoHelper()
 	m := &manager{name: name, log: filepath.Join(work, "manager-"+name+".log"),
 		metricsPort: freePort(), probePort: freePort(), apiPort: freePort(), webhookPort: freePort(), exited: make(chan struct{})}
 	logFile, err := os.Create(m.log)
 	Expect(err).NotTo(HaveOccurred())
-	m.cmd = exec.Command(managerBin,
-		"--kubeconfig", managerKube,
-		"--leader-elect", "--leader-election-namespace", systemNamespace,
+	m.cmd = exec.Command(bin, append(args(m),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", m.metricsPort),
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", m.probePort),
 		fmt.Sprintf("--api-bind-address=127.0.0.1:%d", m.apiPort),
-		fmt.Sprintf("--webhook-port=%d", m.webhookPort),
-		"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
-		// The decision API and /metrics serve the same certificate, for
-		// 127.0.0.1: the tests verify it with webhookCA.
 		"--api-cert-dir", filepath.Join(work, "webhook-certs"),
 		"--metrics-cert-dir", filepath.Join(work, "webhook-certs"),
-	)
+	)...)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	Expect(m.cmd.Start()).To(Succeed())
 	go func() {

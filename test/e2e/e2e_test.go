@@ -175,6 +175,10 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		Eventually(func() (int, error) { return httpGet(ctx, members, token) }).WithContext(ctx).Should(Equal(http.StatusOK))
 	})
 
+	It("serves the decision API from an API-only process with the least RBAC, which writes nothing", func(ctx SpecContext) {
+		expectAPIOnly(ctx, leader)
+	})
+
 	It("aggregates orgrbac-viewer, -editor and -admin into view, edit and admin", func(ctx SpecContext) {
 		kubectl("create", "serviceaccount", "-n", "videos", "person")
 		kubectl("create", "rolebinding", "-n", "videos", "person-view", "--clusterrole=view", "--serviceaccount=videos:person")
