@@ -154,7 +154,7 @@ var _ = Describe("Statuses that always fit (security review M3)", func() {
 		expectMembership(ctx, ns, "acme-c", resolved{role: "member", source: "Default", roles: []string{"member"}, permissions: []string{"videos:view"}})
 		m := &orgrbacv1alpha1.Membership{}
 		expectBoundedReferences(ctx, ns, "acme-c", m, func() []metav1.Condition { return m.Status.Conditions },
-			orgrbacv1alpha1.ReasonRoleNotFound, "no such role for 150 references: deleted-role-0 (Directory group 000-xxx")
+			orgrbacv1alpha1.ReasonRoleNotFound, "150 role references name no role: deleted-role-0 (Directory group 000-xxx")
 
 		By("a Role with 1,024 undeclared permissions of 128 characters")
 		perms := make([]string, 1024)

@@ -61,7 +61,11 @@ func referenceProblems(res resolve.Result) (reason, message string) {
 		reason = orgrbacv1alpha1.ReasonRoleNotFound
 		var b strings.Builder
 		// The count first: a message cut to its bound still says it.
-		fmt.Fprintf(&b, "no such role for %d references: ", len(res.Dropped))
+		if len(res.Dropped) == 1 {
+			b.WriteString("1 role reference names no role: ")
+		} else {
+			fmt.Fprintf(&b, "%d role references name no role: ", len(res.Dropped))
+		}
 		textlist.Write(&b, len(res.Dropped), func(i int) {
 			d := res.Dropped[i]
 			if d.Group != "" {

@@ -66,7 +66,7 @@ func TestMembershipStatus(t *testing.T) {
 				Assignments: []orgrbacv1alpha1.RoleAssignment{{Role: "admin", Source: orgrbacv1alpha1.SourceManual}},
 				Conditions: []metav1.Condition{readyTrue, {Type: orgrbacv1alpha1.ConditionReferencesResolved, Status: metav1.ConditionFalse,
 					Reason: orgrbacv1alpha1.ReasonRoleNotFound, ObservedGeneration: 1, LastTransitionTime: t0,
-					Message: "no such role for 2 references: ghost (Manual), gone (SSO group g); the environment allows one role per membership: " +
+					Message: "2 role references name no role: ghost (Manual), gone (SSO group g); the environment allows one role per membership: " +
 						"spec.roles holds 2 roles and only the highest-priority one counts; ignored: editor"}}},
 		},
 		"65 roles fail closed: Ready False, TooManyRoles, an admin held before is gone": {
@@ -97,7 +97,7 @@ func TestMembershipStatus(t *testing.T) {
 				Assignments: []orgrbacv1alpha1.RoleAssignment{{Role: "admin", Source: orgrbacv1alpha1.SourceManual}},
 				Conditions: []metav1.Condition{readyTrue, {Type: orgrbacv1alpha1.ConditionReferencesResolved, Status: metav1.ConditionFalse,
 					Reason: orgrbacv1alpha1.ReasonRoleNotFound, ObservedGeneration: 1, LastTransitionTime: t0,
-					Message: "no such role for 150 references: r0 (Directory group g0), r1 (Directory group g1), r2 (Directory group g2), " +
+					Message: "150 role references name no role: r0 (Directory group g0), r1 (Directory group g1), r2 (Directory group g2), " +
 						"r3 (Directory group g3), r4 (Directory group g4), r5 (Directory group g5), r6 (Directory group g6), " +
 						"r7 (Directory group g7), r8 (Directory group g8), r9 (Directory group g9) and 140 more; " +
 						"the environment allows one role per membership: spec.roles holds 13 roles and only the " +

@@ -19,6 +19,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/textlist"
 )
 
 // OrganizationReconciler keeps an Organization's status: memberCount, and
@@ -109,7 +110,7 @@ func unknownRoles(unknownDefault string, unknownPriority []string) (reason, mess
 		parts = append(parts, fmt.Sprintf("defaultRole %s names no role", unknownDefault))
 	}
 	if len(unknownPriority) > 0 {
-		parts = append(parts, "rolePriority names no role for: "+strings.Join(unknownPriority, ", ")+" (ignored)")
+		parts = append(parts, "rolePriority names no role for: "+textlist.Join(unknownPriority)+" (ignored)")
 	}
 	if len(parts) == 0 {
 		return "", ""

@@ -36,9 +36,11 @@ func TestNameSelecting(t *testing.T) {
 			t.Fatal(err)
 		}
 		orig := req.URL.String()
-		if _, err := (nameSelecting{next: rec, names: names}).RoundTrip(req); err != nil {
+		res, err := (nameSelecting{next: rec, names: names}).RoundTrip(req)
+		if err != nil {
 			t.Fatal(err)
 		}
+		_ = res.Body.Close()
 		q, err := url.ParseQuery(rec.got.URL.RawQuery)
 		if err != nil {
 			t.Fatal(err)
