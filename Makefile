@@ -46,12 +46,14 @@ lint: ## Run golangci-lint (config: .golangci.yml).
 	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: helm-lint
-helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager, a ServiceMonitor and the alerts.
+helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager, a ServiceMonitor, the alerts and the decision API's own Deployment.
 	$(HELM) lint --strict charts/orgrbac
 	$(HELM) lint --strict charts/orgrbac --set certManager.enabled=true
 	$(HELM) lint --strict charts/orgrbac --set serviceMonitor.enabled=true
 	$(HELM) lint --strict charts/orgrbac --set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set prometheusRule.labels.release=prometheus
 	$(HELM) lint --strict charts/orgrbac --set replicas=1 --set crds.enabled=false
+	$(HELM) lint --strict charts/orgrbac --set decisionAPI.separateDeployment.enabled=true
+	$(HELM) lint --strict charts/orgrbac --set decisionAPI.separateDeployment.enabled=true --set certManager.enabled=true --set networkPolicy.enabled=true --set serviceMonitor.enabled=true
 
 .PHONY: verify
 verify: ## Fail when generated files are stale, code is unformatted or lint fails.

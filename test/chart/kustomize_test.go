@@ -134,8 +134,21 @@ func TestSameAsKustomize(t *testing.T) {
 					t.Errorf("Service %s: config/default's port %d is not in the chart's %+v", k.Name, kp.Port, cs.Spec.Ports)
 				}
 			}
-			// The chart selects with config/default's labels, plus the release's.
+			// The chart selects with config/default's labels, plus the release's;
+			// the API Service selects the pods that serve the API
+			// (orgrbac.dev/decision-api, which the manager's carry by default)
+			// rather than the manager's component, so that switching to the API's
+			// own Deployment (decisionAPI.separateDeployment) keeps it answering.
 			for key, v := range ks.Spec.Selector {
+				if k.Name == "orgrbac-api" && key == "app.kubernetes.io/component" {
+					dep, _ := manager(t, chart)
+					if cs.Spec.Selector["orgrbac.dev/decision-api"] != "true" || dep.Spec.Template.Labels["orgrbac.dev/decision-api"] != "true" ||
+						dep.Spec.Template.Labels[key] != v {
+						t.Errorf("Service %s selects %v, manager pods %v: want orgrbac.dev/decision-api=true, which the %s=%s pods carry",
+							k.Name, cs.Spec.Selector, dep.Spec.Template.Labels, key, v)
+					}
+					continue
+				}
 				if cs.Spec.Selector[key] != v {
 					t.Errorf("Service %s selects %s=%s in config/default, %q in the chart", k.Name, key, v, cs.Spec.Selector[key])
 				}

@@ -15,6 +15,9 @@ var lintValueSets = map[string]string{
 	"cert-manager and service monitor": "certManager: {enabled: true}\nserviceMonitor: {enabled: true}\nwebhook: {clientCAConfigMap: ca}\nnetworkPolicy: {enabled: true}",
 	"one replica":                      "replicas: 1\ncrds: {enabled: false}",
 	"alerts":                           "serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true, labels: {release: prometheus}}",
+	"separate decision API":            "decisionAPI: {separateDeployment: {enabled: true}}",
+	"separate decision API, cert-manager, network policy and service monitor": "decisionAPI: {separateDeployment: {enabled: true}}\n" +
+		"certManager: {enabled: true}\nnetworkPolicy: {enabled: true}\nserviceMonitor: {enabled: true}",
 }
 
 // TestLint runs `helm lint --strict` through the SDK: warnings fail too.

@@ -298,56 +298,106 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 		}
 	}
 
-	deps := objs.ofKind("Deployment")
-	if len(deps) != 1 {
-		t.Fatalf("want one Deployment, got %v", deps.ids())
+	// The manager's Deployment, and the decision API's own when
+	// decisionAPI.separateDeployment.enabled.
+	var deps []*appsv1.Deployment
+	for _, o := range objs.ofKind("Deployment") {
+		deps = append(deps, decode[appsv1.Deployment](t, o))
 	}
-	dep := decode[appsv1.Deployment](t, deps[0])
-	podLabels := dep.Spec.Template.Labels
-	for k, v := range dep.Spec.Selector.MatchLabels {
-		if podLabels[k] != v {
-			t.Errorf("the Deployment's selector %s=%s does not match its pods' labels %v", k, v, podLabels)
+	dep, _ := manager(t, objs)
+	var apiDep *appsv1.Deployment
+	for _, d := range deps {
+		if d.Name != dep.Name {
+			if d.Spec.Template.Labels["app.kubernetes.io/component"] != "api" || apiDep != nil {
+				t.Fatalf("unexpected Deployment %s (pods %v) next to the manager's", d.Name, d.Spec.Template.Labels)
+			}
+			apiDep = d
 		}
 	}
-	// Every Service selects the manager's pods.
+	selects := func(sel map[string]string, d *appsv1.Deployment) bool {
+		for k, v := range sel {
+			if d.Spec.Template.Labels[k] != v {
+				return false
+			}
+		}
+		return len(sel) > 0
+	}
+	for _, d := range deps {
+		if !selects(d.Spec.Selector.MatchLabels, d) {
+			t.Errorf("the Deployment %s's selector %v does not match its pods' labels %v", d.Name, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
+		}
+		for _, other := range deps {
+			if other != d && selects(d.Spec.Selector.MatchLabels, other) {
+				t.Errorf("the Deployment %s's selector %v matches the pods of %s too", d.Name, d.Spec.Selector.MatchLabels, other.Name)
+			}
+		}
+	}
+	// Every Service selects the pods of a Deployment, which name its target ports.
 	for _, o := range objs.ofKind("Service") {
 		svc := decode[corev1.Service](t, o)
 		if len(svc.Spec.Selector) == 0 {
 			t.Errorf("Service %s selects nothing", svc.Name)
 		}
-		for k, v := range svc.Spec.Selector {
-			if podLabels[k] != v {
-				t.Errorf("Service %s selects %s=%s, which the manager's pods (%v) lack", svc.Name, k, v, podLabels)
+		selected := 0
+		for _, d := range deps {
+			if !selects(svc.Spec.Selector, d) {
+				continue
+			}
+			selected++
+			for _, p := range svc.Spec.Ports {
+				if p.TargetPort.IntVal == 0 && !slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports,
+					func(cp corev1.ContainerPort) bool { return cp.Name == p.TargetPort.StrVal }) {
+					t.Errorf("Service %s targets the port %q, which %s does not name", svc.Name, p.TargetPort.StrVal, d.Name)
+				}
 			}
 		}
-		for _, p := range svc.Spec.Ports {
-			if p.TargetPort.IntVal == 0 && !slices.ContainsFunc(dep.Spec.Template.Spec.Containers[0].Ports,
-				func(cp corev1.ContainerPort) bool { return cp.Name == p.TargetPort.StrVal }) {
-				t.Errorf("Service %s targets the port %q, which the manager does not name", svc.Name, p.TargetPort.StrVal)
-			}
+		if selected == 0 {
+			t.Errorf("Service %s selects %v, which no Deployment's pods carry", svc.Name, svc.Spec.Selector)
 		}
 	}
 	for _, o := range objs.ofKind("PodDisruptionBudget") {
 		pdb := decode[policyv1.PodDisruptionBudget](t, o)
-		for k, v := range pdb.Spec.Selector.MatchLabels {
-			if podLabels[k] != v {
-				t.Errorf("PodDisruptionBudget %s selects %s=%s, which the manager's pods lack", pdb.Name, k, v)
+		n := 0
+		for _, d := range deps {
+			if selects(pdb.Spec.Selector.MatchLabels, d) {
+				n++
 			}
 		}
+		if n != 1 {
+			t.Errorf("PodDisruptionBudget %s selects %v: the pods of %d Deployments, want one", pdb.Name, pdb.Spec.Selector.MatchLabels, n)
+		}
 	}
-	// The pods run as the rendered ServiceAccount, which the bindings name.
+	// The pods run as rendered ServiceAccounts, which the bindings name: the API
+	// Deployment's is bound to its own ClusterRole only, every other binding of the
+	// release binds the manager's.
 	sa := dep.Spec.Template.Spec.ServiceAccountName
-	if _, ok := objs.find("ServiceAccount", sa); !ok {
-		t.Errorf("the pods' ServiceAccount %q is not rendered", sa)
+	for _, d := range deps {
+		if _, ok := objs.find("ServiceAccount", d.Spec.Template.Spec.ServiceAccountName); !ok {
+			t.Errorf("the pods' ServiceAccount %q of %s is not rendered", d.Spec.Template.Spec.ServiceAccountName, d.Name)
+		}
+	}
+	subject := func(string) string { return sa }
+	if apiDep != nil {
+		apiSA := apiDep.Spec.Template.Spec.ServiceAccountName
+		if apiSA == sa {
+			t.Errorf("the API Deployment runs as the manager's ServiceAccount %s", sa)
+		}
+		subject = func(role string) string {
+			if strings.HasSuffix(role, "-api-server-role") {
+				return apiSA
+			}
+			return sa
+		}
 	}
 	// The bindings of the release bind the manager's ServiceAccount; those of the
 	// hooks the hook Job's, which is a hook too (the release's are gone by then).
-	checkBindings(t, objs.release(), sa, ns)
+	checkBindings(t, objs.release(), subject, ns)
 	for _, o := range objs.hooks().ofKind("Job") {
 		job := decode[batchv1.Job](t, o)
-		checkBindings(t, objs.hooks(), job.Spec.Template.Spec.ServiceAccountName, ns)
-		if _, ok := objs.hooks().find("ServiceAccount", job.Spec.Template.Spec.ServiceAccountName); !ok {
-			t.Errorf("the hook Job %s runs as %q, which is not a hook ServiceAccount", job.Name, job.Spec.Template.Spec.ServiceAccountName)
+		hookSA := job.Spec.Template.Spec.ServiceAccountName
+		checkBindings(t, objs.hooks(), func(string) string { return hookSA }, ns)
+		if _, ok := objs.hooks().find("ServiceAccount", hookSA); !ok {
+			t.Errorf("the hook Job %s runs as %q, which is not a hook ServiceAccount", job.Name, hookSA)
 		}
 	}
 	// The webhooks call a rendered Service on a port it has.
@@ -376,7 +426,7 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 		}
 	}
 	// The certificate Secret mounted by the pods is rendered, or issued by cert-manager.
-	for _, v := range dep.Spec.Template.Spec.Volumes {
+	for _, v := range slices.Concat(dep.Spec.Template.Spec.Volumes, apiVolumes(apiDep)) {
 		if v.Secret == nil {
 			continue
 		}
@@ -390,15 +440,23 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 	}
 }
 
+func apiVolumes(d *appsv1.Deployment) []corev1.Volume {
+	if d == nil {
+		return nil
+	}
+	return d.Spec.Template.Spec.Volumes
+}
+
 // checkBindings: every binding among objs refers to a role among objs and binds
-// the ServiceAccount ns/sa.
-func checkBindings(t *testing.T, objs objects, sa, ns string) {
+// the ServiceAccount ns/subject(the role's name).
+func checkBindings(t *testing.T, objs objects, subject func(role string) string, ns string) {
 	t.Helper()
 	for _, o := range append(objs.ofKind("RoleBinding"), objs.ofKind("ClusterRoleBinding")...) {
 		b := decode[rbacv1.RoleBinding](t, o) // the same fields as a ClusterRoleBinding's
 		if _, ok := objs.find(b.RoleRef.Kind, b.RoleRef.Name); !ok {
 			t.Errorf("%s %s refers to the %s %q, which is not rendered with it", o.Kind, o.Name, b.RoleRef.Kind, b.RoleRef.Name)
 		}
+		sa := subject(b.RoleRef.Name)
 		if len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != sa || b.Subjects[0].Namespace != ns {
 			t.Errorf("%s %s binds %v, want the ServiceAccount %s/%s", o.Kind, o.Name, b.Subjects, ns, sa)
 		}
@@ -419,13 +477,22 @@ func nested(m map[string]any, path ...string) string {
 	return s
 }
 
+// manager returns the manager's Deployment (its pods are the component
+// "manager") and container.
 func manager(t *testing.T, objs objects) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
-	deps := objs.ofKind("Deployment")
-	if len(deps) != 1 {
-		t.Fatalf("want one Deployment, got %v", deps.ids())
+	var dep *appsv1.Deployment
+	for _, o := range objs.ofKind("Deployment") {
+		if d := decode[appsv1.Deployment](t, o); d.Spec.Template.Labels["app.kubernetes.io/component"] == "manager" {
+			if dep != nil {
+				t.Fatalf("two manager Deployments, %s and %s", dep.Name, d.Name)
+			}
+			dep = d
+		}
 	}
-	dep := decode[appsv1.Deployment](t, deps[0])
+	if dep == nil {
+		t.Fatalf("no manager Deployment among %v", objs.ofKind("Deployment").ids())
+	}
 	if len(dep.Spec.Template.Spec.Containers) != 1 {
 		t.Fatalf("want one container, got %d", len(dep.Spec.Template.Spec.Containers))
 	}

@@ -109,7 +109,12 @@ it.
 - --leader-elect
 - --metrics-bind-address=:8443
 - --health-probe-bind-address=:8081
+{{- if .Values.decisionAPI.separateDeployment.enabled }}
+{{- /* The API's own Deployment serves it: no API (nor its index) here. */}}
+- --api-bind-address=0
+{{- else }}
 - --api-bind-address=:8082
+{{- end }}
 - {{ printf "--api-token-audience=%s" .Values.decisionAPI.tokenAudience | quote }}
 - {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
 - --webhook-cert-dir={{ include "orgrbac.certDir" . }}
@@ -136,6 +141,37 @@ it.
 - --webhook-client-ca=/etc/orgrbac/webhook-client-ca/ca.crt
 {{- end }}
 {{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The decision API's own Deployment (decisionAPI.separateDeployment): its name (also
+its ServiceAccount's), the labels its Deployment selects, and its arguments. It
+serves the certificate of the mounted Secret (rotated by the manager, which keeps
+it valid for the Service <full name>-api, or cert-manager's), /metrics too.
+*/}}
+{{- define "orgrbac.apiName" -}}
+{{ include "orgrbac.fullname" . }}-api
+{{- end }}
+
+{{- define "orgrbac.apiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "orgrbac.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: api
+{{- end }}
+
+{{- define "orgrbac.apiArgs" -}}
+- --enable-controllers=false
+- --enable-webhooks=false
+- --metrics-bind-address=:8443
+- --health-probe-bind-address=:8081
+- --api-bind-address=:8082
+- {{ printf "--api-token-audience=%s" .Values.decisionAPI.tokenAudience | quote }}
+- {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
+- --api-cert-dir={{ include "orgrbac.certDir" . }}
+- --metrics-cert-dir={{ include "orgrbac.certDir" . }}
+{{- range .Values.decisionAPI.separateDeployment.extraArgs }}
 - {{ . | quote }}
 {{- end }}
 {{- end }}
