@@ -64,6 +64,7 @@ images:
 
 	Context("installed with the Helm chart", Ordered, func() {
 		var apiProbe, filesProbe string // the watcher Pods' IPs
+		var current image               // the manager image the release runs
 
 		It("runs the manager Pods from the built image and calls the webhooks through their Service", func() {
 			start := time.Now()
@@ -71,6 +72,7 @@ images:
 				"--set", "image.repository="+managerRepo, "--set", "image.tag="+imageTag,
 				"--wait", "--timeout", "5m")
 			expectManagerPods(images["manager"])
+			current = images["manager"]
 			GinkgoWriter.Printf("[%s] helm install: manager Pods Ready in %s\n", elapsed(), time.Since(start).Round(time.Second))
 		})
 
@@ -164,6 +166,7 @@ spec: {organization: acme, user: user_henry, email: henry@acme.example, roles: [
 			helm("upgrade", "orgrbac", "charts/orgrbac", "--namespace", systemNamespace, "--reuse-values",
 				"--set", "image.tag="+strings.SplitN(next.Ref, ":", 2)[1], "--wait", "--timeout", "5m")
 			expectManagerPods(next)
+			current = next
 			time.Sleep(2 * time.Second)
 			after := checkerStats(Default, checker)
 			GinkgoWriter.Printf("[%s] helm upgrade to %s in %s; checks during it: %d ok, %d failed\n",
@@ -171,6 +174,62 @@ spec: {organization: acme, user: user_henry, email: henry@acme.example, roles: [
 			Expect(after.OK).To(BeNumerically(">", before.OK))
 			Expect(after.Failed).To(BeZero(), "last error: %s", after.LastError)
 			GinkgoWriter.Printf("[%s] upgrade: %d failed checks\n", elapsed(), after.Failed)
+		})
+
+		It("moves the decision API to its own Deployment, which answers while the manager is gone", func() {
+			checker := checkerIP()
+			before := checkerStats(Default, checker)
+			start := time.Now()
+			helm("upgrade", "orgrbac", "charts/orgrbac", "--namespace", systemNamespace, "--reuse-values",
+				"--set", "decisionAPI.separateDeployment.enabled=true", "--wait", "--timeout", "5m")
+			apiPods := expectAPIPods(current)
+			expectManagerPods(current)
+			By("the API Service routes to the API's pods only")
+			Eventually(func(g Gomega) {
+				out := kubectl("get", "endpointslices", "-n", systemNamespace, "-l", "kubernetes.io/service-name=orgrbac-api",
+					"-o", `jsonpath={range .items[*].endpoints[*]}{.addresses[0]}={.conditions.ready}{"\n"}{end}`)
+				var ready []string
+				for _, e := range strings.Fields(out) {
+					if ip, ok := strings.CutSuffix(e, "=true"); ok {
+						ready = append(ready, ip)
+					}
+				}
+				g.Expect(ready).To(ConsistOf(apiPods))
+			}).Should(Succeed())
+			args := kubectl("get", "deployment", deployment, "-n", systemNamespace, "-o", "jsonpath={.spec.template.spec.containers[0].args}")
+			Expect(args).To(ContainSubstring("--api-bind-address=0"))
+			time.Sleep(2 * time.Second)
+			after := checkerStats(Default, checker)
+			switchFailed := after.Failed - before.Failed
+			GinkgoWriter.Printf("[%s] decision API moved to its own Deployment in %s; checks during the switch: %d ok, %d failed (last error: %q)\n",
+				elapsed(), time.Since(start).Round(100*time.Millisecond), after.OK-before.OK, switchFailed, after.LastError)
+			Expect(after.OK).To(BeNumerically(">", before.OK))
+			// The Service selects the pods labelled orgrbac.dev/decision-api: the old
+			// manager pods keep answering until the API's own are ready.
+			Expect(switchFailed).To(BeZero(), "last error: %s", after.LastError)
+			expectChecksSteady(checker, "with the API in its own Deployment")
+
+			By("the manager scaled to zero: the API's own pods keep answering")
+			kubectl("scale", "deployment", deployment, "-n", systemNamespace, "--replicas=0")
+			gone := time.Now()
+			Eventually(func() string {
+				out, _ := kubectlErr("get", "pods", "-n", systemNamespace, "-l", "app.kubernetes.io/component=manager", "-o", "name")
+				return out
+			}).Should(BeEmpty())
+			GinkgoWriter.Printf("[%s] manager scaled to 0: its pods gone after %s\n", elapsed(), time.Since(gone).Round(100*time.Millisecond))
+			expectChecksSteady(checker, "without any manager pod")
+			Expect(request("alice-no-manager", "http://videos-api.videos.svc.cluster.local/videos/1", "acme", "user_alice")).
+				To(Equal(http.StatusForbidden), "the workload's check through the API's own pods: alice lost videos:delete")
+			Expect(leader()).NotTo(HavePrefix("orgrbac-api"), "the API pods take no lease")
+
+			By("restoring the manager")
+			kubectl("scale", "deployment", deployment, "-n", systemNamespace, "--replicas=2")
+			expectManagerPods(current)
+			expectWebhookDenialThroughService()
+			final := checkerStats(Default, checker)
+			GinkgoWriter.Printf("[%s] separate decision API: %d failed checks during the switch, %d after it (manager gone and back)\n",
+				elapsed(), switchFailed, final.Failed-after.Failed)
+			Expect(final.Failed).To(Equal(after.Failed), "no failed check once the API runs apart; last error: %s", final.LastError)
 		})
 
 		It("uninstalls with helm, then the CRDs, leaving nothing behind and no namespace stuck", func() {
@@ -229,6 +288,60 @@ func expectManagerPods(im image) {
 				elapsed(), p.Metadata.Name, c.Image, c.ImageID, im.Digest)
 		}
 	}
+}
+
+// expectAPIPods waits for the decision API's own Deployment (2 replicas) to run
+// im, Ready, and returns its Pods' IPs.
+func expectAPIPods(im image) []string {
+	GinkgoHelper()
+	kubectl("rollout", "status", "deployment/orgrbac-api", "-n", systemNamespace, "--timeout=4m")
+	var ips []string
+	Eventually(func(g Gomega) {
+		var pods struct {
+			Items []struct {
+				Metadata struct {
+					Name              string  `json:"name"`
+					DeletionTimestamp *string `json:"deletionTimestamp"`
+				} `json:"metadata"`
+				Spec struct {
+					ServiceAccountName string `json:"serviceAccountName"`
+				} `json:"spec"`
+				Status struct {
+					PodIP             string `json:"podIP"`
+					ContainerStatuses []struct {
+						Image string `json:"image"`
+						Ready bool   `json:"ready"`
+					} `json:"containerStatuses"`
+				} `json:"status"`
+			} `json:"items"`
+		}
+		out := kubectl("get", "pods", "-n", systemNamespace, "-l", "app.kubernetes.io/component=api", "-o", "json")
+		g.Expect(json.Unmarshal([]byte(out), &pods)).To(Succeed())
+		ips = nil
+		for _, p := range pods.Items {
+			g.Expect(p.Metadata.DeletionTimestamp).To(BeNil(), p.Metadata.Name)
+			g.Expect(p.Spec.ServiceAccountName).To(Equal("orgrbac-api"), p.Metadata.Name)
+			g.Expect(p.Status.ContainerStatuses).To(HaveLen(1), p.Metadata.Name)
+			g.Expect(p.Status.ContainerStatuses[0].Ready).To(BeTrue(), p.Metadata.Name)
+			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(im.Ref), p.Metadata.Name)
+			ips = append(ips, p.Status.PodIP)
+		}
+		g.Expect(ips).To(HaveLen(2))
+	}).Should(Succeed())
+	GinkgoWriter.Printf("[%s] decision API Pods Running and Ready from %s as ServiceAccount orgrbac-api: %v\n", elapsed(), im.Ref, ips)
+	return ips
+}
+
+// expectChecksSteady: over 5 s the checker's checks through the API Service all
+// succeed, and there are some.
+func expectChecksSteady(checker, what string) {
+	GinkgoHelper()
+	s1 := checkerStats(Default, checker)
+	time.Sleep(5 * time.Second)
+	s2 := checkerStats(Default, checker)
+	GinkgoWriter.Printf("[%s] %s: %d checks in 5 s, %d failed\n", elapsed(), what, s2.OK-s1.OK, s2.Failed-s1.Failed)
+	Expect(s2.OK-s1.OK).To(BeNumerically(">", 20), what)
+	Expect(s2.Failed).To(Equal(s1.Failed), "%s; last error: %s", what, s2.LastError)
 }
 
 // applySamples applies config/samples (once the webhooks answer) and waits
