@@ -174,7 +174,7 @@ var _ = Describe("Statuses that always fit (security review M3)", func() {
 		create(ctx, ns, orgObj("globex", "", prio...))
 		o := &orgrbacv1alpha1.Organization{}
 		expectBoundedReferences(ctx, ns, "globex", o, func() []metav1.Condition { return o.Status.Conditions },
-			orgrbacv1alpha1.ReasonUnknownPriorityRoles, "more bytes)")
+			orgrbacv1alpha1.ReasonUnknownPriorityRoles, "and 502 more (ignored)")
 	})
 })
 
