@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -173,9 +175,28 @@ func TestShippedRolesGrantTheRoutes(t *testing.T) {
 			if got := grants("api_reader_role.yaml", a); got == isCheck {
 				t.Errorf("api-reader grants %s: %v; want %v (%s)", a, got, !isCheck, rt.pattern)
 			}
-			if !grants("orgrbac_viewer_role.yaml", a) {
+			if !grants(filepath.Join("aggregated", "viewer_role.yaml"), a) {
 				t.Errorf("the viewer ClusterRole does not grant %s (%s)", a, rt.pattern)
 			}
 		}
+	}
+}
+
+// Every route names at least one access (the server refuses to start
+// otherwise), and a caller of a route naming none is refused, never served.
+func TestEveryRouteNamesAnAccess(t *testing.T) {
+	for _, rt := range routeTable {
+		if len(rt.needs) == 0 {
+			t.Errorf("route %s names no access", rt.pattern)
+		}
+	}
+	s := &Server{log: logr.Discard()}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/v1/anything", nil)
+	if _, allowed, done := s.allowedIn(rec, req, caller{userInfo: &userInfo{}}, "videos"); allowed || !done {
+		t.Errorf("a route naming no access: allowed %v, done %v; want refused", allowed, done)
+	}
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a route naming no access answered %d, want 403", rec.Code)
 	}
 }

@@ -23,12 +23,14 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
+
+	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
 // DefaultTokenAudience is the audience the decision API asks TokenReviews for
 // unless told otherwise (--api-token-audience): callers present a projected
 // ServiceAccount token minted for it, never a token for the API server.
-const DefaultTokenAudience = "orgrbac.dev/decision-api" //nolint:gosec // an audience name, not a credential
+const DefaultTokenAudience = authz.TokenAudience // defined once, where workloads read it
 
 // userInfo is an authenticated caller.
 type userInfo struct {

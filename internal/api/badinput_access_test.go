@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Bad inputs of the decision API's split rights (security review M7): a caller
+// Bad inputs of the decision API's split rights (security review L1): a caller
 // that may only check (create permissionchecks) reads no member data.
 func init() {
 	checker := &userInfo{name: "system:serviceaccount:videos:checker"}

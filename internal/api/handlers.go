@@ -67,6 +67,9 @@ const (
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	for _, rt := range routeTable {
+		if len(rt.needs) == 0 {
+			panic("api: route " + rt.pattern + " names no access: every route needs at least one (routes.go)")
+		}
 		mux.Handle(rt.pattern, s.authed(rt.needs, rt.serve))
 	}
 	// Unknown paths: authenticated callers only, so that they leak nothing.
@@ -277,6 +280,13 @@ func queryNamespace(w http.ResponseWriter, r *http.Request) (string, bool) {
 func (s *Server) allowedIn(w http.ResponseWriter, r *http.Request, u caller, ns string) (denied access, allowed, done bool) {
 	if !isDNSLabel(ns) {
 		writeInvalid(w, "namespace", "namespace is not a valid namespace name")
+		return access{}, false, true
+	}
+	if len(u.needs) == 0 {
+		// Every route names what it needs (routeTable); one that names nothing is a
+		// bug, and is refused rather than served to anyone authenticated.
+		s.log.Error(errors.New("a route names no access"), "Refusing a request", "path", r.URL.Path)
+		writeError(w, http.StatusForbidden, codeForbidden, "This route names no access a caller could hold.")
 		return access{}, false, true
 	}
 	for _, need := range u.needs {

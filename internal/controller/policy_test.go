@@ -104,6 +104,7 @@ var _ = Describe("The published ConfigMaps policy", func() {
 			{"a look-alike shard without the label", cm("orgrbac-permissions-4", nil)},
 			{"a look-alike name", cm("orgrbac-permissions-evil", nil)},
 			{"the label on another ConfigMap", cm("settings", published)},
+			{"the decision API's CA bundle", cm("orgrbac-api-ca", nil)},
 		} {
 			err := tenant.Create(ctx, tc.obj)
 			Expect(forbidden(err)).To(BeTrue(), "%s: %v", tc.what, err)
@@ -134,6 +135,10 @@ var _ = Describe("The published ConfigMaps policy", func() {
 
 		By("letting the manager write its CA bundle, and no ConfigMap of anyone else (M6)")
 		Expect(manager.Create(ctx, cm("orgrbac-api-ca", nil))).To(Succeed())
+		ca := get(ctx, ns, "orgrbac-api-ca", &corev1.ConfigMap{})
+		ca.Data = map[string]string{"ca.crt": "an attacker's CA"}
+		Expect(forbidden(tenant.Update(ctx, ca))).To(BeTrue(), "the tenant replaced the CA bundle workloads trust")
+		Expect(forbidden(tenant.Delete(ctx, cm("orgrbac-api-ca", nil)))).To(BeTrue(), "the tenant deleted the CA bundle")
 		for _, tc := range []struct {
 			what string
 			obj  *corev1.ConfigMap

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -26,6 +27,30 @@ func TestPublishedConfigMapsPolicy(t *testing.T) {
 	want := `'system:serviceaccount:' + 'orgrbac-system' + ':' + 'orgrbac-controller-manager'`
 	if len(policy.Spec.Variables) == 0 || policy.Spec.Variables[0].Name != "manager" || policy.Spec.Variables[0].Expression != want {
 		t.Errorf("config/default's policy: variables %+v, want manager = %s", policy.Spec.Variables, want)
+	}
+
+	// The CA bundle the policy lets the manager write (and protects) is the one
+	// the manager publishes, in both installs.
+	for name, objs := range map[string]objects{"config/default": kust, "the chart": chart} {
+		_, c := manager(t, objs)
+		ca, _ := flagValue(c.Args, "api-ca-configmap")
+		p := decode[admissionregistrationv1.ValidatingAdmissionPolicy](t, objs.get(t, "ValidatingAdmissionPolicy", "orgrbac-published-configmaps"))
+		found := false
+		for _, v := range p.Spec.Variables {
+			if v.Name == "apiCA" {
+				found = true
+				if v.Expression != "'"+ca+"'" {
+					t.Errorf("%s: the policy's apiCA is %s, the manager publishes --api-ca-configmap=%q", name, v.Expression, ca)
+				}
+			}
+		}
+		if !found || ca == "" {
+			t.Errorf("%s: no apiCA variable in the policy (%v) or no --api-ca-configmap (%q)", name, found, ca)
+		}
+	}
+	withCA, _ := mustRender(t, "decisionAPI: {caConfigMap: team-ca}")
+	if p := decode[admissionregistrationv1.ValidatingAdmissionPolicy](t, withCA.get(t, "ValidatingAdmissionPolicy", "orgrbac-published-configmaps")); !strings.Contains(fmt.Sprint(p.Spec.Variables), "'team-ca'") {
+		t.Errorf("decisionAPI.caConfigMap=team-ca: the policy's variables are %v", p.Spec.Variables)
 	}
 
 	other, _ := mustRender(t, "", renderOptions{release: "prod", namespace: "auth"})
