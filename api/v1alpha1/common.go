@@ -72,6 +72,11 @@ const (
 	ReasonDefaultRoleMissing = "DefaultRoleMissing"
 	// ReasonOrganizationNotFound: the named Organization does not exist.
 	ReasonOrganizationNotFound = "OrganizationNotFound"
+	// ReasonOrganizationDuplicate: the named Organization is a duplicate (an older
+	// organization holds its name or externalID as its own id: they are one key
+	// space and the oldest wins), so it answers to no id; the membership gets no
+	// roles and no permissions (fail closed) until the collision is removed.
+	ReasonOrganizationDuplicate = "OrganizationDuplicate"
 	// ReasonRoleNotFound: a slug names no role visible to the organization.
 	ReasonRoleNotFound = "RoleNotFound"
 	// ReasonTooManyRoles: on ReferencesResolved (False), a single-role environment

@@ -621,7 +621,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u calle
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerEnv(w, r, u, func(c *content) (int, any) {
-		m := c.members[r.PathValue("id")]
+		m := c.membership(r.PathValue("id"))
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
@@ -653,7 +653,7 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 		return
 	}
 	answer(w, e, func(c *content) (int, any) {
-		m := c.members[r.PathValue("id")]
+		m := c.membership(r.PathValue("id"))
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}

@@ -1,7 +1,13 @@
 package api
 
 import (
+	"encoding/json"
+	"net/http"
+	"slices"
 	"testing"
+
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -63,19 +69,112 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 				}
 			}
 			// A duplicate's members grant nothing, whichever way they are asked
-			// about, and are not listed under another organization's id.
-			for _, name := range tc.Duplicates {
+			// about, and are served nowhere: not by id, not in any list, and
+			// never under their organization's raw name, which may be another
+			// organization's id.
+			all, err := c.listMemberships(listQuery{limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := map[string]string{}
+			for _, mo := range all.Data {
+				listed[mo.ID] = mo.OrganizationID
+			}
+			for _, o := range tc.Orgs {
+				name := o.Name
 				m := c.members[name+"-m"]
 				if m == nil {
 					t.Fatalf("membership %s-m not indexed", name)
 				}
+				if !slices.Contains(tc.Duplicates, name) {
+					if c.membership(name+"-m") != m {
+						t.Errorf("the member of %q is not served", name)
+					}
+					want := o.ExternalID
+					if want == "" {
+						want = name
+					}
+					if listed[name+"-m"] != want {
+						t.Errorf("the member of %q is listed with organization_id %q, want %q", name, listed[name+"-m"], want)
+					}
+					continue
+				}
 				if d := decide(c.orgs[m.organization], m, []string{"p"}); d.allowed {
 					t.Errorf("a member of duplicate %q is granted p", name)
 				}
-				if id, _ := c.orgID(m); id != name {
-					t.Errorf("a member of duplicate %q is listed with organization_id %q, want its organization's name", name, id)
+				if got := c.membership(name + "-m"); got != nil {
+					t.Errorf("a member of duplicate %q is served by id", name)
+				}
+				if id, ok := listed[name+"-m"]; ok {
+					t.Errorf("a member of duplicate %q is listed, with organization_id %q", name, id)
+				}
+				if id, _ := c.orgID(m); id != "" {
+					t.Errorf("a member of duplicate %q has organization_id %q, want none", name, id)
+				}
+				byUser, err := c.listMemberships(listQuery{userID: "user_" + name, limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(byUser.Data) != 0 {
+					t.Errorf("a member of duplicate %q is listed by user_id: %+v", name, byUser.Data)
+				}
+				if _, err := c.listMemberships(listQuery{after: name + "-m", limit: 10}); err == nil {
+					t.Errorf("a member of duplicate %q is accepted as a cursor", name)
 				}
 			}
+			if want := len(tc.Orgs) - len(tc.Duplicates); len(all.Data) != want {
+				t.Errorf("the unfiltered list holds %d memberships, want %d", len(all.Data), want)
+			}
 		})
+	}
+}
+
+// The review's case through the HTTP routes: the older acme has externalID
+// globex, and a younger organization named globex got past the webhook. Its
+// member is not served as an active member of organization_id "globex" (which
+// is acme's) by any membership route; acme's member is.
+func TestDuplicateOrganizationMembersAreNotServed(t *testing.T) {
+	tc := orgidtest.Case{Orgs: []orgidtest.Org{{Name: "acme", ExternalID: "globex"}, {Name: "globex", Age: 1}}}
+	rev := &fakeReviewer{users: map[string]*userInfo{"app": videosApp}, allowed: map[string]bool{videosApp.name + "/videos": true}}
+	s := &Server{opts: Options{Clock: clock.RealClock{}}, log: logr.Discard(), index: newIndex(nil, clock.RealClock{}, logr.Discard()),
+		auth: newAuthCache(rev, AuthCacheOptions{}, clock.RealClock{})}
+	in := orgidInput(tc)
+	s.index.env("videos").update(buildStructure(in), 1, membersOf(in))
+	s.index.ready.Store(true)
+	s.routes()
+
+	get := func(method, target, body string, wantCode int) []byte {
+		t.Helper()
+		w, _ := serve(s, method, target, "app", body)
+		if w.Code != wantCode {
+			t.Fatalf("%s %s: %d %s, want %d", method, target, w.Code, w.Body, wantCode)
+		}
+		return w.Body.Bytes()
+	}
+	get(http.MethodGet, "/user_management/organization_memberships/globex-m?namespace=videos", "", http.StatusNotFound)
+	get(http.MethodPost, "/authorization/organization_memberships/globex-m/check?namespace=videos",
+		`{"permission_slug":"p"}`, http.StatusNotFound)
+	get(http.MethodGet, "/v1/organizations/globex/memberships/user_globex?namespace=videos", "", http.StatusNotFound)
+
+	var one membershipObject
+	if err := json.Unmarshal(get(http.MethodGet, "/user_management/organization_memberships/acme-m?namespace=videos", "",
+		http.StatusOK), &one); err != nil {
+		t.Fatal(err)
+	}
+	if one.OrganizationID != "globex" || one.UserID != "user_acme" || one.Status != "active" {
+		t.Errorf("acme's member: %+v", one)
+	}
+	for _, target := range []string{"/user_management/organization_memberships?namespace=videos",
+		"/user_management/organization_memberships?namespace=videos&organization_id=globex",
+		"/user_management/organization_memberships?namespace=videos&user_id=user_globex"} {
+		var list listObject[membershipObject]
+		if err := json.Unmarshal(get(http.MethodGet, target, "", http.StatusOK), &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range list.Data {
+			if m.UserID != "user_acme" || m.OrganizationID != "globex" {
+				t.Errorf("%s lists %+v", target, m)
+			}
+		}
 	}
 }

@@ -216,7 +216,7 @@ func buildStructure(in *input) *structure {
 	for i := range in.Organizations {
 		if o := &in.Organizations[i]; !deleting(o) {
 			orgObjs[o.Name] = o
-			rin.Organizations = append(rin.Organizations, resolve.Organization{Meta: metaOf(o),
+			rin.Organizations = append(rin.Organizations, resolve.Organization{Meta: metaOf(o), ExternalID: o.Spec.ExternalID,
 				DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
 		}
 	}
@@ -263,11 +263,9 @@ func buildStructure(in *input) *structure {
 		st.envRoleBySlug[e.slug] = e
 	}
 
-	refs := make([]resolve.OrganizationRef, 0, len(orgObjs))
-	for _, name := range env.OrganizationNames() {
-		refs = append(refs, resolve.OrganizationRef{Meta: metaOf(orgObjs[name]), ExternalID: orgObjs[name].Spec.ExternalID})
-	}
-	ids := resolve.IndexOrganizations(refs)
+	// The rule of resolve.IndexOrganizations, as the compiled environment (and
+	// so the Membership controller) applies it.
+	ids := env.OrganizationIDs()
 	for _, name := range env.OrganizationNames() {
 		if _, dup := ids.Duplicate(name); dup {
 			continue
@@ -336,17 +334,36 @@ func (c *content) holders(o *orgEntry, p string) []*memberEntry {
 	return out
 }
 
-// orgID is the WorkOS organization id of a membership's organization: its
-// externalID when set, else its name.
-func (c *content) orgID(m *memberEntry) (id, name string) {
-	if o := c.orgs[m.organization]; o != nil {
-		name = o.displayName
-		if name == "" {
-			name = o.name
-		}
-		return o.id, name
+// membership returns the membership with that id (its name) as the WorkOS
+// membership routes serve it, nil when there is none or when its organization
+// is not one of c.orgs: it does not exist, or it is a duplicate
+// (resolve.IndexOrganizations), which answers to no id. Such a membership is
+// served nowhere: its organization has no id to show, and its raw name may be
+// another organization's id (a duplicate named after an older organization's
+// externalID), under which it would pass for one of that organization's
+// members. The Membership controller resolves it Ready=False, with no roles.
+func (c *content) membership(id string) *memberEntry {
+	m := c.members[id]
+	if m == nil || c.orgs[m.organization] == nil {
+		return nil
 	}
-	return m.organization, ""
+	return m
+}
+
+// orgID is the WorkOS organization id of a membership's organization (its
+// externalID when set, else its name) and its display name. A membership of
+// no organization in c.orgs is never served (see membership): it gets "", never
+// its organization's raw name.
+func (c *content) orgID(m *memberEntry) (id, name string) {
+	o := c.orgs[m.organization]
+	if o == nil {
+		return "", ""
+	}
+	name = o.displayName
+	if name == "" {
+		name = o.name
+	}
+	return o.id, name
 }
 
 // Reasons of a decision (resolve.Decide's).

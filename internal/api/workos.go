@@ -237,7 +237,10 @@ func (c *content) listMemberships(q listQuery) (listObject[membershipObject], er
 	}
 	items := make([]*memberEntry, 0, len(c.sorted))
 	for _, m := range c.sorted {
-		if (orgName != "" && m.organization != orgName) || (q.userID != "" && m.user != q.userID) ||
+		// Memberships of no organization a caller could name are left out
+		// (content.membership).
+		if c.orgs[m.organization] == nil || (orgName != "" && m.organization != orgName) ||
+			(q.userID != "" && m.user != q.userID) ||
 			(q.statuses != nil && !slices.Contains(q.statuses, m.state)) {
 			continue
 		}
@@ -248,7 +251,7 @@ func (c *content) listMemberships(q listQuery) (listObject[membershipObject], er
 	}
 	// pos is the number of items that come before the cursor in the order.
 	pos := func(cursor string) (int, error) {
-		cm := c.members[cursor]
+		cm := c.membership(cursor)
 		if cm == nil {
 			return 0, errCursor
 		}

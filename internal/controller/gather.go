@@ -64,7 +64,7 @@ func gatherInput(ctx context.Context, c client.Reader, ns string, orgs ...string
 		if deleting(&o) {
 			continue
 		}
-		in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(&o),
+		in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(&o), ExternalID: o.Spec.ExternalID,
 			DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
 
 		var oroles orgrbacv1alpha1.OrganizationRoleList
@@ -105,7 +105,9 @@ func toResolveMembership(m *orgrbacv1alpha1.Membership) resolve.Membership {
 }
 
 // gatherNamespace reads everything the resolver needs to resolve any membership
-// of namespace ns: every organization with its roles and mappings.
+// of namespace ns: every organization with its roles and mappings. With every
+// organization's ids, the resolver finds the duplicates among them
+// (resolve.IndexOrganizations), whose members get nothing.
 func gatherNamespace(ctx context.Context, c client.Reader, ns string) (resolve.Input, error) {
 	var orgs orgrbacv1alpha1.OrganizationList
 	if err := c.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
@@ -117,7 +119,7 @@ func gatherNamespace(ctx context.Context, c client.Reader, ns string) (resolve.I
 	}
 	for i := range orgs.Items {
 		if o := &orgs.Items[i]; !deleting(o) {
-			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(o),
+			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(o), ExternalID: o.Spec.ExternalID,
 				DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
 		}
 	}

@@ -64,10 +64,16 @@ func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) 
 	return mm.memberships(ctx, obj.GetNamespace(), "", "", nil)
 }
 
-// organization: the organization's memberships.
+// organization: the organization's memberships, and those of the organizations
+// whose ids collide with its own (idPeerRequests), which may become or stop
+// being duplicates, whose members resolve to nothing.
 func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
 	mm.envs.invalidate(obj.GetNamespace())
-	return mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
+	reqs := mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
+	for _, peer := range idPeerRequests(ctx, mm.c, obj) {
+		reqs = append(reqs, mm.memberships(ctx, peer.Namespace, index.MembershipByOrganization, peer.Name, nil)...)
+	}
+	return reqs
 }
 
 // groupMapping: the memberships in the mapped group.

@@ -103,6 +103,33 @@ func idPeers(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organiza
 	return out, nil
 }
 
+// idPeerRequests maps an Organization to the other organizations of its
+// namespace whose ids (name or externalID) collide with its own: when it is
+// created, deleted or given another externalID, they may become or stop being
+// duplicates (resolve.IndexOrganizations). The Organization controller
+// enqueues them, the Membership controller their memberships.
+func idPeerRequests(ctx context.Context, c client.Reader, o client.Object) []reconcile.Request {
+	org, ok := o.(*orgrbacv1alpha1.Organization)
+	if !ok {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, key := range index.OrganizationIDs(org) {
+		var list orgrbacv1alpha1.OrganizationList
+		if err := c.List(ctx, &list, client.InNamespace(org.Namespace), readOnly,
+			client.MatchingFields{index.OrganizationByID: key}); err != nil {
+			log.FromContext(ctx).Error(err, "Listing organizations to enqueue", "namespace", org.Namespace)
+			return nil
+		}
+		for i := range list.Items {
+			if list.Items[i].Name != org.Name {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			}
+		}
+	}
+	return reqs
+}
+
 // unknownRoles describes a defaultRole and rolePriority entries naming no role.
 func unknownRoles(unknownDefault string, unknownPriority []string) (reason, message string) {
 	var parts []string
@@ -140,29 +167,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		}
 		return requestsOf(orgs.Items)
 	}
-	// Organizations whose ids collide with one created, deleted or given
-	// another externalID may become or stop being duplicates.
-	peers := func(ctx context.Context, o client.Object) []reconcile.Request {
-		org, ok := o.(*orgrbacv1alpha1.Organization)
-		if !ok {
-			return nil
-		}
-		var reqs []reconcile.Request
-		for _, key := range index.OrganizationIDs(org) {
-			var list orgrbacv1alpha1.OrganizationList
-			if err := c.List(ctx, &list, client.InNamespace(org.Namespace), readOnly,
-				client.MatchingFields{index.OrganizationByID: key}); err != nil {
-				log.FromContext(ctx).Error(err, "Listing organizations to enqueue", "namespace", org.Namespace)
-				return nil
-			}
-			for i := range list.Items {
-				if list.Items[i].Name != org.Name {
-					reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-				}
-			}
-		}
-		return reqs
-	}
+	peers := func(ctx context.Context, o client.Object) []reconcile.Request { return idPeerRequests(ctx, c, o) }
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("organization").
 		For(&orgrbacv1alpha1.Organization{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

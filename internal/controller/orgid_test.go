@@ -90,6 +90,56 @@ var _ = Describe("Organization id collisions", func() {
 			g.Expect(publishedIDs(s)).To(Equal(map[string]string{"evil": "acme", "zzz": "org_01ACME"}))
 		})
 	})
+
+	// The members of a duplicate grant nothing and hold no roles in status, so
+	// nothing that serves statuses (the decision API's membership routes)
+	// shows them as members under an id another organization owns.
+	It("resolves the members of a duplicate organization to nothing, and again once the collision goes", func(ctx SpecContext) {
+		admin := resolved{role: "admin", source: "Manual", roles: []string{"admin"}, permissions: []string{"settings:manage"}}
+		dup := resolved{reason: orgrbacv1alpha1.ReasonOrganizationDuplicate}
+		duplicateMessage := func(g Gomega, name, older, key string) {
+			var m orgrbacv1alpha1.Membership
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m)).To(Succeed())
+			g.Expect(m.Status.Conditions).To(ContainElement(And(
+				HaveField("Type", orgrbacv1alpha1.ConditionReady), HaveField("Status", metav1.ConditionFalse),
+				HaveField("Reason", orgrbacv1alpha1.ReasonOrganizationDuplicate),
+				HaveField("Message", And(ContainSubstring(`Organization "`+older+`" is older and has "`+key+`"`),
+					ContainSubstring("no roles and no permissions"))))))
+			g.Expect(m.Status.Assignments).To(BeEmpty())
+		}
+
+		// umbrella is the oldest and collides with nothing yet.
+		create(ctx, ns, envObj("videos", "", false), roleObj("admin", "settings:manage"), orgWithID("umbrella", ""))
+		time.Sleep(1100 * time.Millisecond)
+		create(ctx, ns, orgWithID("acme", "globex"), memberObj("acme-alice", "acme", "user_alice", withRoles("admin")))
+		expectMembership(ctx, ns, "acme-alice", admin)
+
+		By("a younger organization named after acme's externalID gets past the webhook: its member gets nothing")
+		time.Sleep(1100 * time.Millisecond)
+		create(ctx, ns, orgWithID("globex", ""), memberObj("globex-bob", "globex", "user_bob", withRoles("admin")))
+		expectMembership(ctx, ns, "globex-bob", dup)
+		Eventually(func(g Gomega) { duplicateMessage(g, "globex-bob", "acme", "globex") }).WithContext(ctx).Should(Succeed())
+		expectMembership(ctx, ns, "acme-alice", admin)
+
+		By("once acme is deleted, globex collides with nothing: its member is Ready again")
+		Expect(k8s.Delete(ctx, orgObjIn(ns, "acme"))).To(Succeed())
+		expectMembership(ctx, ns, "globex-bob", admin)
+		expectMembership(ctx, ns, "acme-alice", resolved{reason: orgrbacv1alpha1.ReasonOrganizationNotFound})
+
+		By("an older organization given globex as its externalID makes globex a duplicate again")
+		var u orgrbacv1alpha1.Organization
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "umbrella"}, &u)).To(Succeed())
+		u.Spec.ExternalID = "globex"
+		Expect(k8s.Update(ctx, &u)).To(Succeed())
+		expectMembership(ctx, ns, "globex-bob", dup)
+		Eventually(func(g Gomega) { duplicateMessage(g, "globex-bob", "umbrella", "globex") }).WithContext(ctx).Should(Succeed())
+
+		By("and removing that externalID gives globex its id back")
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "umbrella"}, &u)).To(Succeed())
+		u.Spec.ExternalID = ""
+		Expect(k8s.Update(ctx, &u)).To(Succeed())
+		expectMembership(ctx, ns, "globex-bob", admin)
+	})
 })
 
 func orgObjIn(ns, name string) *orgrbacv1alpha1.Organization {

@@ -102,7 +102,7 @@ func (o *objects) input() resolve.Input {
 	}
 	for i := range o.organizations {
 		if g := &o.organizations[i]; !deleting(g) {
-			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(g),
+			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(g), ExternalID: g.Spec.ExternalID,
 				DefaultRole: g.Spec.DefaultRole, RolePriority: g.Spec.RolePriority})
 		}
 	}

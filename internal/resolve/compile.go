@@ -108,6 +108,7 @@ type Env struct {
 	orgRoleDups  map[string]string
 	orgs         map[string]*OrgView
 	orgNames     []string
+	orgIDs       *OrganizationIndex // the ids of the winning organizations
 }
 
 // OrgView is one organization as compiled in an Env: the roles it sees, their
@@ -140,6 +141,11 @@ func Compile(in Input) *Env {
 	e.compileRoles(in.Roles)
 
 	orgs := winningOrganizations(in.Organizations)
+	refs := make([]OrganizationRef, 0, len(orgs))
+	for _, o := range orgs {
+		refs = append(refs, OrganizationRef{Meta: o.Meta, ExternalID: o.ExternalID})
+	}
+	e.orgIDs = IndexOrganizations(refs)
 	orgRoles := e.compileOrganizationRoles(in.OrganizationRoles, orgs)
 	mappings := collectMappings(in.GroupMappings, orgs)
 
@@ -507,6 +513,11 @@ func (e *Env) Organization(name string) *OrgView { return e.orgs[name] }
 
 // OrganizationNames returns the sorted names of the compiled organizations.
 func (e *Env) OrganizationNames() []string { return slices.Clone(e.orgNames) }
+
+// OrganizationIDs is IndexOrganizations of the compiled organizations: which
+// organization each id names, and which organizations are duplicates. Resolve
+// gives the members of a duplicate no roles (ReasonOrganizationDuplicate).
+func (e *Env) OrganizationIDs() *OrganizationIndex { return e.orgIDs }
 
 // Name returns the organization's name.
 func (o *OrgView) Name() string { return o.name }

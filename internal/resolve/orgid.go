@@ -20,7 +20,9 @@ import (
 //     externalID), so it can never capture another organization's decisions,
 //     and it grants nothing through the decision API or published snapshots
 //     until the collision is removed. The Organization controller reports it
-//     Ready=False, reason Duplicate.
+//     Ready=False, reason Duplicate, and its memberships resolve to no roles
+//     and no permissions, Ready=False, reason OrganizationDuplicate
+//     (Env.Resolve).
 //  3. A key whose oldest claimant is a duplicate names no organization.
 //
 // The admission webhook denies creating a collision; this rule settles those
@@ -74,6 +76,17 @@ func (c OrganizationConflict) Message() string {
 		" as its " + c.WinnerField + ", which is this one's " + c.Field +
 		": organization names and externalIDs are one key space and the oldest wins; " +
 		"this organization answers to no id and grants nothing until you " + fix
+}
+
+// MemberMessage describes the conflict for the Ready condition of a member of
+// the duplicate org. It names the duplicate, the winner and the key once each:
+// with names of at most 253 bytes and externalIDs of at most 128, it fits a
+// condition message (1024 bytes) whole.
+func (c OrganizationConflict) MemberMessage(org string) string {
+	return "organization " + strconv.Quote(org) + " is a duplicate: Organization " + strconv.Quote(c.Winner) +
+		" is older and has " + strconv.Quote(c.Key) + " as its " + c.WinnerField + ", which is the duplicate's " +
+		c.Field + "; organization names and externalIDs are one key space and the oldest wins, " +
+		"so this membership gets no roles and no permissions until the collision is removed"
 }
 
 // OrganizationIndex answers which organization a caller's id names.

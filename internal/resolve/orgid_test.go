@@ -109,3 +109,105 @@ func TestOrganizationConflict(t *testing.T) {
 		t.Error("a lone organization is a duplicate")
 	}
 }
+
+// The members of a duplicate organization resolve to nothing, whatever would
+// have given them roles, for every case of the shared table; the members of the
+// other organizations resolve as usual. Compile applies the same index as
+// IndexOrganizations.
+func TestMembersOfDuplicateOrganizations(t *testing.T) {
+	for _, tc := range orgidtest.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			in := resolve.Input{
+				Roles: []resolve.Role{{Meta: resolve.Meta{Name: "r", Created: orgidtest.T0}, Slug: "r", Permissions: []string{"p"}},
+					{Meta: resolve.Meta{Name: "member", Created: orgidtest.T0}, Slug: "member", Permissions: []string{"q"}}},
+			}
+			for _, o := range tc.Orgs {
+				in.Organizations = append(in.Organizations, resolve.Organization{Meta: o.Ref().Meta, ExternalID: o.ExternalID})
+				in.GroupMappings = append(in.GroupMappings, resolve.GroupMapping{Meta: resolve.Meta{Name: o.Name + "-gm"},
+					Organization: o.Name, Source: resolve.SourceDirectory, Group: "admins", Role: "r"})
+			}
+			env := resolve.Compile(in)
+			x, want := env.OrganizationIDs(), resolve.IndexOrganizations(tc.Refs())
+			for key := range tc.Lookups {
+				a, aok := x.Lookup(key)
+				b, bok := want.Lookup(key)
+				if a != b || aok != bok {
+					t.Errorf("Env.OrganizationIDs().Lookup(%q) = %q, %v; IndexOrganizations says %q, %v", key, a, aok, b, bok)
+				}
+			}
+			for _, o := range tc.Orgs {
+				members := map[string]resolve.Membership{
+					"manual":    {Meta: resolve.Meta{Name: o.Name + "-manual"}, Organization: o.Name, User: "u1", Roles: []string{"r"}},
+					"directory": {Meta: resolve.Meta{Name: o.Name + "-dir"}, Organization: o.Name, User: "u2", DirectoryGroups: []string{"admins"}},
+					"default":   {Meta: resolve.Meta{Name: o.Name + "-default"}, Organization: o.Name, User: "u3"},
+					"inactive":  {Meta: resolve.Meta{Name: o.Name + "-inactive"}, Organization: o.Name, User: "u4", Roles: []string{"r"}, State: resolve.StateInactive},
+				}
+				conflict, dup := want.Duplicate(o.Name)
+				if dup != slices.Contains(tc.Duplicates, o.Name) {
+					t.Fatalf("table and rule disagree on whether %q is a duplicate", o.Name)
+				}
+				for kind, m := range members {
+					res := env.Resolve(m)
+					if !dup {
+						if !res.Ready || res.Reason != resolve.ReasonResolved {
+							t.Errorf("%s member of %q: %+v, want Ready", kind, o.Name, res)
+						}
+						continue
+					}
+					if res.Ready || res.Reason != resolve.ReasonOrganizationDuplicate || res.Role != "" || len(res.Roles) != 0 ||
+						len(res.Assignments) != 0 || len(res.Permissions) != 0 || res.Source != "" {
+						t.Errorf("%s member of duplicate %q: %+v, want not Ready, %s, no roles, no permissions",
+							kind, o.Name, res, resolve.ReasonOrganizationDuplicate)
+					}
+					if res.Active != m.State.IsActive() {
+						t.Errorf("%s member of duplicate %q: Active = %v", kind, o.Name, res.Active)
+					}
+					for _, part := range []string{`organization "` + o.Name + `" is a duplicate`, `Organization "` + conflict.Winner + `"`,
+						`"` + conflict.Key + `" as its ` + conflict.WinnerField, "no roles and no permissions"} {
+						if !strings.Contains(res.Message, part) {
+							t.Errorf("%s member of duplicate %q: message %q does not contain %q", kind, o.Name, res.Message, part)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// The message of a member of a duplicate names the organization, the older
+// one and the key, and stays bounded for the longest names and externalIDs.
+func TestMemberOfDuplicateMessage(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	env := resolve.Compile(resolve.Input{
+		Roles: []resolve.Role{{Meta: resolve.Meta{Name: "member"}, Slug: "member", Permissions: []string{"p"}}},
+		Organizations: []resolve.Organization{
+			{Meta: resolve.Meta{Name: "acme", Created: t0}, ExternalID: "globex"},
+			{Meta: resolve.Meta{Name: "globex", Created: t0.Add(time.Second)}},
+		},
+	})
+	res := env.Resolve(resolve.Membership{Meta: resolve.Meta{Name: "m"}, Organization: "globex", User: "u"})
+	const want = `organization "globex" is a duplicate: Organization "acme" is older and has "globex" as its externalID, ` +
+		`which is the duplicate's name; organization names and externalIDs are one key space and the oldest wins, ` +
+		`so this membership gets no roles and no permissions until the collision is removed`
+	if res.Message != want || res.Reason != resolve.ReasonOrganizationDuplicate || !res.Active {
+		t.Errorf("Resolve = %+v\nwant message %q", res, want)
+	}
+	if res := env.Resolve(resolve.Membership{Meta: resolve.Meta{Name: "m2"}, Organization: "acme", User: "u"}); !res.Ready {
+		t.Errorf("the older organization's member: %+v, want Ready", res)
+	}
+
+	// The longest ids: 253-character names, a 128-character externalID.
+	long := func(c string, n int) string { return strings.Repeat(c, n) }
+	older, younger := long("a", 253), long("b", 128)+"."+long("c", 124)
+	env = resolve.Compile(resolve.Input{Organizations: []resolve.Organization{
+		{Meta: resolve.Meta{Name: older, Created: t0}, ExternalID: long("b", 128)},
+		{Meta: resolve.Meta{Name: younger, Created: t0.Add(time.Second)}, ExternalID: long("b", 128)},
+	}})
+	res = env.Resolve(resolve.Membership{Organization: younger, User: "u"})
+	// 1024 is api/v1alpha1.MaxConditionMessage: the message is never cut.
+	if res.Reason != resolve.ReasonOrganizationDuplicate || len(res.Message) > 1024 ||
+		!strings.Contains(res.Message, `Organization "`+older+`"`) {
+		t.Errorf("Resolve = %s, %d bytes of message; want %s within 1024 bytes, naming the older organization",
+			res.Reason, len(res.Message), resolve.ReasonOrganizationDuplicate)
+	}
+}

@@ -73,7 +73,10 @@ func (o *OrgView) mapped(cs []candidate, dropped []Dropped, src int, source Sour
 
 // Resolve resolves one membership against the compiled environment. It does not
 // know about duplicate memberships: see DuplicateMemberships and
-// DuplicateResult.
+// DuplicateResult. The members of a duplicate organization (IndexOrganizations)
+// resolve to nothing, ReasonOrganizationDuplicate: the organization answers to
+// no id, so no caller could name it, and its members must not show as holding
+// roles under an id another organization owns.
 func (e *Env) Resolve(m Membership) Result {
 	active := m.State.IsActive()
 	o := e.orgs[m.Organization]
@@ -83,6 +86,9 @@ func (e *Env) Resolve(m Membership) Result {
 			Message: "organization " + strconv.Quote(m.Organization) + " not found",
 			Active:  active,
 		}
+	}
+	if c, dup := e.orgIDs.Duplicate(m.Organization); dup {
+		return Result{Reason: ReasonOrganizationDuplicate, Message: c.MemberMessage(m.Organization), Active: active}
 	}
 
 	var dirBuf, ssoBuf, manBuf [8]candidate

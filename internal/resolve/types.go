@@ -97,6 +97,9 @@ type Role struct {
 // Organization is the spec of an Organization object.
 type Organization struct {
 	Meta
+	// ExternalID is spec.externalID, "" when unset. With the name, it is one
+	// of the organization's ids: see IndexOrganizations.
+	ExternalID string
 	// DefaultRole is spec.defaultRole (a slug), "" when unset.
 	DefaultRole string
 	// RolePriority is spec.rolePriority, highest priority first.
@@ -181,6 +184,11 @@ const (
 	// ReasonDuplicate means another, older object has the same identity; this
 	// one grants nothing (see DuplicateResult).
 	ReasonDuplicate = "Duplicate"
+	// ReasonOrganizationDuplicate means the membership's organization is a
+	// duplicate (IndexOrganizations): an older organization claims one of its
+	// ids, so it answers to no id and its members get no roles and no
+	// permissions.
+	ReasonOrganizationDuplicate = "OrganizationDuplicate"
 )
 
 // Assignment is the provenance of one effective role.
@@ -284,6 +292,7 @@ func compareEnvironment(a, b *Environment) int {
 func compareOrganization(a, b *Organization) int {
 	return cmp.Or(
 		CompareMeta(a.Meta, b.Meta),
+		strings.Compare(a.ExternalID, b.ExternalID),
 		strings.Compare(a.DefaultRole, b.DefaultRole),
 		slices.Compare(a.RolePriority, b.RolePriority),
 	)

@@ -27,7 +27,7 @@ func resolverInput(w *world) resolve.Input {
 		in.Roles = append(in.Roles, resolve.Role{Meta: meta(r.Name), Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
 	}
 	for _, o := range w.Organizations {
-		in.Organizations = append(in.Organizations, resolve.Organization{Meta: meta(o.Name),
+		in.Organizations = append(in.Organizations, resolve.Organization{Meta: meta(o.Name), ExternalID: o.Spec.ExternalID,
 			DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
 	}
 	for _, r := range w.OrganizationRoles {

@@ -1,7 +1,8 @@
 // Package orgidtest is the one table of organization-id lookups that every
-// reader of organization ids is tested against: internal/resolve (the rule),
-// the decision API (internal/api) and pkg/authz (through a published snapshot).
-// They must give the same answers for the same organizations.
+// reader of organization ids is tested against: internal/resolve (the rule,
+// and the resolution of the members of duplicates), the decision API
+// (internal/api) and pkg/authz (through a published snapshot). They must give
+// the same answers for the same organizations.
 package orgidtest
 
 import (
@@ -87,6 +88,15 @@ var Cases = []Case{
 		Orgs:       []Org{{Name: "evil", ExternalID: "acme"}, {Name: "acme", ExternalID: "org_acme", Age: 1}},
 		Lookups:    map[string]string{"acme": "evil", "evil": "evil", "org_acme": ""},
 		Duplicates: []string{"acme"},
+	},
+	{
+		// The review of members of duplicates: the younger "globex" got past
+		// the webhook; its members must not show as members of id "globex",
+		// which is acme's.
+		Name:       "a younger organization named after an older externalID: its members are nobody's",
+		Orgs:       []Org{{Name: "acme", ExternalID: "globex"}, {Name: "globex", Age: 1}},
+		Lookups:    map[string]string{"globex": "acme", "acme": "acme"},
+		Duplicates: []string{"globex"},
 	},
 	{
 		Name:       "equally old: the name breaks the tie",
