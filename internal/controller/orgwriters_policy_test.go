@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// Security review L1: RBAC cannot scope Membership writers by organization; the
+// recipe config/policy/recipes/organization_writers.yaml does, through groups.
+var _ = Describe("The organization-writers policy recipe", func() {
+	It("lets a writer touch only the organizations its groups name, and exempts the manager", SpecTimeout(2*time.Minute), func(ctx SpecContext) {
+		data, err := os.ReadFile(filepath.Join("..", "..", "config", "policy", "recipes", "organization_writers.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		docs := strings.Split(string(data), "\n---\n")
+		Expect(docs).To(HaveLen(2))
+		policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
+		Expect(yaml.UnmarshalStrict([]byte(docs[0]), policy)).To(Succeed())
+		binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+		Expect(yaml.UnmarshalStrict([]byte(docs[1]), binding)).To(Succeed())
+		Expect(binding.Spec.PolicyName).To(Equal(policy.Name))
+
+		ns := newNamespace(ctx)
+		// Written before the policy applies here: someone else's organization.
+		globexMember := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: "globex-carol", Namespace: ns},
+			Spec: orgrbacv1alpha1.MembershipSpec{Organization: "globex", User: "user_carol"}}
+		Expect(k8s.Create(ctx, globexMember)).To(Succeed())
+
+		for _, o := range []client.Object{policy, binding} {
+			Expect(k8s.Create(ctx, o)).To(Succeed())
+			DeferCleanup(func(ctx SpecContext) { Expect(client.IgnoreNotFound(k8s.Delete(ctx, o))).To(Succeed()) })
+		}
+		update(ctx, "", ns, &corev1.Namespace{}, func(n *corev1.Namespace) {
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			for k, v := range binding.Spec.MatchResources.NamespaceSelector.MatchLabels {
+				n.Labels[k] = v
+			}
+		})
+
+		// RBAC lets every writer below write every orgrbac kind in the namespace.
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{GenerateName: "orgrbac-writers-"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{orgrbacv1alpha1.GroupVersion.Group},
+				Resources: []string{"memberships", "organizationroles", "groupmappings"}, Verbs: []string{"*"}}}}
+		Expect(k8s.Create(ctx, role)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(k8s.Delete(ctx, role)).To(Succeed()) })
+		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "writers", Namespace: ns},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "Group", Name: "system:authenticated"}}})).To(Succeed())
+		as := func(user string, groups ...string) client.Client {
+			c := rest.CopyConfig(cfg)
+			c.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
+			cl, err := client.New(c, client.Options{Scheme: scheme})
+			Expect(err).NotTo(HaveOccurred())
+			return cl
+		}
+		acmeAdmin := as("acme-admin", "orgrbac.dev:organization:acme")
+		everyOrg := as("platform", "orgrbac.dev:all-organizations")
+		nobody := as("someone")
+		manager := as("system:serviceaccount:orgrbac-system:orgrbac-controller-manager",
+			"system:serviceaccounts", "system:serviceaccounts:orgrbac-system")
+		member := func(org, user string) *orgrbacv1alpha1.Membership {
+			return &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: org + "-" + user, Namespace: ns},
+				Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: "user_" + user, Roles: []string{"admin"}}}
+		}
+		refused := func(err error) bool {
+			return (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) &&
+				strings.Contains(err.Error(), "needs the group orgrbac.dev:organization:")
+		}
+
+		By("refusing a writer outside its organizations once the policy is active")
+		Eventually(func() bool {
+			return refused(acmeAdmin.Create(ctx, member("globex", "mallory"), client.DryRunAll))
+		}).WithContext(ctx).Should(BeTrue())
+		Expect(acmeAdmin.Create(ctx, member("acme", "mallory"), client.DryRunAll)).To(Succeed(), "its own organization")
+		for _, tc := range []struct {
+			what string
+			err  error
+		}{
+			{"no organization group", nobody.Create(ctx, member("acme", "eve"), client.DryRunAll)},
+			{"another organization's role", acmeAdmin.Create(ctx, &orgrbacv1alpha1.OrganizationRole{
+				ObjectMeta: metav1.ObjectMeta{Name: "globex-owner", Namespace: ns},
+				Spec:       orgrbacv1alpha1.OrganizationRoleSpec{Organization: "globex", Slug: "org-owner"}}, client.DryRunAll)},
+			{"another organization's group mapping", acmeAdmin.Create(ctx, &orgrbacv1alpha1.GroupMapping{
+				ObjectMeta: metav1.ObjectMeta{Name: "globex-admins", Namespace: ns},
+				Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: "globex", Source: orgrbacv1alpha1.GroupSourceDirectory,
+					Group: "admins", Role: "admin"}}, client.DryRunAll)},
+		} {
+			Expect(refused(tc.err)).To(BeTrue(), "%s: %v", tc.what, tc.err)
+		}
+
+		By("refusing changes and deletions of another organization's objects")
+		m := get(ctx, ns, globexMember.Name, &orgrbacv1alpha1.Membership{})
+		m.Spec.Roles = []string{"admin"}
+		Expect(refused(acmeAdmin.Update(ctx, m, client.DryRunAll))).To(BeTrue())
+		Expect(refused(acmeAdmin.Delete(ctx, m, client.DryRunAll))).To(BeTrue())
+
+		By("allowing the all-organizations group and the manager's ServiceAccount")
+		Expect(everyOrg.Update(ctx, m, client.DryRunAll)).To(Succeed())
+		Expect(manager.Update(ctx, m, client.DryRunAll)).To(Succeed())
+	})
+})
