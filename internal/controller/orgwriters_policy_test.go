@@ -13,7 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -62,17 +61,10 @@ var _ = Describe("The organization-writers policy recipe", func() {
 		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "writers", Namespace: ns},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 			Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "Group", Name: "system:authenticated"}}})).To(Succeed())
-		as := func(user string, groups ...string) client.Client {
-			c := rest.CopyConfig(cfg)
-			c.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
-			cl, err := client.New(c, client.Options{Scheme: scheme})
-			Expect(err).NotTo(HaveOccurred())
-			return cl
-		}
-		acmeAdmin := as("acme-admin", "orgrbac.dev:organization:acme")
-		everyOrg := as("platform", "orgrbac.dev:all-organizations")
-		nobody := as("someone")
-		manager := as("system:serviceaccount:orgrbac-system:orgrbac-controller-manager",
+		acmeAdmin := impersonating("acme-admin", "orgrbac.dev:organization:acme")
+		everyOrg := impersonating("platform", "orgrbac.dev:all-organizations")
+		nobody := impersonating("someone")
+		manager := impersonating("system:serviceaccount:orgrbac-system:orgrbac-controller-manager",
 			"system:serviceaccounts", "system:serviceaccounts:orgrbac-system")
 		member := func(org, user string) *orgrbacv1alpha1.Membership {
 			return &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: org + "-" + user, Namespace: ns},

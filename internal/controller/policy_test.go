@@ -76,15 +76,8 @@ var _ = Describe("The published ConfigMaps policy", func() {
 			Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "tenant-editor"},
 				{Kind: "ServiceAccount", Name: "orgrbac-controller-manager", Namespace: "orgrbac-system"}}}
 		Expect(k8s.Create(ctx, rb)).To(Succeed())
-		as := func(user string, groups ...string) client.Client {
-			c := rest.CopyConfig(cfg)
-			c.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
-			cl, err := client.New(c, client.Options{Scheme: scheme})
-			Expect(err).NotTo(HaveOccurred())
-			return cl
-		}
-		tenant := as("tenant-editor")
-		manager := as(policyManager, "system:serviceaccounts", "system:serviceaccounts:orgrbac-system")
+		tenant := impersonating("tenant-editor")
+		manager := impersonating(policyManager, "system:serviceaccounts", "system:serviceaccounts:orgrbac-system")
 		cm := func(name string, labels map[string]string) *corev1.ConfigMap {
 			return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 				Data: map[string]string{"snapshot.json": "{}"}}
@@ -156,3 +149,14 @@ var _ = Describe("The published ConfigMaps policy", func() {
 		Expect(forbidden(manager.Delete(ctx, cm("settings", nil)))).To(BeTrue(), "the manager deleted the tenant's ConfigMap")
 	})
 })
+
+// impersonating returns a client of the suite's API server acting as user, in
+// groups and system:authenticated.
+func impersonating(user string, groups ...string) client.Client {
+	GinkgoHelper()
+	c := rest.CopyConfig(cfg)
+	c.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
+	cl, err := client.New(c, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return cl
+}
