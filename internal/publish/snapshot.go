@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // Format is the format identifier every published document carries.
@@ -259,26 +261,27 @@ func Validate(s *Snapshot) error {
 
 // checkOrganizationIDs refuses two organizations answering to one id: an
 // externalID equal to another organization's externalID or name. Readers look
-// organizations up by either (resolve.IndexOrganizations); the publisher leaves
-// the younger of two colliding organizations out, so a snapshot with a
-// collision is not the publisher's.
+// organizations up by either, with resolve.IndexOrganizations, whose duplicates
+// are exactly these collisions; the publisher leaves the younger of two
+// colliding organizations out, so a snapshot with a collision is not the
+// publisher's.
 func checkOrganizationIDs(orgs []Organization) error {
-	names := make(map[string]bool, len(orgs))
-	for _, o := range orgs {
-		names[o.Name] = true
+	refs := make([]resolve.OrganizationRef, len(orgs))
+	for i, o := range orgs {
+		refs[i] = resolve.OrganizationRef{Meta: resolve.Meta{Name: o.Name}, ExternalID: o.ExternalID}
 	}
-	ids := make(map[string]string, len(orgs))
+	ids := resolve.IndexOrganizations(refs)
 	for _, o := range orgs {
-		if o.ExternalID == "" || o.ExternalID == o.Name {
-			continue
+		c, dup := ids.Duplicate(o.Name)
+		switch {
+		case !dup:
+		case c.Field == resolve.FieldName:
+			return invalid("organization %q: externalID %q is the name of another organization", c.Winner, c.Key)
+		case c.WinnerField == resolve.FieldName:
+			return invalid("organization %q: externalID %q is the name of another organization", o.Name, c.Key)
+		default:
+			return invalid("organizations %q and %q have the same externalID %q", c.Winner, o.Name, c.Key)
 		}
-		if names[o.ExternalID] {
-			return invalid("organization %q: externalID %q is the name of another organization", o.Name, o.ExternalID)
-		}
-		if other, ok := ids[o.ExternalID]; ok {
-			return invalid("organizations %q and %q have the same externalID %q", other, o.Name, o.ExternalID)
-		}
-		ids[o.ExternalID] = o.Name
 	}
 	return nil
 }
