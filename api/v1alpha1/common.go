@@ -15,6 +15,11 @@ const (
 	// operator removed from spec.roles because the roles were deleted.
 	AnnotationRemovedRoles = "orgrbac.dev/removed-roles"
 
+	// AnnotationWrittenBy on a Membership or OrganizationRole names the
+	// Kubernetes user (as authenticated by the API server) whose request to the
+	// decision API's WorkOS write routes last wrote the object.
+	AnnotationWrittenBy = "orgrbac.dev/written-by"
+
 	// LabelPublished marks the ConfigMaps the operator publishes for workloads.
 	LabelPublished = "orgrbac.dev/published"
 

@@ -72,6 +72,9 @@ func (s *Server) routes() {
 		}
 		mux.Handle(rt.pattern, s.authed(rt.needs, rt.serve))
 	}
+	for _, rt := range s.publicRoutes() {
+		mux.Handle(rt.pattern, rt.serve)
+	}
 	// Unknown paths: authenticated callers only, so that they leak nothing.
 	mux.Handle("/", s.authed(nil, func(_ *Server, w http.ResponseWriter, r *http.Request, _ caller) {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))

@@ -31,6 +31,13 @@ const (
 	RoleResource = "roles"
 	// OrganizationRoleResource is the resource of organization roles.
 	OrganizationRoleResource = "organizationroles"
+	// OrganizationResource is the resource of organizations.
+	OrganizationResource = "organizations"
+	// AccessTokenResource is the virtual resource that authorizes minting
+	// access tokens: nothing stores it, RBAC grants it (create) to the few
+	// trusted callers, such as an application's login service, that may mint
+	// a token for any member.
+	AccessTokenResource = "accesstokens"
 )
 
 // access is one verb on one resource of CheckGroup.
@@ -48,6 +55,17 @@ var (
 	mayListRoles       = access{"list", RoleResource}
 	mayGetOrgRole      = access{"get", OrganizationRoleResource}
 	mayListOrgRoles    = access{"list", OrganizationRoleResource}
+	mayGetOrg          = access{"get", OrganizationResource}
+	mayListOrgs        = access{"list", OrganizationResource}
+	// Writes need the verb kubectl would need for the same write: the API
+	// never writes what its caller could not write itself.
+	mayCreateMembership = access{"create", MembershipResource}
+	mayUpdateMembership = access{"update", MembershipResource}
+	mayDeleteMembership = access{"delete", MembershipResource}
+	mayCreateOrgRole    = access{"create", OrganizationRoleResource}
+	mayUpdateOrgRole    = access{"update", OrganizationRoleResource}
+	mayDeleteOrgRole    = access{"delete", OrganizationRoleResource}
+	mayMintToken        = access{"create", AccessTokenResource}
 )
 
 // handler serves a route for an authenticated caller.
@@ -79,6 +97,51 @@ var routeTable = []route{
 	{"GET /authorization/roles/{slug}", []access{mayGetRole}, (*Server).getEnvironmentRole},
 	{"GET /authorization/organizations/{id}/roles", []access{mayListOrgRoles, mayListRoles}, (*Server).listOrganizationRoles},
 	{"GET /authorization/organizations/{id}/roles/{slug}", []access{mayGetOrgRole, mayGetRole}, (*Server).getOrganizationRole},
+	// The legacy route of older SDKs for an organization's roles.
+	{"GET /organizations/{id}/roles", []access{mayListOrgRoles, mayListRoles}, (*Server).listOrganizationRoles},
+	// Organizations.
+	{"GET /organizations", []access{mayListOrgs}, (*Server).listOrganizations},
+	{"GET /organizations/{id}", []access{mayGetOrg}, (*Server).getOrganization},
+	{"GET /organizations/external_id/{external_id}", []access{mayGetOrg}, (*Server).getOrganizationByExternalID},
+
+	// Membership writes (workos_membership_writes.go): each is a write of a
+	// Membership object, with the verb kubectl would need for it.
+	{"POST /user_management/organization_memberships", []access{mayCreateMembership}, (*Server).createMembership},
+	{"PUT /user_management/organization_memberships/{id}", []access{mayUpdateMembership}, (*Server).updateMembership},
+	{"DELETE /user_management/organization_memberships/{id}", []access{mayDeleteMembership}, (*Server).deleteMembership},
+	{"PUT /user_management/organization_memberships/{id}/deactivate", []access{mayUpdateMembership}, (*Server).deactivateMembership},
+	{"PUT /user_management/organization_memberships/{id}/reactivate", []access{mayUpdateMembership}, (*Server).reactivateMembership},
+
+	// Organization-role writes (workos_orgrole_writes.go): each is a write of
+	// an OrganizationRole object.
+	{"POST /authorization/organizations/{id}/roles", []access{mayCreateOrgRole}, (*Server).createOrganizationRole},
+	{"PATCH /authorization/organizations/{id}/roles/{slug}", []access{mayUpdateOrgRole}, (*Server).updateOrganizationRole},
+	{"DELETE /authorization/organizations/{id}/roles/{slug}", []access{mayDeleteOrgRole}, (*Server).deleteOrganizationRole},
+	{"POST /authorization/organizations/{id}/roles/{slug}/permissions", []access{mayUpdateOrgRole}, (*Server).addOrganizationRolePermission},
+	{"PUT /authorization/organizations/{id}/roles/{slug}/permissions", []access{mayUpdateOrgRole}, (*Server).setOrganizationRolePermissions},
+	{"DELETE /authorization/organizations/{id}/roles/{slug}/permissions/{permission}", []access{mayUpdateOrgRole}, (*Server).removeOrganizationRolePermission},
+
+	// Access tokens (tokens.go): a signed JWT in WorkOS's access-token shape
+	// for one member, verifiable offline against the public key set.
+	{"POST /v1/tokens", []access{mayMintToken}, (*Server).mintToken},
+}
+
+// publicRoute is a route served to anyone, authenticated or not: only the
+// public key set that verifies access tokens, which is public by design (the
+// SDKs fetch it without credentials). Nothing else may be public.
+type publicRoute struct {
+	pattern string
+	serve   http.HandlerFunc
+}
+
+// publicRoutes lists the public routes (tokens.go).
+func (s *Server) publicRoutes() []publicRoute {
+	return []publicRoute{
+		// The URL the SDKs build with getJwksUrl(clientId); the client id is the
+		// environment's namespace, and every environment shares the key set.
+		{"GET /sso/jwks/{clientId}", s.serveJWKS},
+		{"GET /.well-known/jwks.json", s.serveJWKS},
+	}
 }
 
 // caller is an authenticated caller and what the route it calls needs.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
@@ -53,6 +54,23 @@ type Options struct {
 	// Config reaches the API server for TokenReviews and SubjectAccessReviews
 	// (mgr.GetConfig()).
 	Config *rest.Config
+	// Client writes the objects the WorkOS write routes change (Memberships,
+	// OrganizationRoles) with the manager's own identity, after a
+	// SubjectAccessReview has allowed the caller the same write; nil: the write
+	// routes answer 501.
+	Client client.Client
+	// FieldManager is the field manager of those writes (DefaultFieldManager
+	// when empty); each write also records its caller in the annotation
+	// orgrbacv1alpha1.AnnotationWrittenBy.
+	FieldManager string
+	// Tokens signs access tokens and serves the public key set; nil: POST
+	// /v1/tokens answers 501 and the key-set routes 404.
+	Tokens TokenIssuer
+	// TokenIssuerURL is the iss claim of the access tokens (DefaultTokenIssuer
+	// when empty): the URL of the decision API that workloads use.
+	TokenIssuerURL string
+	// TokenTTL is the lifetime of an access token (DefaultTokenTTL when zero).
+	TokenTTL time.Duration
 	// TokenAudience is the audience every caller's token must be valid for:
 	// TokenReviews ask for it and the API requires it in their answer, so that
 	// a token for the API server (a pod's default ServiceAccount token) is
