@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/apiview"
 )
 
@@ -607,6 +608,10 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u calle
 	if errors.As(err, &invalid) {
 		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
 		return
+	}
+	if q.statuses == nil {
+		// As WorkOS's: without statuses, the list holds the active memberships.
+		q.statuses = []orgrbacv1alpha1.MembershipState{orgrbacv1alpha1.MembershipActive}
 	}
 	answer(w, e, func(c *content) (int, any) {
 		list, err := c.listMemberships(q)

@@ -145,7 +145,7 @@ const (
 // listQuery is a parsed organization memberships list request.
 type listQuery struct {
 	userID, organizationID string
-	statuses               []orgrbacv1alpha1.MembershipState // nil: every status
+	statuses               []orgrbacv1alpha1.MembershipState // nil: every status (the route asks for active ones)
 	limit                  int
 	before, after          string
 	desc                   bool
