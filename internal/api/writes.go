@@ -25,7 +25,11 @@ import (
 // would let the API act as anyone), through the API server, so admission
 // (CEL rules, the webhooks, policies) judges it as it judges kubectl's.
 
-// writeTimeout bounds one write to the API server.
+// The manager's writes for the routes (the API's own Deployment has the same in
+// config/rbac/api_server_role.yaml).
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=memberships;organizationroles,verbs=create;update;delete
+
+// writeCallTimeout bounds one write to the API server.
 const writeCallTimeout = 10 * time.Second
 
 // writeClient returns the client of the API's writes; without one (the API

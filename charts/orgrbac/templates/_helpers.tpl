@@ -76,6 +76,25 @@ Names shared by several templates.
 {{ include "orgrbac.fullname" . }}-webhook-server-cert
 {{- end }}
 
+{{- define "orgrbac.tokenSecretName" -}}
+{{ include "orgrbac.fullname" . }}-token-signing-keys
+{{- end }}
+
+{{/*
+The access-token flags, shared by the manager and the API's own Deployment.
+*/}}
+{{- define "orgrbac.tokenArgs" -}}
+{{- with .Values.decisionAPI.accessTokens }}
+{{- if .enabled }}
+- --token-signing-secret={{ $.Release.Namespace }}/{{ include "orgrbac.tokenSecretName" $ }}
+- {{ printf "--token-issuer=%s" (.issuer | default (printf "https://%s.%s.svc" (include "orgrbac.apiServiceName" $) $.Release.Namespace)) | quote }}
+- {{ printf "--token-ttl=%s" .ttl | quote }}
+- {{ printf "--token-key-rotation=%s" .keyRotation | quote }}
+- {{ printf "--token-key-overlap=%s" .keyOverlap | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "orgrbac.webhookConfigurationName" -}}
 {{ include "orgrbac.fullname" . }}-validating-webhook-configuration
 {{- end }}
@@ -140,6 +159,7 @@ it.
 {{- if .Values.webhook.clientCAConfigMap }}
 - --webhook-client-ca=/etc/orgrbac/webhook-client-ca/ca.crt
 {{- end }}
+{{- include "orgrbac.tokenArgs" . }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -171,6 +191,7 @@ app.kubernetes.io/component: api
 - {{ printf "--zap-log-level=%v" .Values.logLevel | quote }}
 - --api-cert-dir={{ include "orgrbac.certDir" . }}
 - --metrics-cert-dir={{ include "orgrbac.certDir" . }}
+{{- include "orgrbac.tokenArgs" . }}
 {{- range .Values.decisionAPI.separateDeployment.extraArgs }}
 - {{ . | quote }}
 {{- end }}
