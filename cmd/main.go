@@ -53,6 +53,7 @@ type options struct {
 	enableWebhooks          bool
 	enableControllers       bool
 	webhook                 webhookOptions
+	tokens                  tokenOptions
 	maxConcurrentReconciles int
 	removeFinalizers        bool
 	zap                     zap.Options
@@ -109,11 +110,15 @@ func parseFlags(args []string) (*options, error) {
 	fs.Var(flagValue{flag.CommandLine.Lookup("kubeconfig")}, "kubeconfig",
 		"Path to a kubeconfig. Only required if out-of-cluster.")
 	o.webhook.bindFlags(fs)
+	o.tokens.bindFlags(fs)
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if err := o.validateAPIOnly(); err != nil {
+		return nil, err
+	}
+	if err := o.tokens.validate(o.apiService); err != nil {
 		return nil, err
 	}
 	if o.apiService != "" && o.apiCertDir == "" && (!o.enableWebhooks || !o.webhook.rotating()) {
