@@ -188,16 +188,22 @@ func TestSeparateAPIDeployment(t *testing.T) {
 					for _, s := range b.Subjects {
 						if s.Name == "orgrbac-api" {
 							bound++
-							if b.RoleRef.Name != "orgrbac-api-server-role" {
+							if b.RoleRef.Name != "orgrbac-api-server-role" && b.RoleRef.Name != "orgrbac-token-signing-keys-reader" {
 								t.Errorf("%s %s binds the API's ServiceAccount to %s", kind, b.Name, b.RoleRef.Name)
 							}
 						}
 					}
 				}
 			}
-			if bound != 1 {
-				t.Errorf("the API's ServiceAccount is bound %d times, want once", bound)
+			if bound != 2 {
+				t.Errorf("the API's ServiceAccount is bound %d times, want twice (its ClusterRole, and reading the signing keys)", bound)
 			}
+			// It reads the access tokens' signing keys, by name, and writes no Secret.
+			keys := decode[rbacv1.Role](t, objs.get(t, "Role", "orgrbac-token-signing-keys-reader"))
+			wantRules(t, "Role orgrbac-token-signing-keys-reader", keys.Rules, []rbacv1.PolicyRule{{APIGroups: []string{""},
+				Resources: []string{"secrets"}, ResourceNames: []string{"orgrbac-token-signing-keys"}, Verbs: []string{"get", "list", "watch"}}})
+			wantFlag(t, ac.Args, "token-signing-secret", "orgrbac-system/orgrbac-token-signing-keys")
+			wantFlag(t, mc.Args, "token-signing-secret", "orgrbac-system/orgrbac-token-signing-keys")
 
 			// A PodDisruptionBudget for the API pods.
 			pdb := decode[policyv1.PodDisruptionBudget](t, objs.get(t, "PodDisruptionBudget", "orgrbac-api"))

@@ -42,6 +42,23 @@ func TestDecisionAPIAndAggregatedRoles(t *testing.T) {
 		t.Errorf("orgrbac-api-reader grants checks: %v", reader)
 	}
 
+	// The writes and the minting of access tokens are roles of their own, and
+	// only the admin mints among the aggregated roles.
+	writer, minter := rules(objs, "orgrbac-api-writer"), rules(objs, "orgrbac-api-token-minter")
+	if want := expandRules([]rbacv1.PolicyRule{{APIGroups: []string{"orgrbac.dev"}, Resources: []string{"memberships", "organizationroles"},
+		Verbs: []string{"create", "update", "delete"}}}); !slices.Equal(slices.Sorted(slices.Values(writer)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("orgrbac-api-writer grants %v; want %v", writer, want)
+	}
+	if len(minter) != 1 || !grants(t, minter, "orgrbac.dev", "accesstokens", "create") {
+		t.Errorf("orgrbac-api-token-minter grants %v; want create accesstokens only", minter)
+	}
+	for name, mints := range map[string]bool{"orgrbac-admin": true, "orgrbac-editor": false, "orgrbac-viewer": false,
+		"orgrbac-api-caller": false, "orgrbac-api-reader": false, "orgrbac-api-writer": false} {
+		if got := grants(t, rules(objs, name), "orgrbac.dev", "accesstokens", "create"); got != mints {
+			t.Errorf("%s mints access tokens: %v; want %v", name, got, mints)
+		}
+	}
+
 	aggregated := map[string]string{"orgrbac-admin": "admin", "orgrbac-editor": "edit", "orgrbac-viewer": "view"}
 	for name, into := range aggregated {
 		cr := decode[rbacv1.ClusterRole](t, objs.get(t, "ClusterRole", name))

@@ -383,7 +383,7 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			t.Errorf("the API Deployment runs as the manager's ServiceAccount %s", sa)
 		}
 		subject = func(role string) string {
-			if strings.HasSuffix(role, "-api-server-role") {
+			if strings.HasSuffix(role, "-api-server-role") || strings.HasSuffix(role, "-token-signing-keys-reader") {
 				return apiSA
 			}
 			return sa
