@@ -98,7 +98,7 @@ echo "run: applying config/samples"
 # prefixes config/rbac's api-caller and api-reader with orgrbac-), and a
 # ServiceAccount of the samples' environment bound to both. Its tokens for the
 # API are minted with the API's audience (kubectl create token --audience).
-echo "run: installing the ClusterRoles orgrbac-api-caller and orgrbac-api-reader and the ServiceAccount videos/orgrbac-demo"
+echo "run: installing the ClusterRoles orgrbac-api-caller, -reader, -writer and -token-minter and the ServiceAccount videos/orgrbac-demo"
 "$kubectl" apply --server-side -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: ServiceAccount
@@ -106,7 +106,7 @@ metadata:
   name: orgrbac-demo
   namespace: videos
 EOF
-for role in api-caller api-reader; do
+for role in api-caller api-reader api-writer api-token-minter; do
 	file=config/rbac/${role//-/_}_role.yaml
 	manifest=$(sed "s/^  name: $role\$/  name: orgrbac-$role/" "$file")
 	grep -q "^  name: orgrbac-$role\$" <<<"$manifest" || {
@@ -130,6 +130,10 @@ EOF
 done
 
 
+# The access tokens' signing keys: the manager creates the Secret in this
+# namespace and rotates its keys.
+"$kubectl" create namespace orgrbac-system --dry-run=client -o yaml | "$kubectl" apply --server-side -f - >/dev/null
+
 if $cluster_only; then
 	exit 0
 fi
@@ -145,7 +149,8 @@ echo "run: starting the manager (Ctrl-C stops it; the local control plane keeps 
 # shellcheck disable=SC2086
 bin/manager $webhook_args --api-cert-dir "$cert_dir" \
 	--api-bind-address "127.0.0.1:$api_port" --health-probe-bind-address "127.0.0.1:$probe_port" \
-	--metrics-bind-address "127.0.0.1:$metrics_port" ${ARGS:-} &
+	--metrics-bind-address "127.0.0.1:$metrics_port" \
+	--token-signing-secret orgrbac-system/orgrbac-token-signing-keys --token-issuer "https://127.0.0.1:$api_port" ${ARGS:-} &
 manager=$!
 trap 'kill -TERM "$manager" 2>/dev/null; wait "$manager"; exit' INT TERM
 
@@ -174,7 +179,11 @@ cat <<EOT
 
     curl --cacert $cert_dir/ca.crt -H "Authorization: Bearer \$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api)" -d '$body' https://127.0.0.1:$api_port/v1/check
 
-    npm install --prefix $sdk --no-audit --no-fund --silent @workos-inc/node@8.13.0 && NODE_EXTRA_CA_CERTS=$cert_dir/ca.crt WORKOS_API_KEY=\$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api) node -e "const { WorkOS } = require('$sdk/node_modules/@workos-inc/node'); new WorkOS(process.env.WORKOS_API_KEY, { apiHostname: '127.0.0.1', port: $api_port, https: true }).authorization.check({ organizationMembershipId: 'acme-alice', permissionSlug: 'videos:delete' }).then((r) => console.log(JSON.stringify(r)))"
+    curl --cacert $cert_dir/ca.crt -H "Authorization: Bearer \$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api)" -d '{"organization":"acme","user":"user_alice"}' https://127.0.0.1:$api_port/v1/tokens
+
+    curl --cacert $cert_dir/ca.crt https://127.0.0.1:$api_port/.well-known/jwks.json
+
+    npm install --prefix $sdk --no-audit --no-fund --silent @workos-inc/node@11.0.0 && NODE_EXTRA_CA_CERTS=$cert_dir/ca.crt WORKOS_API_KEY=\$(kubectl create token orgrbac-demo -n videos --audience=orgrbac.dev/decision-api) node -e "const { WorkOS } = require('$sdk/node_modules/@workos-inc/node'); new WorkOS(process.env.WORKOS_API_KEY, { apiHostname: '127.0.0.1', port: $api_port, https: true }).authorization.check({ organizationMembershipId: 'acme-alice', permissionSlug: 'videos:delete' }).then((r) => console.log(JSON.stringify(r)))"
 
   Then follow docs/quickstart.md.
 
