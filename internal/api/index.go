@@ -60,7 +60,8 @@ type index struct {
 type pending struct {
 	// since is the time of the first of them.
 	since time.Time
-	// structure: an Environment, Role, OrganizationRole or Organization changed.
+	// structure: an Environment, Role, OrganizationRole, Organization or
+	// GroupMapping changed.
 	structure bool
 	// revision: an Environment's status changed.
 	revision bool
@@ -77,7 +78,8 @@ func newIndex(c cache.Cache, clk clock.Clock, log logr.Logger) *index {
 // watched are the kinds the index is built from.
 func watched() []client.Object {
 	return []client.Object{&orgrbacv1alpha1.Environment{}, &orgrbacv1alpha1.Role{},
-		&orgrbacv1alpha1.Organization{}, &orgrbacv1alpha1.OrganizationRole{}, &orgrbacv1alpha1.Membership{}}
+		&orgrbacv1alpha1.Organization{}, &orgrbacv1alpha1.OrganizationRole{}, &orgrbacv1alpha1.GroupMapping{},
+		&orgrbacv1alpha1.Membership{}}
 }
 
 // note records a change in namespace ns and wakes the writer.
@@ -307,10 +309,11 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 			roles    orgrbacv1alpha1.RoleList
 			orgs     orgrbacv1alpha1.OrganizationList
 			orgRoles orgrbacv1alpha1.OrganizationRoleList
+			mappings orgrbacv1alpha1.GroupMappingList
 		)
 		lists := []client.ObjectList{&envs}
 		if p.structure {
-			lists = append(lists, &roles, &orgs, &orgRoles)
+			lists = append(lists, &roles, &orgs, &orgRoles, &mappings)
 		}
 		for _, l := range lists {
 			if err := x.cache.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
@@ -325,6 +328,7 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 		}
 		if p.structure {
 			in.Environments, in.Roles, in.Organizations, in.OrganizationRoles = envs.Items, roles.Items, orgs.Items, orgRoles.Items
+			in.GroupMappings = mappings.Items
 			st = buildStructure(&in)
 		}
 	}
@@ -385,7 +389,7 @@ func (x *index) count() int {
 }
 
 // Kinds of change of a structural object (Environment, Role, OrganizationRole,
-// Organization) update.
+// Organization, GroupMapping) update.
 const (
 	noChange        = iota // nothing the API shows
 	revisionChange         // an Environment's status (its revision)
@@ -422,6 +426,13 @@ func structureDiffers(oldObj, obj any) int {
 		}
 	case *orgrbacv1alpha1.Organization:
 		if o, ok := oldObj.(*orgrbacv1alpha1.Organization); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
+			!reflect.DeepEqual(o.Spec, n.Spec) {
+			return structureChange
+		}
+	case *orgrbacv1alpha1.GroupMapping:
+		// The API shows no mapping: only what the resolver reads of it (its
+		// spec, creation and deletion) changes the roles writes resolve.
+		if o, ok := oldObj.(*orgrbacv1alpha1.GroupMapping); !ok || meta(o, n, nil, nil) ||
 			!reflect.DeepEqual(o.Spec, n.Spec) {
 			return structureChange
 		}

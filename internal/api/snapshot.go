@@ -19,14 +19,19 @@ type input struct {
 	Roles             []orgrbacv1alpha1.Role
 	Organizations     []orgrbacv1alpha1.Organization
 	OrganizationRoles []orgrbacv1alpha1.OrganizationRole
+	GroupMappings     []orgrbacv1alpha1.GroupMapping
 	Memberships       []orgrbacv1alpha1.Membership
 }
 
 // structure is the part of an environment's view built from its Environments,
-// Roles, OrganizationRoles and Organizations. It is small (one entry per role and
-// organization), immutable once built, and rebuilt whole when one of those
-// objects changes in a way the API shows.
+// Roles, OrganizationRoles, Organizations and GroupMappings. It is small (one
+// entry per role and organization), immutable once built, and rebuilt whole
+// when one of those objects changes in a way the API shows.
 type structure struct {
+	// env is the environment compiled by the resolver, group mappings
+	// included: the writes resolve the memberships they write with it, by the
+	// rule the Membership controller applies (resolve.Env.Resolve).
+	env *resolve.Env
 	// envRoles are the environment Roles in environment priority order.
 	envRoles []*roleEntry
 	// envRoleBySlug indexes envRoles.
@@ -186,7 +191,8 @@ func isSortedSet(s []string) bool {
 }
 
 // buildStructure computes the roles and organizations of one namespace. It is
-// pure: the roles' orders come from resolve.Compile. Memberships are ignored.
+// pure: the roles' orders come from resolve.Compile, which it keeps (with the
+// group mappings) for the writes. Memberships are ignored.
 func buildStructure(in *input) *structure {
 	var rin resolve.Input
 	roleObjs := map[string]*orgrbacv1alpha1.Role{}
@@ -196,7 +202,8 @@ func buildStructure(in *input) *structure {
 		envRoleBySlug: map[string]*roleEntry{},
 		orgs:          map[string]*orgEntry{},
 		orgIDs:        map[string]*orgEntry{},
-		objects:       len(in.Environments) + len(in.Roles) + len(in.Organizations) + len(in.OrganizationRoles),
+		objects: len(in.Environments) + len(in.Roles) + len(in.Organizations) + len(in.OrganizationRoles) +
+			len(in.GroupMappings),
 	}
 	for i := range in.Environments {
 		e := &in.Environments[i]
@@ -227,7 +234,15 @@ func buildStructure(in *input) *structure {
 				Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
 		}
 	}
+	for i := range in.GroupMappings {
+		if g := &in.GroupMappings[i]; !deleting(g) {
+			rin.GroupMappings = append(rin.GroupMappings, resolve.GroupMapping{Meta: metaOf(g),
+				Organization: g.Spec.Organization, Source: resolve.Source(g.Spec.Source), Group: g.Spec.Group,
+				Role: g.Spec.Role})
+		}
+	}
 	env := resolve.Compile(rin)
+	st.env = env
 
 	// One entry per role object, shared between organizations; keyed by type
 	// and object name.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,7 +42,8 @@ type membershipObject struct {
 	UpdatedAt        string            `json:"updated_at"`
 }
 
-// roleObject is WorkOS's role object.
+// roleObject is WorkOS's role object. Its JSON (MarshalJSON) also carries
+// WorkOS's resource_type_slug, and a null description when it has none.
 type roleObject struct {
 	Object      string   `json:"object"`
 	ID          string   `json:"id"`
@@ -52,6 +54,31 @@ type roleObject struct {
 	Type        string   `json:"type"`
 	CreatedAt   string   `json:"created_at"`
 	UpdatedAt   string   `json:"updated_at"`
+}
+
+// roleResourceType is the resource type of every role: organization roles
+// and environment roles are all scoped to organizations, as WorkOS's default.
+const roleResourceType = "organization"
+
+// MarshalJSON writes the role as WorkOS does: description null when empty,
+// and the resource type slug.
+func (r roleObject) MarshalJSON() ([]byte, error) {
+	var desc *string
+	if r.Description != "" {
+		desc = &r.Description
+	}
+	return json.Marshal(struct {
+		Object           string   `json:"object"`
+		ID               string   `json:"id"`
+		Name             string   `json:"name"`
+		Slug             string   `json:"slug"`
+		Description      *string  `json:"description"`
+		Permissions      []string `json:"permissions"`
+		ResourceTypeSlug string   `json:"resource_type_slug"`
+		Type             string   `json:"type"`
+		CreatedAt        string   `json:"created_at"`
+		UpdatedAt        string   `json:"updated_at"`
+	}{r.Object, r.ID, r.Name, r.Slug, desc, r.Permissions, roleResourceType, r.Type, r.CreatedAt, r.UpdatedAt})
 }
 
 // listMetadata holds the cursors of the previous and next pages (null when
@@ -105,8 +132,12 @@ func (c *content) membershipObject(m *memberEntry) membershipObject {
 		Roles: make([]slugRef, 0, len(m.roles)), DirectoryManaged: m.source == orgrbacv1alpha1.SourceDirectory,
 		CustomAttributes: map[string]string{}, CreatedAt: formatTime(time.Unix(0, m.created)),
 		UpdatedAt: formatTime(time.Unix(0, m.updated))}
-	if m.role != "" {
+	// role is the primary role: never null on a membership with roles.
+	switch {
+	case m.role != "":
 		out.Role = &slugRef{Slug: m.role}
+	case len(m.roles) > 0:
+		out.Role = &slugRef{Slug: m.roles[0]}
 	}
 	for _, r := range m.roles {
 		out.Roles = append(out.Roles, slugRef{Slug: r})

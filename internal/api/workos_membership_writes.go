@@ -1,26 +1,444 @@
 package api
 
-import "net/http"
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
 
 // Membership writes through the WorkOS routes: each is a write of a Membership
-// object in the caller's environment.
+// object in the caller's environment, validated against the served model
+// before anything is written, and answered with the membership as the
+// Membership controller will resolve it (resolve.Env.Resolve on the compiled
+// model), so that a caller sees its new roles at once.
+
+// maxMembershipWriteBody bounds the body of a create or an update: 64 role
+// slugs of 64 characters, a user and an organization id, with room to spare.
+const maxMembershipWriteBody = 16 << 10
+
+// Error codes of the membership writes. WorkOS documents that deactivating or
+// reactivating a pending membership "returns an error" without naming it:
+// these codes say what happened.
+const (
+	codeDeactivatePending = "cannot_deactivate_pending_organization_membership"
+	codeReactivatePending = "cannot_reactivate_pending_organization_membership"
+)
+
+// membershipWriteRequest is the body of a create or an update.
+type membershipWriteRequest struct {
+	Namespace      string    `json:"namespace"`
+	UserID         string    `json:"user_id"`
+	OrganizationID string    `json:"organization_id"`
+	RoleSlug       string    `json:"role_slug"`
+	RoleSlugs      *[]string `json:"role_slugs"`
+}
+
+// membershipWriteObject is a write's answer: WorkOS's membership object and
+// which source gave its roles (an orgrbac extension: a directory or SSO group
+// mapping outranks the roles a write sets).
+type membershipWriteObject struct {
+	membershipObject
+	// RoleSource is "directory", "sso", "manual" or "default"; null when the
+	// membership resolves to no role.
+	RoleSource *string `json:"role_source"`
+}
+
+// writeFailure is an answer a write's validation or its retried update chose
+// instead of writing.
+type writeFailure struct {
+	code int
+	body errorObject
+}
+
+func (f *writeFailure) Error() string { return f.body.Message }
+
+func failWith(code int, errCode, message string, fields ...fieldError) *writeFailure {
+	return &writeFailure{code: code, body: errorObject{Code: errCode, Message: message, Errors: fields}}
+}
+
+func invalidField(field, message string) *writeFailure {
+	return failWith(http.StatusUnprocessableEntity, codeInvalid, message, fieldError{Code: message, Field: field})
+}
+
+func membershipNotFound(id string) *writeFailure {
+	return failWith(http.StatusNotFound, codeNotFound, fmt.Sprintf("Organization membership not found: '%s'.", id))
+}
+
+// requestedRoles returns the roles a create or an update asks for (nil: none
+// given), without repeats, or the 422 of a request that names them wrongly.
+func (req *membershipWriteRequest) requestedRoles() ([]string, *writeFailure) {
+	switch {
+	case req.RoleSlug != "" && req.RoleSlugs != nil:
+		return nil, invalidField("role_slugs", "role_slug and role_slugs are mutually exclusive")
+	case req.RoleSlug != "":
+		return []string{req.RoleSlug}, nil
+	case req.RoleSlugs == nil:
+		return nil, nil
+	case len(*req.RoleSlugs) == 0:
+		return nil, invalidField("role_slugs", "role_slugs must hold at least one role slug")
+	}
+	var out []string
+	for _, r := range *req.RoleSlugs {
+		if r == "" {
+			return nil, invalidField("role_slugs", "role slugs must not be empty strings")
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// checkRoles refuses roles the organization does not see, and several roles
+// in a single-role environment.
+func checkRoles(st *structure, org *orgEntry, roles []string) *writeFailure {
+	field := "role_slugs"
+	if len(roles) == 1 {
+		field = "role_slug"
+	}
+	for _, r := range roles {
+		if org.roleBySlug[r] == nil {
+			return invalidField(field, fmt.Sprintf("role '%s' is not a role of organization '%s'", r, org.id))
+		}
+	}
+	if len(roles) > 1 && !st.env.MultipleRoles() {
+		return invalidField("role_slugs", "the environment allows one role per membership: role_slugs may hold only one role")
+	}
+	return nil
+}
+
+// isUserID reports whether s is a valid spec.user: 1-256 printable ASCII
+// characters without spaces, as the Membership CRD requires.
+func isUserID(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '!' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// newMembershipName returns a fresh object name, "om-" and 20 random
+// lower-case base32 characters (100 bits), WorkOS-like and a valid name.
+func newMembershipName() string {
+	var b [13]byte
+	_, _ = rand.Read(b[:])
+	return "om-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:20]
+}
+
+// writeTarget is what a write reads from the served model under its lock: the
+// immutable structure, the organization, and the membership named by the
+// route (zero when none) with the name of its user's membership in its
+// organization (its winner among duplicates).
+type writeTarget struct {
+	st     *structure
+	org    *orgEntry
+	name   string
+	state  orgrbacv1alpha1.MembershipState
+	winner string
+}
+
+// servedMembership finds the membership a route's id names as the read
+// routes serve it (content.membership): 404 otherwise.
+func servedMembership(e *envIndex, id string) (writeTarget, *writeFailure) {
+	var t writeTarget
+	found := false
+	e.read(nil, func(c *content) {
+		m := c.membership(id)
+		if m == nil {
+			return
+		}
+		found = true
+		t = writeTarget{st: c.structure, org: c.orgs[m.organization], name: m.name, state: m.state}
+		if w := c.member(t.org, m.user); w != nil {
+			t.winner = w.name
+		}
+	})
+	if !found {
+		return t, membershipNotFound(id)
+	}
+	return t, nil
+}
+
+// resolvedObject computes the answer of a write: obj as the Membership
+// controller will resolve it with the compiled model.
+func (s *Server) resolvedObject(t writeTarget, obj *orgrbacv1alpha1.Membership) membershipWriteObject {
+	m := resolve.Membership{Meta: resolve.Meta{Name: obj.Name, Created: obj.CreationTimestamp.Time},
+		Organization: obj.Spec.Organization, User: obj.Spec.User, Roles: obj.Spec.Roles,
+		DirectoryGroups: obj.Spec.DirectoryGroups, SSOGroups: obj.Spec.SSOGroups, State: resolve.State(obj.Spec.State)}
+	var res resolve.Result
+	if t.winner != "" && t.winner != obj.Name {
+		res = resolve.DuplicateResult(m, t.winner)
+	} else {
+		res = t.st.env.Resolve(m)
+	}
+	name := t.org.displayName
+	if name == "" {
+		name = t.org.name
+	}
+	now := s.opts.Clock.Now()
+	created := obj.CreationTimestamp.Time
+	if created.IsZero() {
+		created = now
+	}
+	out := membershipWriteObject{membershipObject: membershipObject{Object: "organization_membership", ID: obj.Name,
+		UserID: obj.Spec.User, OrganizationID: t.org.id, OrganizationName: name,
+		Status: workosStatus(obj.Spec.State), Roles: make([]slugRef, 0, len(res.Roles)),
+		DirectoryManaged: res.Source == resolve.SourceDirectory, CustomAttributes: map[string]string{},
+		CreatedAt: formatTime(created), UpdatedAt: formatTime(now)}}
+	for _, r := range res.Roles {
+		out.Roles = append(out.Roles, slugRef{Slug: r})
+	}
+	if res.Role != "" {
+		out.Role = &slugRef{Slug: res.Role}
+	}
+	if res.Source != "" {
+		src := strings.ToLower(string(res.Source))
+		out.RoleSource = &src
+	}
+	return out
+}
+
+// writeMembershipFailure answers for an error of a write: a failure the
+// handler chose, else the API server's refusal.
+func (s *Server) writeMembershipFailure(w http.ResponseWriter, err error, id string) {
+	if f, ok := err.(*writeFailure); ok {
+		writeJSON(w, f.code, f.body)
+		return
+	}
+	s.writeKubeError(w, err, "Organization membership", id)
+}
 
 func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	var req membershipWriteRequest
+	e := s.bodyEnvironment(w, r, u, maxMembershipWriteBody, &req, func() string { return req.Namespace })
+	if e == nil {
+		return
+	}
+	cl, ok := s.writeClient(w)
+	if !ok {
+		return
+	}
+	roles, fail := req.requestedRoles()
+	switch {
+	case fail != nil:
+	case req.UserID == "":
+		fail = invalidField("user_id", "user_id is required")
+	case !isUserID(req.UserID):
+		fail = invalidField("user_id", "user_id must be 1 to 256 printable ASCII characters without spaces")
+	case req.OrganizationID == "":
+		fail = invalidField("organization_id", "organization_id is required")
+	}
+	if fail != nil {
+		writeJSON(w, fail.code, fail.body)
+		return
+	}
+	var (
+		t        writeTarget
+		existing string
+	)
+	e.read(w, func(c *content) {
+		t.st = c.structure
+		t.org = c.organization(req.OrganizationID)
+		if t.org == nil {
+			return
+		}
+		if m := c.member(t.org, req.UserID); m != nil {
+			existing, t.state, t.name, t.winner = m.name, m.state, m.name, m.name
+		}
+	})
+	switch {
+	case t.org == nil:
+		fail = failWith(http.StatusNotFound, codeNotFound, fmt.Sprintf("Organization not found: '%s'.", req.OrganizationID))
+	case existing != "" && t.state != orgrbacv1alpha1.MembershipInactive:
+		fail = failWith(http.StatusConflict, codeConflict, fmt.Sprintf(
+			"The user '%s' already has an organization membership in organization '%s': '%s'.", req.UserID, t.org.id, existing))
+	default:
+		fail = checkRoles(t.st, t.org, roles)
+	}
+	if fail != nil {
+		writeJSON(w, fail.code, fail.body)
+		return
+	}
+	ctx, cancel := writeContext(r)
+	defer cancel()
+	if existing != "" {
+		// As WorkOS's: a create for an inactive membership activates it with the
+		// roles asked for.
+		var obj orgrbacv1alpha1.Membership
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := cl.Get(ctx, client.ObjectKey{Namespace: e.c.namespace, Name: existing}, &obj); err != nil {
+				return err
+			}
+			if obj.Spec.State != orgrbacv1alpha1.MembershipInactive {
+				return failWith(http.StatusConflict, codeConflict, fmt.Sprintf(
+					"The user '%s' already has an organization membership in organization '%s': '%s'.",
+					req.UserID, t.org.id, existing))
+			}
+			obj.Spec.State, obj.Spec.Roles = orgrbacv1alpha1.MembershipActive, roles
+			markWritten(&obj, u)
+			return cl.Update(ctx, &obj, s.fieldOwner())
+		})
+		if err != nil {
+			s.writeMembershipFailure(w, err, existing)
+			return
+		}
+		writeJSON(w, http.StatusCreated, s.resolvedObject(t, &obj))
+		return
+	}
+	obj := &orgrbacv1alpha1.Membership{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.c.namespace, Name: newMembershipName()},
+		Spec: orgrbacv1alpha1.MembershipSpec{Organization: t.org.name, User: req.UserID, Roles: roles,
+			State: orgrbacv1alpha1.MembershipActive},
+	}
+	markWritten(obj, u)
+	if err := cl.Create(ctx, obj, s.fieldOwner()); err != nil {
+		s.writeKubeError(w, err, "Organization membership", obj.Name)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.resolvedObject(t, obj))
 }
 
 func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	var req membershipWriteRequest
+	e := s.bodyEnvironment(w, r, u, maxMembershipWriteBody, &req, func() string { return req.Namespace })
+	if e == nil {
+		return
+	}
+	cl, ok := s.writeClient(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	roles, fail := req.requestedRoles()
+	var t writeTarget
+	if fail == nil {
+		t, fail = servedMembership(e, id)
+	}
+	if fail == nil {
+		fail = checkRoles(t.st, t.org, roles)
+	}
+	if fail != nil {
+		writeJSON(w, fail.code, fail.body)
+		return
+	}
+	// Without a role the update changes nothing (WorkOS's "defaults to member"
+	// is create's): the membership is answered as it is.
+	s.changeMembership(w, r, cl, e.c.namespace, t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
+		if roles == nil || slices.Equal(obj.Spec.Roles, roles) {
+			return false, nil
+		}
+		obj.Spec.Roles = roles
+		return true, nil
+	})
+}
+
+// changeMembership reads the membership named id through the write client,
+// lets change edit it (reporting whether it changed anything, or refusing),
+// and updates it with its resourceVersion, retrying on conflicts; it answers
+// with the membership as it will resolve.
+func (s *Server) changeMembership(w http.ResponseWriter, r *http.Request, cl client.Client, ns string, t writeTarget,
+	id string, u caller, change func(obj *orgrbacv1alpha1.Membership) (bool, error)) {
+	ctx, cancel := writeContext(r)
+	defer cancel()
+	var obj orgrbacv1alpha1.Membership
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: t.name}, &obj); err != nil {
+			return err
+		}
+		changed, err := change(&obj)
+		if err != nil || !changed {
+			return err
+		}
+		markWritten(&obj, u)
+		return cl.Update(ctx, &obj, s.fieldOwner())
+	})
+	if err != nil {
+		s.writeMembershipFailure(w, err, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.resolvedObject(t, &obj))
 }
 
 func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	e := s.environment(w, r, u)
+	if e == nil {
+		return
+	}
+	cl, ok := s.writeClient(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	t, fail := servedMembership(e, id)
+	if fail != nil {
+		writeJSON(w, fail.code, fail.body)
+		return
+	}
+	ctx, cancel := writeContext(r)
+	defer cancel()
+	obj := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: e.c.namespace, Name: t.name}}
+	if err := cl.Delete(ctx, obj); err != nil {
+		s.writeKubeError(w, err, "Organization membership", id)
+		return
+	}
+	s.log.V(1).Info("Deleted a membership for a caller", "namespace", e.c.namespace, "membership", t.name, "caller", u.name)
+	w.WriteHeader(http.StatusAccepted)
 }
 
 func (s *Server) deactivateMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	s.setMembershipState(w, r, u, orgrbacv1alpha1.MembershipInactive)
 }
 
 func (s *Server) reactivateMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	s.setMembershipState(w, r, u, orgrbacv1alpha1.MembershipActive)
+}
+
+// setMembershipState serves deactivate (to Inactive) and reactivate (to
+// Active): a no-op when the membership is in that state already, an error for
+// a pending membership (WorkOS's: delete it, or let the user accept the
+// invitation), the roles kept.
+func (s *Server) setMembershipState(w http.ResponseWriter, r *http.Request, u caller, to orgrbacv1alpha1.MembershipState) {
+	e := s.environment(w, r, u)
+	if e == nil {
+		return
+	}
+	cl, ok := s.writeClient(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	t, fail := servedMembership(e, id)
+	if fail != nil {
+		writeJSON(w, fail.code, fail.body)
+		return
+	}
+	s.changeMembership(w, r, cl, e.c.namespace, t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
+		switch canonState(obj.Spec.State) {
+		case to:
+			return false, nil
+		case orgrbacv1alpha1.MembershipPending:
+			if to == orgrbacv1alpha1.MembershipInactive {
+				return false, failWith(http.StatusBadRequest, codeDeactivatePending,
+					fmt.Sprintf("Organization membership '%s' is pending: delete it instead of deactivating it.", id))
+			}
+			return false, failWith(http.StatusBadRequest, codeReactivatePending,
+				fmt.Sprintf("Organization membership '%s' is pending: the user must accept the invitation.", id))
+		}
+		obj.Spec.State = to
+		return true, nil
+	})
 }
