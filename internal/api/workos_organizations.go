@@ -1,15 +1,236 @@
 package api
 
-import "net/http"
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
 
-// The WorkOS organization reads.
+// The WorkOS organization reads: one organization by id or by external id,
+// and the paginated list. They answer from the index, like the other reads.
 
-func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+// organizationObject is WorkOS's organization object, as the SDKs deserialize
+// it (Go SDK models.go Organization, Node SDK deserializeOrganization, which
+// maps domains and so needs the array). orgrbac organizations have no domains,
+// no metadata and no Stripe customer (omitted, as WorkOS omits it when unset).
+type organizationObject struct {
+	Object                           string            `json:"object"`
+	ID                               string            `json:"id"`
+	Name                             string            `json:"name"`
+	AllowProfilesOutsideOrganization bool              `json:"allow_profiles_outside_organization"`
+	Domains                          []struct{}        `json:"domains"`
+	Metadata                         map[string]string `json:"metadata"`
+	ExternalID                       *string           `json:"external_id"`
+	CreatedAt                        string            `json:"created_at"`
+	UpdatedAt                        string            `json:"updated_at"`
 }
 
-func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, u caller) { notImplemented(w) }
+// orgExternalID is the externalID of an organization, "" when it has none: its
+// WorkOS id is its externalID when it has one, else its name. (An externalID
+// equal to the organization's own name cannot be told apart from none.)
+func orgExternalID(o *orgEntry) string {
+	if o.id != o.name {
+		return o.id
+	}
+	return ""
+}
+
+func organizationObjectOf(o *orgEntry) organizationObject {
+	name := o.displayName
+	if name == "" {
+		name = o.name
+	}
+	out := organizationObject{Object: "organization", ID: o.id, Name: name, Domains: []struct{}{},
+		Metadata: map[string]string{}, CreatedAt: formatTime(o.created), UpdatedAt: formatTime(o.updated)}
+	if ext := orgExternalID(o); ext != "" {
+		out.ExternalID = &ext
+	}
+	return out
+}
+
+// orgListQuery is a parsed GET /organizations request.
+type orgListQuery struct {
+	limit         int
+	before, after string
+	desc          bool
+	// domains filters by domain: orgrbac organizations have none, so a
+	// request naming any lists nothing.
+	domains []string
+	// search keeps the organizations whose name contains it, ignoring case.
+	search string
+}
+
+// parseOrganizationListQuery validates the query parameters of the
+// organization list, with the rules of parseListQuery; get returns every
+// value of a parameter.
+func parseOrganizationListQuery(get func(string) []string) (orgListQuery, error) {
+	q := orgListQuery{limit: defaultLimit, desc: true}
+	var bad []fieldError
+	one := func(name string) string {
+		if v := get(name); len(v) > 0 {
+			return v[len(v)-1]
+		}
+		return ""
+	}
+	q.before, q.after, q.search = one("before"), one("after"), one("search")
+	if s := one("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			bad = append(bad, fieldError{Code: fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit), Field: "limit"})
+		} else {
+			q.limit = n
+		}
+	}
+	switch one("order") {
+	case "", "desc", "normal": // the Go SDK's PaginationOrderNormal: the default order
+	case "asc":
+		q.desc = false
+	default:
+		bad = append(bad, fieldError{Code: "order must be asc or desc", Field: "order"})
+	}
+	for _, v := range append(get("domains"), get("domains[]")...) {
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				q.domains = append(q.domains, d)
+			}
+		}
+	}
+	if q.before != "" && q.after != "" {
+		bad = append(bad, fieldError{Code: "before and after cannot be used together", Field: "before"})
+	}
+	if len(bad) > 0 {
+		return q, &errInvalid{fields: bad}
+	}
+	return q, nil
+}
+
+// errOrgCursor reports a before/after cursor naming no organization.
+var errOrgCursor = errors.New("the pagination cursor names no organization")
+
+// compareOrgs orders organizations oldest first, then by name.
+func compareOrgs(a, b *orgEntry) int {
+	return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
+}
+
+// listOrganizations filters and paginates the organizations of an environment
+// (without the duplicates of resolve.IndexOrganizations, which answer to no
+// id). Organizations are ordered by creation time (then name), newest first
+// unless q says asc; a cursor is an organization id, and the page holds the
+// organizations strictly after (after) or strictly before (before) it in that
+// order, as listMemberships pages.
+func (c *content) listOrganizations(q orgListQuery) (listObject[organizationObject], error) {
+	items := make([]*orgEntry, 0, len(c.orgs))
+	search := strings.ToLower(q.search)
+	for _, o := range c.orgs {
+		if len(q.domains) > 0 {
+			break
+		}
+		if search != "" {
+			name := o.displayName
+			if name == "" {
+				name = o.name
+			}
+			if !strings.Contains(strings.ToLower(name), search) {
+				continue
+			}
+		}
+		items = append(items, o)
+	}
+	order := func(a, b *orgEntry) int {
+		if q.desc {
+			return compareOrgs(b, a)
+		}
+		return compareOrgs(a, b)
+	}
+	slices.SortFunc(items, order)
+	// pos is the number of items that come before the cursor in the order.
+	pos := func(cursor string) (int, *orgEntry, error) {
+		co := c.organization(cursor)
+		if co == nil {
+			return 0, nil, errOrgCursor
+		}
+		n, _ := slices.BinarySearchFunc(items, co, order)
+		return n, co, nil
+	}
+	var start, end int
+	switch {
+	case q.after != "":
+		n, co, err := pos(q.after)
+		if err != nil {
+			return listObject[organizationObject]{}, err
+		}
+		if n < len(items) && items[n] == co {
+			n++
+		}
+		start, end = n, min(n+q.limit, len(items))
+	case q.before != "":
+		n, _, err := pos(q.before)
+		if err != nil {
+			return listObject[organizationObject]{}, err
+		}
+		start, end = max(0, n-q.limit), n
+	default:
+		end = min(q.limit, len(items))
+	}
+	out := listObject[organizationObject]{Object: "list", Data: make([]organizationObject, 0, end-start),
+		ListMetadata: &listMetadata{}}
+	for _, o := range items[start:end] {
+		out.Data = append(out.Data, organizationObjectOf(o))
+	}
+	if start < end && start > 0 {
+		before := items[start].id
+		out.ListMetadata.Before = &before
+	}
+	if start < end && end < len(items) {
+		after := items[end-1].id
+		out.ListMetadata.After = &after
+	}
+	return out, nil
+}
+
+func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, u caller) {
+	e := s.environment(w, r, u)
+	if e == nil {
+		return
+	}
+	q, err := parseOrganizationListQuery(func(name string) []string { return r.URL.Query()[name] })
+	var invalid *errInvalid
+	if errors.As(err, &invalid) {
+		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
+		return
+	}
+	answer(w, e, func(c *content) (int, any) {
+		list, err := c.listOrganizations(q)
+		if err != nil {
+			field := "after"
+			if q.before != "" {
+				field = "before"
+			}
+			return http.StatusUnprocessableEntity, errorObject{Code: codeInvalid, Message: err.Error(),
+				Errors: []fieldError{{Code: err.Error(), Field: field}}}
+		}
+		return http.StatusOK, list
+	})
+}
+
+func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
+		return http.StatusOK, organizationObjectOf(org)
+	})
+}
 
 func (s *Server) getOrganizationByExternalID(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
+		ext := r.PathValue("external_id")
+		// Only the externalID names the organization here, never its name.
+		org := c.organization(ext)
+		if org == nil || orgExternalID(org) != ext {
+			return notFound("Organization", ext)
+		}
+		return http.StatusOK, organizationObjectOf(org)
+	})
 }
