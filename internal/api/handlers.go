@@ -656,8 +656,14 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 	case req.PermissionSlug == "":
 		writeInvalid(w, "permission_slug", "permission_slug is required")
 		return
-	case req.ResourceID != "" || req.ResourceExternalID != "" || req.ResourceTypeSlugName != "":
-		writeInvalid(w, "resource_id", "resource-scoped checks are not supported; check at the organization level")
+	case req.ResourceID != "" && (req.ResourceExternalID != "" || req.ResourceTypeSlugName != ""):
+		writeInvalid(w, "resource_id", "use either resource_id or resource_external_id with resource_type_slug")
+		return
+	case req.ResourceExternalID != "" && req.ResourceTypeSlugName == "":
+		writeInvalid(w, "resource_type_slug", "resource_type_slug is required with resource_external_id")
+		return
+	case req.ResourceTypeSlugName != "" && req.ResourceExternalID == "":
+		writeInvalid(w, "resource_external_id", "resource_external_id is required with resource_type_slug")
 		return
 	}
 	answer(w, e, func(c *content) (int, any) {
@@ -665,7 +671,19 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
-		d := decide(c.orgs[m.organization], m, []string{req.PermissionSlug})
+		// The one resource of this model is the membership's organization (type
+		// "organization", its WorkOS id as external id or id): any other
+		// resource does not exist for it.
+		org := c.orgs[m.organization]
+		switch {
+		case req.ResourceTypeSlugName != "" && req.ResourceTypeSlugName != roleResourceType:
+			return notFound("Resource type", req.ResourceTypeSlugName)
+		case req.ResourceExternalID != "" && req.ResourceExternalID != org.id:
+			return notFound("Resource", req.ResourceExternalID)
+		case req.ResourceID != "" && req.ResourceID != org.id:
+			return notFound("Resource", req.ResourceID)
+		}
+		d := decide(org, m, []string{req.PermissionSlug})
 		countDecision("workos", d.allowed)
 		return http.StatusOK, checkResult{Authorized: d.allowed}
 	})

@@ -127,6 +127,22 @@ func (m *memberEntry) holds(o *orgEntry, p string) bool {
 	return r.Holds(o, p)
 }
 
+// heldPermissions returns the permissions the membership holds in
+// organization o now, sorted: those of its status that holds grants (the rule
+// of the checks); none unless it grants (active and Ready).
+func (m *memberEntry) heldPermissions(o *orgEntry) []string {
+	out := []string{}
+	if !m.grants() {
+		return out
+	}
+	for _, p := range m.permissions {
+		if m.holds(o, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Role implements resolve.RoleSet: the permissions of a role the organization
 // sees.
 func (o *orgEntry) Role(slug string) ([]string, bool) {

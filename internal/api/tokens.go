@@ -1,7 +1,11 @@
 package api
 
 import (
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orgrbac/orgrbac/pkg/authz"
@@ -32,14 +36,148 @@ const (
 	DefaultFieldManager = "orgrbac-decision-api"
 )
 
-// mintToken serves POST /v1/tokens.
-func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
-	notImplemented(w)
+// maxTokenBody bounds the body of POST /v1/tokens: a namespace, an
+// organization id and a user id, with room to spare.
+const maxTokenBody = 4 << 10
+
+// jwksMaxAge is how long clients may cache the key set: short, so that a new
+// signing key is fetched soon after it is published (it is published before
+// it signs: internal/tokens).
+const jwksMaxAge = "max-age=60"
+
+// Error codes of POST /v1/tokens for a membership that grants nothing now:
+// only an active, Ready membership gets a token.
+const (
+	codeMembershipInactive = "organization_membership_inactive"
+	codeMembershipPending  = "organization_membership_pending"
+	codeMembershipNotReady = "organization_membership_not_ready"
+)
+
+// tokenRequest is the body of POST /v1/tokens.
+type tokenRequest struct {
+	Namespace    string `json:"namespace"`
+	Organization string `json:"organization"`
+	User         string `json:"user"`
 }
 
-// serveJWKS serves the public key set.
-func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, codeNotFound, "No key set is served.")
+// tokenResponse is the answer of POST /v1/tokens.
+type tokenResponse struct {
+	AccessToken    string `json:"access_token"`
+	TokenType      string `json:"token_type"`
+	ExpiresIn      int64  `json:"expires_in"`
+	OrganizationID string `json:"organization_id"`
+}
+
+// mintToken serves POST /v1/tokens: a signed access token for the member
+// (user) of organization, carrying what the membership grants now, by the
+// rule of the checks (decide and holds).
+func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
+	var req tokenRequest
+	e := s.bodyEnvironment(w, r, u, maxTokenBody, &req, func() string { return req.Namespace })
+	if e == nil {
+		return
+	}
+	if s.opts.Tokens == nil {
+		writeError(w, http.StatusNotImplemented, "not_implemented", "This decision API mints no access tokens.")
+		return
+	}
+	switch {
+	case req.Organization == "":
+		writeInvalid(w, "organization", "organization is required")
+		return
+	case req.User == "":
+		writeInvalid(w, "user", "user is required")
+		return
+	}
+	now := s.opts.Clock.Now()
+	ttl := s.opts.TokenTTL
+	if ttl <= 0 {
+		ttl = DefaultTokenTTL
+	}
+	issuer := s.opts.TokenIssuerURL
+	if issuer == "" {
+		issuer = DefaultTokenIssuer
+	}
+	claims := &authz.AccessTokenClaims{Issuer: issuer, Subject: req.User, Audience: e.c.namespace,
+		SessionID: randomID("session_"), ID: randomID("tok_"), IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix()}
+	var (
+		code int
+		fail errorObject
+	)
+	e.read(w, func(c *content) {
+		o := c.organization(req.Organization)
+		if o == nil {
+			code, fail = http.StatusNotFound, errorObject{Code: codeNotFound,
+				Message: fmt.Sprintf("Organization not found: '%s'.", req.Organization)}
+			return
+		}
+		m := c.member(o, req.User)
+		switch d := decide(o, m, nil); d.reason {
+		case ReasonGranted:
+		case ReasonMembershipNotFound:
+			code, fail = http.StatusNotFound, errorObject{Code: codeNotFound, Message: fmt.Sprintf(
+				"Organization membership of user '%s' in organization '%s' not found.", req.User, o.id)}
+			return
+		case ReasonMembershipInactive:
+			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipInactive, Message: fmt.Sprintf(
+				"The organization membership '%s' is inactive: it gets no access token.", m.name)}
+			return
+		case ReasonMembershipPending:
+			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipPending, Message: fmt.Sprintf(
+				"The organization membership '%s' is pending: it gets no access token.", m.name)}
+			return
+		default:
+			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipNotReady, Message: fmt.Sprintf(
+				"The organization membership '%s' is not Ready (%s): it gets no access token.", m.name, m.reason)}
+			return
+		}
+		claims.OrgID = o.id
+		claims.Roles = append([]string{}, m.roles...)
+		claims.Role = m.role
+		if claims.Role == "" && len(claims.Roles) > 0 {
+			claims.Role = claims.Roles[0]
+		}
+		claims.Permissions = m.heldPermissions(o)
+	})
+	if code != 0 {
+		writeJSON(w, code, fail)
+		return
+	}
+	token, err := s.opts.Tokens.Sign(claims)
+	if err != nil {
+		s.log.Error(err, "Signing an access token", "namespace", e.c.namespace)
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The access token could not be signed; try again.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: token, TokenType: "Bearer",
+		ExpiresIn: claims.Expiry - claims.IssuedAt, OrganizationID: claims.OrgID})
+}
+
+// randomID returns prefix and 26 random lower-case base32 characters.
+func randomID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// serveJWKS serves the public key set, to anyone: 404 when the API mints no
+// tokens, 503 while no key is known yet.
+func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	if s.opts.Tokens == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, "This decision API serves no key set: it mints no access tokens.")
+		return
+	}
+	doc, ok := s.opts.Tokens.JWKS()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The key set is not known yet; try again.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", jwksMaxAge)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
 }
 
 // notImplemented answers a route this build does not serve yet.
