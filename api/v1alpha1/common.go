@@ -20,6 +20,18 @@ const (
 	// decision API's WorkOS write routes last wrote the object.
 	AnnotationWrittenBy = "orgrbac.dev/written-by"
 
+	// AnnotationWrittenByGroups holds, comma-separated, the groups of that
+	// user, so that admission policies that judge writers by their groups (as
+	// config/policy/recipes/organization_writers.yaml) judge the caller, not the
+	// decision API, which writes with its own identity.
+	AnnotationWrittenByGroups = "orgrbac.dev/written-by-groups"
+
+	// AnnotationWriteRequest is a new random id on every write of the decision
+	// API: an update by the API's identity that changes it is a write for a
+	// caller (judged by AnnotationWrittenByGroups), one that keeps it is the
+	// manager's own (a role cleanup).
+	AnnotationWriteRequest = "orgrbac.dev/write-request"
+
 	// LabelPublished marks the ConfigMaps the operator publishes for workloads.
 	LabelPublished = "orgrbac.dev/published"
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,14 +56,43 @@ func writeContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), writeCallTimeout)
 }
 
-// markWritten records on obj the caller whose request writes it.
+// maxWriterGroups bounds the caller's groups a write records.
+const maxWriterGroups = 64
+
+// markWritten records on obj the caller whose request writes it: its user
+// name, its groups (those without a comma, at most maxWriterGroups: a group
+// left out can only make a policy refuse), and a new request id, which tells
+// admission policies this write is made for a caller.
 func markWritten(obj metav1.Object, u caller) {
 	ann := obj.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
+	groups := make([]string, 0, len(u.groups))
+	for _, g := range u.groups {
+		if g != "" && !strings.Contains(g, ",") && len(groups) < maxWriterGroups {
+			groups = append(groups, g)
+		}
+	}
+	slices.Sort(groups)
 	ann[orgrbacv1alpha1.AnnotationWrittenBy] = u.name
+	ann[orgrbacv1alpha1.AnnotationWrittenByGroups] = strings.Join(slices.Compact(groups), ",")
+	ann[orgrbacv1alpha1.AnnotationWriteRequest] = requestID()
 	obj.SetAnnotations(ann)
+}
+
+// deleteWritten deletes obj for the caller u: it first records the caller on
+// the object (an update admission judges as the caller's, see markWritten),
+// then deletes exactly that version of it (preconditions on its UID and
+// resourceVersion), so that policies judging writers see who deletes. obj is
+// the current object, read through c.
+func (s *Server) deleteWritten(ctx context.Context, c client.Client, obj client.Object, u caller) error {
+	markWritten(obj, u)
+	if err := c.Update(ctx, obj, s.fieldOwner()); err != nil {
+		return err
+	}
+	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	return c.Delete(ctx, obj, client.Preconditions{UID: &uid, ResourceVersion: &rv})
 }
 
 // Error codes of the writes, as WorkOS's.
