@@ -105,5 +105,60 @@ var _ = Describe("The organization-writers policy recipe", func() {
 		By("allowing the all-organizations group and the manager's ServiceAccount")
 		Expect(everyOrg.Update(ctx, m, client.DryRunAll)).To(Succeed())
 		Expect(manager.Update(ctx, m, client.DryRunAll)).To(Succeed())
+
+		// The decision API's WorkOS writes are made with the API's identity for a
+		// caller, whom they record (internal/api/writes.go markWritten): the
+		// policy judges the recorded caller's groups, and keeps exempting the
+		// manager's own rewrites (no new request id).
+		apiOwn := impersonating("system:serviceaccount:orgrbac-system:orgrbac-api",
+			"system:serviceaccounts", "system:serviceaccounts:orgrbac-system")
+		forCaller := func(o client.Object, request string, groups ...string) client.Object {
+			ann := map[string]string{}
+			for k, v := range o.GetAnnotations() {
+				ann[k] = v
+			}
+			ann[orgrbacv1alpha1.AnnotationWrittenBy] = "system:serviceaccount:" + ns + ":app"
+			ann[orgrbacv1alpha1.AnnotationWrittenByGroups] = strings.Join(groups, ",")
+			ann[orgrbacv1alpha1.AnnotationWriteRequest] = request
+			o.SetAnnotations(ann)
+			return o
+		}
+		for _, api := range []struct {
+			name string
+			c    client.Client
+		}{{"the manager", manager}, {"the API's own ServiceAccount", apiOwn}} {
+			By("judging the caller's groups on a create the decision API makes as " + api.name)
+			Expect(refused(api.c.Create(ctx, forCaller(member("globex", "trent"), "req_1", "orgrbac.dev:organization:acme"),
+				client.DryRunAll))).To(BeTrue(), "a caller of acme only, creating a globex member")
+			Expect(refused(api.c.Create(ctx, forCaller(member("globex", "trent"), "req_1"), client.DryRunAll))).To(BeTrue(),
+				"a caller with no group")
+			Expect(api.c.Create(ctx, forCaller(member("globex", "trent"), "req_1", "system:authenticated",
+				"orgrbac.dev:organization:globex"), client.DryRunAll)).To(Succeed(), "a caller of globex")
+		}
+
+		By("judging the caller's groups on an update with a new request id, and on the delete after it")
+		withID := forCaller(get(ctx, ns, globexMember.Name, &orgrbacv1alpha1.Membership{}), "req_2", "orgrbac.dev:organization:globex")
+		Expect(everyOrg.Update(ctx, withID)).To(Succeed(), "recorded for a globex caller (as the API does before a delete)")
+		byAcme := forCaller(get(ctx, ns, globexMember.Name, &orgrbacv1alpha1.Membership{}), "req_3", "orgrbac.dev:organization:acme")
+		Expect(refused(manager.Update(ctx, byAcme, client.DryRunAll))).To(BeTrue(), "a new request for an acme caller")
+		Expect(refused(apiOwn.Update(ctx, byAcme, client.DryRunAll))).To(BeTrue(), "a new request for an acme caller")
+		current := get(ctx, ns, globexMember.Name, &orgrbacv1alpha1.Membership{})
+		Expect(manager.Delete(ctx, current, client.DryRunAll)).To(Succeed(), "the delete after a globex caller was recorded")
+		Expect(apiOwn.Delete(ctx, current, client.DryRunAll)).To(Succeed(), "the delete after a globex caller was recorded")
+
+		By("exempting the manager's own rewrite (the request id unchanged), not the API's own ServiceAccount's")
+		current.Spec.Roles = []string{"member"}
+		Expect(manager.Update(ctx, current, client.DryRunAll)).To(Succeed())
+		Expect(refused(apiOwn.Update(ctx, current, client.DryRunAll))).To(BeTrue())
+
+		By("refusing a delete by the API's identities of an object no caller was recorded on")
+		plain := member("globex", "plain")
+		Expect(everyOrg.Create(ctx, plain)).To(Succeed())
+		Expect(refused(manager.Delete(ctx, plain, client.DryRunAll))).To(BeTrue())
+		Expect(refused(apiOwn.Delete(ctx, plain, client.DryRunAll))).To(BeTrue())
+
+		By("ignoring the annotations on anyone else's writes")
+		Expect(refused(acmeAdmin.Create(ctx, forCaller(member("globex", "forged"), "req_4", "orgrbac.dev:all-organizations"),
+			client.DryRunAll))).To(BeTrue(), "annotations that name an all-organizations caller")
 	})
 })
