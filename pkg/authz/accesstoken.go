@@ -26,3 +26,17 @@ type AccessTokenClaims struct {
 	IssuedAt int64 `json:"iat"`
 	Expiry   int64 `json:"exp"`
 }
+
+// HasPermission reports whether the token grants permission (false for nil
+// claims).
+func (c *AccessTokenClaims) HasPermission(permission string) bool {
+	if c == nil || permission == "" {
+		return false
+	}
+	for _, p := range c.Permissions {
+		if p == permission {
+			return true
+		}
+	}
+	return false
+}
