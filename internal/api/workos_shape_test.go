@@ -1,0 +1,183 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
+
+// The membership list holds the active memberships unless statuses asks for
+// others, as WorkOS's.
+func TestShapeMembershipListDefaultsToActive(t *testing.T) {
+	s, _ := newLimitedServer(t, Options{})
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"organization_id=org_acme&order=asc", []string{"alice-dup", "alice", "bob"}},
+		{"organization_id=org_acme&order=asc&statuses=inactive", []string{"carol", "erin"}},
+		{"organization_id=org_acme&order=asc&statuses=pending,active", []string{"alice-dup", "alice", "bob", "dave"}},
+		{"organization_id=org_acme&order=asc&statuses=active,inactive,pending", []string{"alice-dup", "alice", "bob", "carol", "dave", "erin"}},
+		{"user_id=u_frank", []string{"frank"}},
+	} {
+		w, _ := serve(s, http.MethodGet, "/user_management/organization_memberships?"+tc.query, "app", "")
+		var l listObject[membershipObject]
+		if err := json.Unmarshal(w.Body.Bytes(), &l); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.query, w.Code, w.Body)
+		}
+		var ids []string
+		for _, m := range l.Data {
+			ids = append(ids, m.ID)
+		}
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.query, ids, tc.want)
+		}
+	}
+}
+
+// Role objects carry WorkOS's resource_type_slug, and a null description when
+// they have none.
+func TestShapeRoleObjects(t *testing.T) {
+	s, _ := newLimitedServer(t, Options{})
+	for _, tc := range []struct {
+		target      string
+		description any
+	}{
+		{"/authorization/roles/admin", "All"},
+		{"/authorization/roles/editor", nil},
+		{"/authorization/organizations/org_acme/roles/org-producer", nil},
+	} {
+		w, _ := serve(s, http.MethodGet, tc.target, "app", "")
+		var raw map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.target, w.Code, w.Body)
+		}
+		desc, ok := raw["description"]
+		if !ok || desc != tc.description || raw["resource_type_slug"] != "organization" || raw["object"] != "role" {
+			t.Errorf("%s: %s", tc.target, w.Body)
+		}
+		// The SDKs' decoding of it is unchanged.
+		var r roleObject
+		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || r.Slug == "" {
+			t.Errorf("%s: decoded %+v, %v", tc.target, r, err)
+		}
+	}
+}
+
+// role is never null on a membership that has roles: a status without a
+// primary role (written by an older controller) gives its first role.
+func TestShapeMembershipRoleNeverNull(t *testing.T) {
+	in := sampleInput()
+	in.Memberships[1].Status.Role = "" // bob: roles org-producer, member
+	c := buildContent(in)
+	for _, tc := range []struct {
+		name string
+		want *slugRef
+	}{
+		{"bob", &slugRef{Slug: "org-producer"}},
+		{"alice", &slugRef{Slug: "admin"}},
+		{"alice-dup", nil}, // no roles: no role
+	} {
+		got := c.membershipObject(c.members[tc.name]).Role
+		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+			t.Errorf("%s: role %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// WorkOS checks accept the membership's organization as the resource; any
+// other resource is not found, and malformed resource fields are refused.
+func TestShapeResourceChecks(t *testing.T) {
+	s, _ := newLimitedServer(t, Options{})
+	frank := "/authorization/organization_memberships/frank/check" // globex: its WorkOS id is its name
+	alice := "/authorization/organization_memberships/alice/check"
+	for _, tc := range []struct {
+		name, target, body string
+		code               int
+		errCode, field     string
+		authorized         bool
+	}{
+		{"no resource", alice, `{"permission_slug":"videos:delete"}`, 200, "", "", true},
+		{"the organization by external id", alice,
+			`{"permission_slug":"videos:delete","resource_type_slug":"organization","resource_external_id":"org_acme"}`, 200, "", "", true},
+		{"the organization by id", alice, `{"permission_slug":"videos:delete","resource_id":"org_acme"}`, 200, "", "", true},
+		{"not granted on the organization", alice,
+			`{"permission_slug":"videos:create","resource_type_slug":"organization","resource_external_id":"org_acme"}`, 200, "", "", false},
+		{"an organization without external id", frank,
+			`{"permission_slug":"videos:view","resource_type_slug":"organization","resource_external_id":"globex"}`, 200, "", "", true},
+		{"the organization's name is not its id", alice, `{"permission_slug":"videos:delete","resource_id":"acme"}`,
+			404, codeNotFound, "", false},
+		{"another organization", alice,
+			`{"permission_slug":"videos:delete","resource_type_slug":"organization","resource_external_id":"globex"}`,
+			404, codeNotFound, "", false},
+		{"another organization by id", frank, `{"permission_slug":"videos:view","resource_id":"org_acme"}`,
+			404, codeNotFound, "", false},
+		{"another resource type", alice,
+			`{"permission_slug":"videos:delete","resource_type_slug":"video","resource_external_id":"v1"}`,
+			404, codeNotFound, "", false},
+		{"resource_id and an external id", alice,
+			`{"permission_slug":"videos:delete","resource_id":"org_acme","resource_type_slug":"organization","resource_external_id":"org_acme"}`,
+			422, codeInvalid, "resource_id", false},
+		{"an external id without type", alice, `{"permission_slug":"videos:delete","resource_external_id":"org_acme"}`,
+			422, codeInvalid, "resource_type_slug", false},
+		{"a type without external id", alice, `{"permission_slug":"videos:delete","resource_type_slug":"organization"}`,
+			422, codeInvalid, "resource_external_id", false},
+	} {
+		w, _ := serve(s, http.MethodPost, tc.target, "app", tc.body)
+		if w.Code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, w.Code, w.Body, tc.code)
+			continue
+		}
+		if tc.errCode == "" {
+			var res checkResult
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || res.Authorized != tc.authorized {
+				t.Errorf("%s: %s, want authorized %v", tc.name, w.Body, tc.authorized)
+			}
+			continue
+		}
+		var e errorObject
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Code != tc.errCode ||
+			tc.field != "" && (len(e.Errors) != 1 || e.Errors[0].Field != tc.field) {
+			t.Errorf("%s: %s, want %s on %q", tc.name, w.Body, tc.errCode, tc.field)
+		}
+	}
+}
+
+// GroupMappings are part of the structure the writes resolve with: a
+// mapping's spec changes it, its status does not.
+func TestShapeGroupMappingsInTheStructure(t *testing.T) {
+	gm := &orgrbacv1alpha1.GroupMapping{ObjectMeta: objMeta("map", 1), Spec: orgrbacv1alpha1.GroupMappingSpec{
+		Organization: "acme", Source: orgrbacv1alpha1.GroupSourceSSO, Group: "g", Role: "admin"}}
+	changed := gm.DeepCopy()
+	changed.Spec.Role = "editor"
+	status := gm.DeepCopy()
+	status.Status.Conditions = readyCond(true, "Resolved", t0)
+	if got := structureDiffers(gm, changed); got != structureChange {
+		t.Errorf("a mapping's new role: %d", got)
+	}
+	if got := structureDiffers(gm, status); got != noChange {
+		t.Errorf("a mapping's new status: %d", got)
+	}
+	if !slices.ContainsFunc(watched(), func(o client.Object) bool {
+		_, ok := o.(*orgrbacv1alpha1.GroupMapping)
+		return ok
+	}) {
+		t.Error("the index does not watch GroupMappings")
+	}
+	in := sampleInput()
+	in.GroupMappings = []orgrbacv1alpha1.GroupMapping{*gm}
+	st := buildStructure(in)
+	res := st.env.Resolve(resolve.Membership{Organization: "acme", User: "u", SSOGroups: []string{"g"}})
+	if res.Role != "admin" || res.Source != "SSO" {
+		t.Errorf("resolved with the mapping: %+v", res)
+	}
+	if st.objects != 8 {
+		t.Errorf("%d objects counted, want 8", st.objects)
+	}
+}
