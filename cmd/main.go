@@ -346,15 +346,31 @@ func run(o *options) error {
 		}
 	}
 
+	keys, err := o.tokens.setup(mgr, cfg, !o.apiOnly(), o.servesAPI())
+	if err != nil {
+		return err
+	}
+
 	// The decision API runs on every replica, leader or not, from the informer
 	// cache; with --api-bind-address=0 it runs elsewhere (its own Deployment), and
 	// this process neither builds its index nor waits for it to be ready.
 	if o.servesAPI() {
-		apiServer, err := api.NewServer(api.Options{
+		// The WorkOS write routes write through the API server, never the cache:
+		// a client of their own, which reads what it updates fresh.
+		writer, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+		if err != nil {
+			return fmt.Errorf("creating the decision API's write client: %w", err)
+		}
+		apiOpts := api.Options{
 			BindAddress: o.apiAddr, Insecure: o.apiInsecure, CertDir: apiCertDir, CertReady: apiCertReady,
 			Cache: mgr.GetCache(), Config: mgr.GetConfig(), Logger: ctrl.Log.WithName("api"),
 			MaxRequestsInFlight: o.apiMaxInFlight, TokenAudience: o.apiTokenAudience,
-		})
+			Client: writer, TokenIssuerURL: o.tokens.issuer, TokenTTL: o.tokens.ttl,
+		}
+		if keys != nil {
+			apiOpts.Tokens = keys
+		}
+		apiServer, err := api.NewServer(apiOpts)
 		if err != nil {
 			return fmt.Errorf("creating the decision API: %w", err)
 		}

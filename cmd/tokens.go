@@ -9,8 +9,13 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/orgrbac/orgrbac/internal/api"
+	"github.com/orgrbac/orgrbac/internal/tokens"
 )
 
 // tokenOptions are the flags of the access tokens: the Secret of their signing
@@ -80,4 +85,47 @@ func (t *tokenOptions) validate(apiService string) error {
 		return errors.New("--token-issuer must be an https URL with a host and no user, query or fragment")
 	}
 	return nil
+}
+
+// setup adds what the access tokens need to mgr: the Rotator, which the leader
+// runs, where the controllers run; the KeySet, which signs and serves the
+// public keys, where the decision API is served (returned, nil otherwise).
+func (t *tokenOptions) setup(mgr manager.Manager, cfg *rest.Config, rotate, serve bool) (*tokens.KeySet, error) {
+	if !t.enabled() || (!rotate && !serve) {
+		return nil, nil
+	}
+	ns, name := t.secretRef()
+	opts := tokens.Options{Namespace: ns, SecretName: name, RotationPeriod: t.rotation, Overlap: t.overlap, TokenTTL: t.ttl,
+		Logger: ctrl.Log.WithName("tokens")}
+	// A client of its own: the Secret is read and watched by name, never
+	// through the manager's cache (which would hold every Secret it lists).
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("access tokens: %w", err)
+	}
+	if rotate {
+		r, err := tokens.NewRotator(cs, opts)
+		if err != nil {
+			return nil, fmt.Errorf("access tokens: %w", err)
+		}
+		if err := mgr.Add(r); err != nil {
+			return nil, fmt.Errorf("adding the signing keys' rotator: %w", err)
+		}
+	}
+	if !serve {
+		return nil, nil
+	}
+	keys, err := tokens.NewKeySet(cs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("access tokens: %w", err)
+	}
+	if err := mgr.Add(keys); err != nil {
+		return nil, fmt.Errorf("adding the signing keys: %w", err)
+	}
+	// Not ready before a key is loaded: a replica that cannot sign or serve the
+	// key set takes no traffic.
+	if err := mgr.AddReadyzCheck("tokens", keys.ReadyzCheck); err != nil {
+		return nil, fmt.Errorf("adding the signing keys' readiness check: %w", err)
+	}
+	return keys, nil
 }
