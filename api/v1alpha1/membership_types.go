@@ -167,6 +167,7 @@ type MembershipStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.spec.state`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Permissions",type=string,JSONPath=`.status.permissions`,priority=1
+// +kubebuilder:printcolumn:name="Written By",type=string,JSONPath=`.metadata.annotations.orgrbac\.dev/written-by`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Membership struct {
 	metav1.TypeMeta `json:",inline"`

@@ -82,6 +82,7 @@ type OrganizationRoleStatus struct {
 // +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Permissions",type=string,JSONPath=`.spec.permissions`,priority=1
+// +kubebuilder:printcolumn:name="Written By",type=string,JSONPath=`.metadata.annotations.orgrbac\.dev/written-by`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type OrganizationRole struct {
 	metav1.TypeMeta `json:",inline"`
