@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,6 +41,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
 	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/tokens"
 )
 
 // The suite's world: one environment namespace with the objects below, and a
@@ -48,6 +50,17 @@ const (
 	envNS   = "videos"
 	otherNS = "elsewhere"
 	acmeID  = "org_01ACME"
+	// tokenNS holds the access tokens' signing keys' Secret.
+	tokenNS = "orgrbac-system"
+)
+
+// The signing keys' schedule in the suite, on keyClock (a fake clock that only
+// the specs move): a key signs for an hour, is published a minute before, and
+// stays in the public set ten minutes after its successor signs.
+const (
+	keyRotationPeriod = time.Hour
+	keyPublishDelay   = time.Minute
+	keyOverlap        = 10 * time.Minute
 )
 
 var (
@@ -73,12 +86,23 @@ var (
 	// appServerToken is a token of videos/app for the API server's audience,
 	// as a pod's default ServiceAccount token is.
 	appServerToken string
+	writerToken    string // videos/writer, bound to api-writer, api-reader and api-caller
+	minterToken    string // videos/minter, bound to api-token-minter only
+
+	// keySet signs the access tokens and serves their public keys; keyRotator
+	// rotates them in the Secret tokenNS/tokens.DefaultSecretName; both tell
+	// the time with keyClock.
+	keySet     *tokens.KeySet
+	keyRotator *tokens.Rotator
+	keyClock   *clocktesting.FakeClock
 )
 
 // The shipped ClusterRoles of config/rbac the callers are bound to.
 const (
 	callerRole = "api_caller_role.yaml"
 	readerRole = "api_reader_role.yaml"
+	writerRole = "api_writer_role.yaml"
+	minterRole = "api_token_minter_role.yaml"
 )
 
 func TestAPI(t *testing.T) {
@@ -116,10 +140,23 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())
+	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tokenNS}})).To(Succeed())
+	keyClock = clocktesting.NewFakeClock(time.Now())
+	keyOpts := tokens.Options{Namespace: tokenNS, RotationPeriod: keyRotationPeriod, PublishDelay: keyPublishDelay,
+		Overlap: keyOverlap, TokenTTL: DefaultTokenTTL, Clock: keyClock, Logger: logf.Log.WithName("tokens")}
+	keySet, err = tokens.NewKeySet(cs, keyOpts)
+	Expect(err).NotTo(HaveOccurred())
+	keyRotator, err = tokens.NewRotator(cs, keyOpts)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(mgr.Add(keySet)).To(Succeed())
+	Expect(mgr.Add(keyRotator)).To(Succeed())
 	addr := freeAddr()
 	srv, err = NewServer(Options{BindAddress: addr, Cache: mgr.GetCache(), Config: mgr.GetConfig(),
 		TokenAudience: DefaultTokenAudience,
-		Logger:        logf.Log.WithName("api"), AuthCache: AuthCacheOptions{TTL: 5 * time.Second, NegativeTTL: time.Second}})
+		// The WorkOS writes, with the suite's (admin) client as the manager's
+		// own; access tokens signed by keySet, issued by the API's URL.
+		Client: k8s, Tokens: keySet, TokenIssuerURL: "https://" + addr,
+		Logger: logf.Log.WithName("api"), AuthCache: AuthCacheOptions{TTL: 5 * time.Second, NegativeTTL: time.Second}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(srv)).To(Succeed())
 	done := make(chan struct{})
@@ -139,6 +176,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	baseURL = "https://" + addr
 	Eventually(func() error { return srv.ReadyzCheck()(nil) }).Should(Succeed(), "the API becomes ready")
+	Eventually(keySet.ReadyzCheck).WithArguments((*http.Request)(nil)).Should(Succeed(), "the first signing key is loaded")
 
 	createWorld(ctx)
 	appToken = serviceAccount(ctx, envNS, "app", envNS, callerRole, readerRole)
@@ -148,6 +186,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	checkerToken = serviceAccount(ctx, envNS, "checker", envNS, callerRole)
 	readerToken = serviceAccount(ctx, envNS, "reader", envNS, readerRole)
 	appServerToken = token(ctx, envNS, "app") // no audience: the API server's
+	writerToken = serviceAccount(ctx, envNS, "writer", envNS, writerRole, readerRole, callerRole)
+	minterToken = serviceAccount(ctx, envNS, "minter", envNS, minterRole)
 }, NodeTimeout(3*time.Minute))
 
 // freeAddr returns a free loopback address.
@@ -204,7 +244,7 @@ func createWorld(ctx context.Context) {
 	for _, ns := range []string{envNS, otherNS} {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
-	for _, file := range []string{callerRole, readerRole} {
+	for _, file := range []string{callerRole, readerRole, writerRole, minterRole} {
 		Expect(k8s.Create(ctx, shippedRole(file))).To(Succeed())
 	}
 	role := func(slug, display string, perms ...string) client.Object {

@@ -28,14 +28,20 @@ var sdkAssets = filepath.Join("..", "..", "test", "workos-sdk")
 // sdkVersion reads the pinned @workos-inc/node version from test/workos-sdk/package.json.
 func sdkVersion() string {
 	GinkgoHelper()
+	return npmPackage("@workos-inc/node")
+}
+
+// npmPackage reads the pinned version of a dependency of test/workos-sdk/package.json.
+func npmPackage(name string) string {
+	GinkgoHelper()
 	data, err := os.ReadFile(filepath.Join(sdkAssets, "package.json"))
 	Expect(err).NotTo(HaveOccurred())
 	var pkg struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
 	Expect(json.Unmarshal(data, &pkg)).To(Succeed())
-	v := pkg.Dependencies["@workos-inc/node"]
-	Expect(v).To(MatchRegexp(`^\d+\.\d+\.\d+$`), "the SDK version is pinned exactly")
+	v := pkg.Dependencies[name]
+	Expect(v).To(MatchRegexp(`^\d+\.\d+\.\d+$`), "%s is pinned exactly", name)
 	return v
 }
 
@@ -57,13 +63,21 @@ func cacheRoot() string {
 // test: it never skips.
 func installSDK(ctx context.Context, version string) string {
 	GinkgoHelper()
+	return installNPM(ctx, "@workos-inc/node", version)
+}
+
+// installNPM installs the npm package name at version into a prefix of its own
+// in the cache (once) and returns the prefix.
+func installNPM(ctx context.Context, name, version string) string {
+	GinkgoHelper()
 	for _, tool := range []string{"node", "npm"} {
 		_, err := exec.LookPath(tool)
 		Expect(err).NotTo(HaveOccurred(), "the WorkOS SDK test needs %s (Node.js 20.15 or later) on the PATH", tool)
 	}
-	dir := filepath.Join(cacheRoot(), "npm", "workos-node-"+version)
+	dirName := strings.NewReplacer("@workos-inc/node", "workos-node", "@", "", "/", "-").Replace(name) + "-" + version
+	dir := filepath.Join(cacheRoot(), "npm", dirName)
 	installed := func() bool {
-		data, err := os.ReadFile(filepath.Join(dir, "node_modules", "@workos-inc", "node", "package.json"))
+		data, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
 		var pkg struct {
 			Version string `json:"version"`
 		}
@@ -77,16 +91,16 @@ func installSDK(ctx context.Context, version string) string {
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = os.RemoveAll(tmp) }()
 	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", tmp, "--no-audit", "--no-fund",
-		"--loglevel=error", "@workos-inc/node@"+version)
+		"--loglevel=error", name+"@"+version)
 	out, err := cmd.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(),
-		"installing @workos-inc/node@%s from npm failed; the test needs the npm registry (or a filled cache in %s):\n%s",
-		version, dir, out)
+		"installing %s@%s from npm failed; the test needs the npm registry (or a filled cache in %s):\n%s",
+		name, version, dir, out)
 	// Another run may have installed it meanwhile: either copy is good.
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) && !installed() {
-		Expect(err).NotTo(HaveOccurred(), "moving the SDK into %s", dir)
+		Expect(err).NotTo(HaveOccurred(), "moving %s into %s", name, dir)
 	}
-	Expect(installed()).To(BeTrue(), "@workos-inc/node@%s is in %s", version, dir)
+	Expect(installed()).To(BeTrue(), "%s@%s is in %s", name, version, dir)
 	return dir
 }
 
@@ -112,8 +126,10 @@ type sdkRole struct {
 	Slug        string   `json:"slug"`
 	Description string   `json:"description"`
 	Permissions []string `json:"permissions"`
-	Type        string   `json:"type"`
-	CreatedAt   string   `json:"createdAt"`
+	// ResourceTypeSlug is "organization", as WorkOS's (SDK 11 maps it).
+	ResourceTypeSlug string `json:"resourceTypeSlug"`
+	Type             string `json:"type"`
+	CreatedAt        string `json:"createdAt"`
 }
 
 type sdkError struct {
@@ -206,6 +222,7 @@ var _ = Describe("The official WorkOS Node SDK", func() {
 		var out sdkOutput
 		Expect(json.Unmarshal(stdout.Bytes(), &out)).To(Succeed(), "output %s", stdout.String())
 		Expect(out.SDKVersion).To(Equal(version))
+		AddReportEntry("WorkOS Node SDK", "@workos-inc/node "+version)
 
 		expectMembership := func(got sdkMembership) {
 			GinkgoHelper()
@@ -268,6 +285,7 @@ var _ = Describe("The official WorkOS Node SDK", func() {
 			slugs = append(slugs, r.Slug)
 			Expect(r.Object).To(Equal("role"))
 			Expect(r.Type).To(Equal("EnvironmentRole"))
+			Expect(r.ResourceTypeSlug).To(Equal("organization"), r.Slug)
 			Expect(r.Permissions).To(Equal(rolePerms[r.Slug]), r.Slug)
 		}
 		Expect(slugs).To(Equal([]string{"admin", "editor", "member", "viewer"}))
@@ -277,11 +295,12 @@ var _ = Describe("The official WorkOS Node SDK", func() {
 		slugs = nil
 		for _, r := range out.OrganizationRoles {
 			slugs = append(slugs, r.Slug)
+			Expect(r.ResourceTypeSlug).To(Equal("organization"), r.Slug)
 		}
 		Expect(slugs).To(Equal([]string{"org-video-producer", "admin", "editor", "member", "viewer"}))
 		Expect(out.OrganizationRole).To(Equal(sdkRole{Object: "role", ID: "acme-producer", Name: "Video producer",
-			Slug: "org-video-producer", Permissions: []string{"videos:create", "videos:publish"}, Type: "OrganizationRole",
-			CreatedAt: out.OrganizationRole.CreatedAt}))
+			Slug: "org-video-producer", Permissions: []string{"videos:create", "videos:publish"}, ResourceTypeSlug: "organization",
+			Type: "OrganizationRole", CreatedAt: out.OrganizationRole.CreatedAt}))
 
 		By("checking permissions")
 		Expect(out.Checks).To(HaveLen(len(checks)))
