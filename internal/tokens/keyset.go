@@ -178,16 +178,23 @@ func (k *KeySet) ReadyzCheck(_ *http.Request) error {
 }
 
 // Sign returns claims as a compact JWS (RS256, header kid and typ JWT) signed
-// with the current signing key.
+// with the current signing key. It refuses claims whose exp is not after iat
+// or is more than TokenTTL from now.
 func (k *KeySet) Sign(claims *authz.AccessTokenClaims) (string, error) {
 	if claims == nil {
 		return "", errors.New("tokens: no claims to sign")
+	}
+	now := k.opts.Clock.Now()
+	// A key leaves the public set Overlap (at least TokenTTL) after it stops
+	// signing: a token living longer would outlive its key.
+	if claims.Expiry <= claims.IssuedAt || claims.Expiry > now.Add(k.opts.TokenTTL).Unix()+1 {
+		return "", fmt.Errorf("tokens: a token must expire after it is issued and within TokenTTL (%s) of now", k.opts.TokenTTL)
 	}
 	st := k.state.Load()
 	if st == nil {
 		return "", ErrNoSigningKey
 	}
-	key := st.keys[current(st.keys, k.opts.Clock.Now())]
+	key := st.keys[current(st.keys, now)]
 	token, err := jwt.Signed(key.signer).Claims(claims).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("tokens: signing: %w", err)

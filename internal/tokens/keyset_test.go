@@ -147,6 +147,34 @@ func TestKeySetSignsWithTheCurrentKey(t *testing.T) {
 	}
 }
 
+func TestSignRefusesTokensOutlivingTheirKey(t *testing.T) {
+	clock := clocktesting.NewFakeClock(epoch)
+	ks := keySetOver(t, clock, []signingKey{keyAt(t, 0, epoch)})
+	for _, tc := range []struct {
+		name     string
+		iat, exp time.Time
+		ok       bool
+	}{
+		{"the token lifetime", epoch, epoch.Add(DefaultTokenTTL), true},
+		{"shorter", epoch, epoch.Add(time.Minute), true},
+		{"longer", epoch, epoch.Add(DefaultTokenTTL + time.Minute), false},
+		{"expiring too far from now", epoch.Add(time.Hour), epoch.Add(time.Hour + time.Minute), false},
+		{"no lifetime", epoch, epoch, false},
+		{"no times", time.Unix(0, 0), time.Unix(0, 0), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := testClaims(epoch)
+			claims.IssuedAt, claims.Expiry = tc.iat.Unix(), tc.exp.Unix()
+			if _, err := ks.Sign(claims); (err == nil) != tc.ok {
+				t.Errorf("error %v, want signed %v", err, tc.ok)
+			}
+		})
+	}
+	if _, err := ks.Sign(nil); err == nil {
+		t.Error("signed nil claims")
+	}
+}
+
 func TestTokensVerifyDuringTheOverlapOnly(t *testing.T) {
 	r, client, clock := newTestRotator(t)
 	ks, err := NewKeySet(client, testOptions(clock))
