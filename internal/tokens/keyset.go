@@ -179,17 +179,17 @@ func (k *KeySet) ReadyzCheck(_ *http.Request) error {
 
 // Sign returns claims as a compact JWS (RS256, header kid and typ JWT) signed
 // with the current signing key. It refuses claims whose exp is not after iat
-// or is more than TokenTTL from now.
+// or more than TokenTTL after it.
 func (k *KeySet) Sign(claims *authz.AccessTokenClaims) (string, error) {
 	if claims == nil {
 		return "", errors.New("tokens: no claims to sign")
 	}
-	now := k.opts.Clock.Now()
 	// A key leaves the public set Overlap (at least TokenTTL) after it stops
 	// signing: a token living longer would outlive its key.
-	if claims.Expiry <= claims.IssuedAt || claims.Expiry > now.Add(k.opts.TokenTTL).Unix()+1 {
-		return "", fmt.Errorf("tokens: a token must expire after it is issued and within TokenTTL (%s) of now", k.opts.TokenTTL)
+	if claims.Expiry <= claims.IssuedAt || claims.Expiry-claims.IssuedAt > int64(k.opts.TokenTTL/time.Second) {
+		return "", fmt.Errorf("tokens: a token must expire after it is issued and live at most TokenTTL (%s)", k.opts.TokenTTL)
 	}
+	now := k.opts.Clock.Now()
 	st := k.state.Load()
 	if st == nil {
 		return "", ErrNoSigningKey

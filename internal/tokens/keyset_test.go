@@ -158,7 +158,8 @@ func TestSignRefusesTokensOutlivingTheirKey(t *testing.T) {
 		{"the token lifetime", epoch, epoch.Add(DefaultTokenTTL), true},
 		{"shorter", epoch, epoch.Add(time.Minute), true},
 		{"longer", epoch, epoch.Add(DefaultTokenTTL + time.Minute), false},
-		{"expiring too far from now", epoch.Add(time.Hour), epoch.Add(time.Hour + time.Minute), false},
+		{"issued at another time (the API's clock)", epoch.Add(time.Hour), epoch.Add(time.Hour + time.Minute), true},
+		{"expired before it was issued", epoch, epoch.Add(-time.Minute), false},
 		{"no lifetime", epoch, epoch, false},
 		{"no times", time.Unix(0, 0), time.Unix(0, 0), false},
 	} {
