@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,18 +14,29 @@ import (
 
 	"github.com/go-logr/logr"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
 // The callers of TestRouteAccess, each granted some accesses in videos.
 var accessCallers = map[string][]access{
-	"checker":  {mayCheck},
-	"lister":   {mayListMemberships},
-	"getter":   {mayGetMembership},
-	"reader":   {mayGetMembership, mayListMemberships, mayGetRole, mayListRoles, mayGetOrgRole, mayListOrgRoles},
+	"checker": {mayCheck},
+	"lister":  {mayListMemberships},
+	"getter":  {mayGetMembership},
+	"reader": {mayGetMembership, mayListMemberships, mayGetRole, mayListRoles, mayGetOrgRole, mayListOrgRoles,
+		mayGetOrg, mayListOrgs},
 	"roles":    {mayGetRole, mayListRoles},
 	"orgroles": {mayGetOrgRole, mayListOrgRoles},
-	"nothing":  nil,
+	"orgs":     {mayGetOrg, mayListOrgs},
+	"writer": {mayCreateMembership, mayUpdateMembership, mayDeleteMembership, mayCreateOrgRole, mayUpdateOrgRole,
+		mayDeleteOrgRole},
+	"minter":  {mayMintToken},
+	"nothing": nil,
 }
 
 // A sample request of every route of routeTable, on the sample environment.
@@ -40,13 +52,64 @@ var routeSamples = map[string]struct{ method, target, body string }{
 	"GET /authorization/roles/{slug}":                              {"GET", "/authorization/roles/admin", ""},
 	"GET /authorization/organizations/{id}/roles":                  {"GET", "/authorization/organizations/acme/roles", ""},
 	"GET /authorization/organizations/{id}/roles/{slug}":           {"GET", "/authorization/organizations/acme/roles/org-producer", ""},
+	"GET /organizations/{id}/roles":                                {"GET", "/organizations/org_acme/roles", ""},
+	"GET /organizations":                                           {"GET", "/organizations", ""},
+	"GET /organizations/{id}":                                      {"GET", "/organizations/org_acme", ""},
+	"GET /organizations/external_id/{external_id}":                 {"GET", "/organizations/external_id/org_acme", ""},
+	"POST /user_management/organization_memberships": {"POST", "/user_management/organization_memberships",
+		`{"user_id":"u_new","organization_id":"org_acme","role_slug":"member"}`},
+	"PUT /user_management/organization_memberships/{id}": {"PUT", "/user_management/organization_memberships/alice",
+		`{"role_slug":"editor"}`},
+	"DELETE /user_management/organization_memberships/{id}":         {"DELETE", "/user_management/organization_memberships/alice", ""},
+	"PUT /user_management/organization_memberships/{id}/deactivate": {"PUT", "/user_management/organization_memberships/alice/deactivate", ""},
+	"PUT /user_management/organization_memberships/{id}/reactivate": {"PUT", "/user_management/organization_memberships/carol/reactivate", ""},
+	"POST /authorization/organizations/{id}/roles": {"POST", "/authorization/organizations/org_acme/roles",
+		`{"slug":"org-new","name":"New"}`},
+	"PATCH /authorization/organizations/{id}/roles/{slug}": {"PATCH", "/authorization/organizations/org_acme/roles/org-producer",
+		`{"name":"Producer"}`},
+	"DELETE /authorization/organizations/{id}/roles/{slug}": {"DELETE", "/authorization/organizations/org_acme/roles/org-temp", ""},
+	"POST /authorization/organizations/{id}/roles/{slug}/permissions": {"POST",
+		"/authorization/organizations/org_acme/roles/org-producer/permissions", `{"slug":"videos:view"}`},
+	"PUT /authorization/organizations/{id}/roles/{slug}/permissions": {"PUT",
+		"/authorization/organizations/org_acme/roles/org-producer/permissions", `{"permissions":["videos:create","videos:view"]}`},
+	"DELETE /authorization/organizations/{id}/roles/{slug}/permissions/{permission}": {"DELETE",
+		"/authorization/organizations/org_acme/roles/org-producer/permissions/videos:create", ""},
+	"POST /v1/tokens": {"POST", "/v1/tokens", `{"organization":"org_acme","user":"u_alice"}`},
 }
 
-// Every route × every caller: 200 with what the route table requires, 403
-// without (naming the missing access), and nothing served from a cached
-// answer about another access.
+// accessWriteClient is the write client of TestRouteAccess: it holds the
+// sample environment's memberships and organization roles (and org-temp, a
+// role nobody holds), and its writes store nothing, so that every caller
+// allowed a write gets the same answer every time.
+func accessWriteClient(t *testing.T) client.Client {
+	t.Helper()
+	sch := runtime.NewScheme()
+	if err := orgrbacv1alpha1.AddToScheme(sch); err != nil {
+		t.Fatal(err)
+	}
+	in := sampleInput()
+	b := fake.NewClientBuilder().WithScheme(sch).WithInterceptorFuncs(interceptor.Funcs{
+		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error { return nil },
+		Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error { return nil },
+		Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error { return nil },
+	})
+	for i := range in.Memberships {
+		b = b.WithObjects(&in.Memberships[i])
+	}
+	for i := range in.OrganizationRoles {
+		b = b.WithObjects(&in.OrganizationRoles[i])
+	}
+	return b.WithObjects(&orgrbacv1alpha1.OrganizationRole{ObjectMeta: objMeta("acme-temp", 8),
+		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: "acme", Slug: "org-temp"}}).Build()
+}
+
+// Every route × every caller: a success (2xx) with what the route table
+// requires, 403 without (naming the missing access), and nothing served from
+// a cached answer about another access.
 func TestRouteAccess(t *testing.T) {
-	s, rev := newLimitedServer(t, Options{})
+	// Every caller is denied most routes: the failure budgets must not throttle them.
+	s, rev := newLimitedServer(t, Options{Client: accessWriteClient(t), Tokens: &fakeIssuer{},
+		AuthCache: AuthCacheOptions{FailureQPS: 1e6, FailureBurst: 1e6, CallerFailureQPS: 1e6, CallerFailureBurst: 1e6}})
 	rev.grants = map[string][]access{}
 	for name, grants := range accessCallers {
 		u := &userInfo{name: "system:serviceaccount:videos:" + name}
@@ -54,17 +117,33 @@ func TestRouteAccess(t *testing.T) {
 		rev.grants[u.name+"/videos"] = grants
 	}
 	// The expectations, spelled out rather than derived from routeTable.
-	want := map[string][]string{ // route -> the callers answered 200
+	want := map[string][]string{ // route -> the callers answered 2xx
 		"POST /v1/check": {"checker"},
-		"POST /authorization/organization_memberships/{id}/check":      {"checker"},
-		"GET /v1/organizations/{org}/memberships/{user}":               {"getter", "reader"},
-		"GET /v1/organizations/{org}/permissions/{permission}/members": {"lister", "reader"},
-		"GET /user_management/organization_memberships":                {"lister", "reader"},
-		"GET /user_management/organization_memberships/{id}":           {"getter", "reader"},
-		"GET /authorization/roles":                                     {"reader", "roles"},
-		"GET /authorization/roles/{slug}":                              {"reader", "roles"},
-		"GET /authorization/organizations/{id}/roles":                  {"reader"},
-		"GET /authorization/organizations/{id}/roles/{slug}":           {"reader"},
+		"POST /authorization/organization_memberships/{id}/check":                        {"checker"},
+		"GET /v1/organizations/{org}/memberships/{user}":                                 {"getter", "reader"},
+		"GET /v1/organizations/{org}/permissions/{permission}/members":                   {"lister", "reader"},
+		"GET /user_management/organization_memberships":                                  {"lister", "reader"},
+		"GET /user_management/organization_memberships/{id}":                             {"getter", "reader"},
+		"GET /authorization/roles":                                                       {"reader", "roles"},
+		"GET /authorization/roles/{slug}":                                                {"reader", "roles"},
+		"GET /authorization/organizations/{id}/roles":                                    {"reader"},
+		"GET /authorization/organizations/{id}/roles/{slug}":                             {"reader"},
+		"GET /organizations/{id}/roles":                                                  {"reader"},
+		"GET /organizations":                                                             {"orgs", "reader"},
+		"GET /organizations/{id}":                                                        {"orgs", "reader"},
+		"GET /organizations/external_id/{external_id}":                                   {"orgs", "reader"},
+		"POST /user_management/organization_memberships":                                 {"writer"},
+		"PUT /user_management/organization_memberships/{id}":                             {"writer"},
+		"DELETE /user_management/organization_memberships/{id}":                          {"writer"},
+		"PUT /user_management/organization_memberships/{id}/deactivate":                  {"writer"},
+		"PUT /user_management/organization_memberships/{id}/reactivate":                  {"writer"},
+		"POST /authorization/organizations/{id}/roles":                                   {"writer"},
+		"PATCH /authorization/organizations/{id}/roles/{slug}":                           {"writer"},
+		"DELETE /authorization/organizations/{id}/roles/{slug}":                          {"writer"},
+		"POST /authorization/organizations/{id}/roles/{slug}/permissions":                {"writer"},
+		"PUT /authorization/organizations/{id}/roles/{slug}/permissions":                 {"writer"},
+		"DELETE /authorization/organizations/{id}/roles/{slug}/permissions/{permission}": {"writer"},
+		"POST /v1/tokens": {"minter"},
 	}
 	if len(want) != len(routeTable) || len(routeSamples) != len(routeTable) {
 		t.Fatalf("%d expectations and %d samples for %d routes", len(want), len(routeSamples), len(routeTable))
@@ -78,15 +157,12 @@ func TestRouteAccess(t *testing.T) {
 			// Twice: the second answer comes from the access cache.
 			for range 2 {
 				w, _ := serve(s, sample.method, sample.target, name, sample.body)
-				code := http.StatusForbidden
-				if slices.Contains(want[rt.pattern], name) {
-					code = http.StatusOK
-				}
-				if w.Code != code {
-					t.Errorf("%s as %s: %d %s; want %d", rt.pattern, name, w.Code, w.Body, code)
+				allowed := slices.Contains(want[rt.pattern], name)
+				if success := w.Code >= 200 && w.Code < 300; success != allowed || !allowed && w.Code != http.StatusForbidden {
+					t.Errorf("%s as %s: %d %s; want success %v (else 403)", rt.pattern, name, w.Code, w.Body, allowed)
 					continue
 				}
-				if code == http.StatusForbidden {
+				if !allowed {
 					var e errorObject
 					if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Code != codeForbidden ||
 						!strings.Contains(e.Message, "may not ") || !strings.Contains(e.Message, ".orgrbac.dev in namespace \"videos\"") {
@@ -129,7 +205,7 @@ func TestRouteTableMatchesTheDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rows of the table "| `ROUTE` | `verb resource` [and `verb resource`] | why |".
-	row := regexp.MustCompile("(?m)^\\| `((?:GET|POST) [^`]+)` \\| (`[a-z]+ [a-z]+`(?: and `[a-z]+ [a-z]+`)*) \\|")
+	row := regexp.MustCompile("(?m)^\\| `((?:GET|POST|PUT|PATCH|DELETE) [^`]+)` \\| (`[a-z]+ [a-z]+`(?: and `[a-z]+ [a-z]+`)*) \\|")
 	documented := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(string(data), -1) {
 		documented[m[1]] = m[2]
@@ -149,7 +225,10 @@ func TestRouteTableMatchesTheDocs(t *testing.T) {
 }
 
 // config/rbac's api-caller grants the checks and nothing else; api-reader the
-// reads and no check; the aggregated viewer all of them.
+// reads (get, list) only; api-writer the writes only; api-token-minter the
+// minting only. The aggregated viewer grants the reads and checks, not the
+// writes or the minting; the editor the writes too, not the minting; the
+// admin everything.
 func TestShippedRolesGrantTheRoutes(t *testing.T) {
 	grants := func(file string, a access) bool {
 		t.Helper()
@@ -163,22 +242,41 @@ func TestShippedRolesGrantTheRoutes(t *testing.T) {
 		}
 		return slices.ContainsFunc(cr.Rules, func(r rbacv1.PolicyRule) bool {
 			return slices.Contains(r.APIGroups, CheckGroup) && slices.Contains(r.Resources, a.resource) &&
-				slices.Contains(r.Verbs, a.verb)
+				(slices.Contains(r.Verbs, a.verb) || slices.Contains(r.Verbs, rbacv1.VerbAll))
 		})
 	}
+	seen := map[string]bool{}
 	for _, rt := range routeTable {
 		for _, a := range rt.needs {
-			isCheck := a == mayCheck
-			if got := grants("api_caller_role.yaml", a); got != isCheck {
-				t.Errorf("api-caller grants %s: %v; want %v (%s)", a, got, isCheck, rt.pattern)
+			isCheck, isMint := a == mayCheck, a == mayMintToken
+			isRead := a.verb == "get" || a.verb == "list"
+			isWrite := !isCheck && !isMint && !isRead
+			if isWrite && !slices.Contains([]string{"create", "update", "delete"}, a.verb) {
+				t.Errorf("%s needs %s: neither a check, a read, a write nor minting", rt.pattern, a)
 			}
-			if got := grants("api_reader_role.yaml", a); got == isCheck {
-				t.Errorf("api-reader grants %s: %v; want %v (%s)", a, got, !isCheck, rt.pattern)
-			}
-			if !grants(filepath.Join("aggregated", "viewer_role.yaml"), a) {
-				t.Errorf("the viewer ClusterRole does not grant %s (%s)", a, rt.pattern)
+			kind := map[bool]string{true: "write"}[isWrite] + map[bool]string{true: "read"}[isRead] +
+				map[bool]string{true: "check"}[isCheck] + map[bool]string{true: "mint"}[isMint]
+			seen[kind] = true
+			for _, role := range []struct {
+				file string
+				want bool
+			}{
+				{"api_caller_role.yaml", isCheck},
+				{"api_reader_role.yaml", isRead},
+				{"api_writer_role.yaml", isWrite},
+				{"api_token_minter_role.yaml", isMint},
+				{filepath.Join("aggregated", "viewer_role.yaml"), isRead || isCheck},
+				{filepath.Join("aggregated", "editor_role.yaml"), !isMint},
+				{filepath.Join("aggregated", "admin_role.yaml"), true},
+			} {
+				if got := grants(role.file, a); got != role.want {
+					t.Errorf("%s grants %s: %v; want %v (%s)", role.file, a, got, role.want, rt.pattern)
+				}
 			}
 		}
+	}
+	if len(seen) != 4 {
+		t.Errorf("the route table needs %v; want checks, reads, writes and minting", seen)
 	}
 }
 
