@@ -67,19 +67,12 @@ const (
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	for _, rt := range routeTable {
-		if len(rt.needs) == 0 {
-			panic("api: route " + rt.pattern + " names no access: every route needs at least one (routes.go)")
-		}
-		mux.Handle(rt.pattern, s.authed(rt.needs, rt.serve))
-	}
+	s.handleRoutes(mux)
 	for _, rt := range s.publicRoutes() {
 		mux.Handle(rt.pattern, rt.serve)
 	}
 	// Unknown paths: authenticated callers only, so that they leak nothing.
-	mux.Handle("/", s.authed(nil, func(_ *Server, w http.ResponseWriter, r *http.Request, _ caller) {
-		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
-	}))
+	mux.Handle("/", s.authed(nil, serveNotFound))
 	s.mux = mux
 	limit := s.opts.MaxRequestsInFlight
 	if limit == 0 {

@@ -99,7 +99,8 @@ var routeTable = []route{
 	{"GET /authorization/organizations/{id}/roles/{slug}", []access{mayGetOrgRole, mayGetRole}, (*Server).getOrganizationRole},
 	// The legacy route of older SDKs for an organization's roles.
 	{"GET /organizations/{id}/roles", []access{mayListOrgRoles, mayListRoles}, (*Server).listOrganizationRoles},
-	// Organizations.
+	// Organizations. The path /organizations/external_id/roles matches this
+	// route and the legacy one above: it is this one (see sharedPatterns).
 	{"GET /organizations", []access{mayListOrgs}, (*Server).listOrganizations},
 	{"GET /organizations/{id}", []access{mayGetOrg}, (*Server).getOrganization},
 	{"GET /organizations/external_id/{external_id}", []access{mayGetOrg}, (*Server).getOrganizationByExternalID},
@@ -148,4 +149,71 @@ func (s *Server) publicRoutes() []publicRoute {
 type caller struct {
 	*userInfo
 	needs []access
+}
+
+// sharedPattern serves routes of routeTable whose patterns overlap, which
+// http.ServeMux refuses, under one pattern: pick returns the route of a
+// request (its pattern in routeTable) and sets the path values that route's
+// handler reads; "" when none serves it (404).
+type sharedPattern struct {
+	pattern string
+	routes  []string
+	pick    func(r *http.Request) string
+}
+
+// sharedPatterns lists the overlapping routes. WorkOS organization ids are
+// never "external_id", so /organizations/external_id/X is always the lookup by
+// external id, and the legacy roles route serves every other id.
+var sharedPatterns = []sharedPattern{{
+	pattern: "GET /organizations/{id}/{child}",
+	routes:  []string{"GET /organizations/external_id/{external_id}", "GET /organizations/{id}/roles"},
+	pick: func(r *http.Request) string {
+		switch {
+		case r.PathValue("id") == "external_id":
+			r.SetPathValue("external_id", r.PathValue("child"))
+			return "GET /organizations/external_id/{external_id}"
+		case r.PathValue("child") == "roles":
+			return "GET /organizations/{id}/roles"
+		}
+		return ""
+	},
+}}
+
+// handleRoutes registers every route of routeTable on mux, each behind the
+// authentication and the authorization of what it needs.
+func (s *Server) handleRoutes(mux *http.ServeMux) {
+	served := map[string]http.Handler{}
+	for _, rt := range routeTable {
+		if len(rt.needs) == 0 {
+			panic("api: route " + rt.pattern + " names no access: every route needs at least one (routes.go)")
+		}
+		served[rt.pattern] = s.authed(rt.needs, rt.serve)
+	}
+	for _, sp := range sharedPatterns {
+		handlers := map[string]http.Handler{}
+		for _, p := range sp.routes {
+			if served[p] == nil {
+				panic("api: shared pattern " + sp.pattern + " names " + p + ", which is not in routeTable")
+			}
+			handlers[p], served[p] = served[p], nil
+		}
+		notFound := s.authed(nil, serveNotFound)
+		mux.Handle(sp.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := handlers[sp.pick(r)]; h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+			notFound.ServeHTTP(w, r)
+		}))
+	}
+	for _, rt := range routeTable {
+		if h := served[rt.pattern]; h != nil {
+			mux.Handle(rt.pattern, h)
+		}
+	}
+}
+
+// serveNotFound answers 404 for a path no route serves.
+func serveNotFound(_ *Server, w http.ResponseWriter, r *http.Request, _ caller) {
+	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
 }
