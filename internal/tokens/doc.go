@@ -11,7 +11,8 @@
 //     lifetime, so that every token a key signed expires before the key leaves
 //     the set). It writes the Secret only when something is due, with
 //     optimistic concurrency (the resourceVersion it read; on a conflict it
-//     reads again).
+//     reads again). A Secret whose keys nobody can read gets a new key set
+//     (its other data keys are kept).
 //   - KeySet runs on every replica. It watches that one Secret (a
 //     field-selected informer, so RBAC can grant it by resourceName), keeps the
 //     keys in memory, signs tokens (Sign) and serves the public keys (JWKS). A
