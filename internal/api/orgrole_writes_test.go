@@ -398,7 +398,9 @@ func TestOrgRoleUpdate(t *testing.T) {
 func TestOrgRoleDelete(t *testing.T) {
 	const roles = "/authorization/organizations/org_acme/roles/"
 	runOrgRoleCases(t, []orgRoleCase{
-		{name: "unused", method: "DELETE", target: roles + "org-spare", code: http.StatusNoContent, writes: []string{"delete"},
+		// The caller is recorded on the role (for admission policies) before the
+		// delete of exactly that version.
+		{name: "unused", method: "DELETE", target: roles + "org-spare", code: http.StatusNoContent, writes: []string{"update", "delete"},
 			check: func(t *testing.T, c client.Client, _ map[string]any) {
 				if roleBySlug(t, c, "acme", "org-spare") != nil {
 					t.Error("acme's org-spare is still there")

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
@@ -497,8 +496,9 @@ func (s *Server) deleteOrganizationRole(w http.ResponseWriter, r *http.Request, 
 		err = roleInUse(ctx, wc, t, slug)
 	}
 	if err == nil {
-		// Only the object that was checked: not one recreated since.
-		err = wc.Delete(ctx, o, client.Preconditions{UID: ptr.To(o.UID)})
+		// Only the object that was checked (deleteWritten's preconditions: not
+		// one recreated since), recorded for the caller first.
+		err = s.deleteWritten(ctx, wc, o, u)
 	}
 	if err != nil {
 		s.writeRefusal(w, err, slug)
