@@ -92,8 +92,10 @@ func (r *Rotator) reconcile(ctx context.Context) (time.Duration, error) {
 			return fmt.Errorf("reading the signing keys' Secret: %w", err)
 		}
 		var keys []signingKey
-		if !missing {
-			keys, err = decodeKeys(secret.Data[DataKey])
+		// A Secret without keys.json is the one the chart and config/default
+		// create empty, for the Rotator to fill: a first start, not an error.
+		if data, ok := secret.Data[DataKey]; !missing && ok {
+			keys, err = decodeKeys(data)
 			if err != nil {
 				// Nobody can sign with keys nobody can read: start over.
 				log.Error(err, "the signing keys' Secret is unreadable; replacing its keys with a new one")

@@ -246,3 +246,21 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// The Secret as the chart and config/default ship it: empty, for the Rotator to
+// fill with its first key (an update: the Rotator's RBAC has no create).
+func TestRotatorFillsTheShippedEmptySecret(t *testing.T) {
+	shipped := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: testSecret, Namespace: testNamespace}, Type: corev1.SecretTypeOpaque}
+	r, client, _ := newTestRotator(t, shipped)
+	if _, err := r.reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, keys := storedKeys(t, client); len(keys) != 1 {
+		t.Fatalf("%d keys, want the first one", len(keys))
+	}
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "create" {
+			t.Errorf("the Rotator created the Secret (%v); want it filled with an update", a)
+		}
+	}
+}
