@@ -31,7 +31,7 @@ func TestDecisionAPIAndAggregatedRoles(t *testing.T) {
 	if len(caller) != 1 || !grants(t, caller, "orgrbac.dev", "permissionchecks", "create") {
 		t.Errorf("orgrbac-api-caller grants %v; want create permissionchecks only", caller)
 	}
-	for _, res := range []string{"memberships", "roles", "organizationroles"} {
+	for _, res := range []string{"memberships", "roles", "organizationroles", "organizations"} {
 		for _, verb := range []string{"get", "list"} {
 			if !grants(t, reader, "orgrbac.dev", res, verb) {
 				t.Errorf("orgrbac-api-reader does not grant %s %s", verb, res)
