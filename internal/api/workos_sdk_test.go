@@ -223,6 +223,11 @@ var _ = Describe("The official WorkOS Node SDK", func() {
 		Expect(json.Unmarshal(stdout.Bytes(), &out)).To(Succeed(), "output %s", stdout.String())
 		Expect(out.SDKVersion).To(Equal(version))
 		AddReportEntry("WorkOS Node SDK", "@workos-inc/node "+version)
+		AddReportEntry("@workos-inc/node calls exercised by check.mjs", strings.Join([]string{
+			"userManagement.listOrganizationMemberships (pages by hand, autoPagination, by user, statuses)",
+			"userManagement.getOrganizationMembership", "authorization.listEnvironmentRoles",
+			"authorization.getEnvironmentRole", "authorization.listOrganizationRoles", "authorization.getOrganizationRole",
+			"authorization.check"}, "\n"))
 
 		expectMembership := func(got sdkMembership) {
 			GinkgoHelper()

@@ -443,8 +443,7 @@ func worldVersions(ctx context.Context, ns string) map[string]string {
 
 // runWritesScenario drives d through every WorkOS write, the organization
 // reads and the resource-scoped checks in w, checking the cluster after each
-// call, and returns nothing: access tokens are the specs' own (their
-// verifiers differ).
+// call. Access tokens are each spec's own: their verifiers differ.
 func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	GinkgoHelper()
 	org := w.orgID
@@ -485,7 +484,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	id := got.ID
 	Expect(id).NotTo(BeEmpty())
 	Expect(membershipsOf(ctx, w, "user_new")).To(Equal([]string{id}), "one Membership of user_new in acme")
-	m := membership2(ctx, w.ns, id)
+	m := memberIn(ctx, w.ns, id)
 	Expect(m.Spec.Organization).To(Equal("acme"))
 	Expect(m.Spec.User).To(Equal("user_new"))
 	Expect(m.Spec.Roles).To(Equal([]string{"editor"}))
@@ -502,14 +501,14 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 
 	By(d.flavor.name + ": updating its role (one slug)")
 	d.ok(&got, "writer", "updateMembership", map[string]any{"id": id, "roleSlug": "admin"})
-	m = membership2(ctx, w.ns, id)
+	m = memberIn(ctx, w.ns, id)
 	Expect(m.Spec.Roles).To(Equal([]string{"admin"}))
 	expectWrittenBy(m, w.writerName())
 	expectAnswerResolves(got, expectResolved(ctx, w.ns, id, "admin"), w)
 
 	By(d.flavor.name + ": updating its roles (several slugs)")
 	d.ok(&got, "writer", "updateMembership", map[string]any{"id": id, "roleSlugs": []string{"viewer", "editor"}})
-	m = membership2(ctx, w.ns, id)
+	m = memberIn(ctx, w.ns, id)
 	Expect(m.Spec.Roles).To(ConsistOf("viewer", "editor"))
 	expectWrittenBy(m, w.writerName())
 	m = expectResolved(ctx, w.ns, id, "editor", "viewer")
@@ -534,7 +533,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	By(d.flavor.name + ": deactivating it")
 	d.ok(&got, "writer", "deactivateMembership", map[string]any{"id": id})
 	Expect(got.Status).To(Equal("inactive"))
-	m = membership2(ctx, w.ns, id)
+	m = memberIn(ctx, w.ns, id)
 	Expect(m.Spec.State).To(Equal(orgrbacv1alpha1.MembershipInactive))
 	Expect(m.Spec.Roles).To(ConsistOf("viewer", "editor"), "deactivation keeps the roles")
 	expectWrittenBy(m, w.writerName())
@@ -555,7 +554,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	By(d.flavor.name + ": reactivating it")
 	d.ok(&got, "writer", "reactivateMembership", map[string]any{"id": id})
 	Expect(got.Status).To(Equal("active"))
-	m = membership2(ctx, w.ns, id)
+	m = memberIn(ctx, w.ns, id)
 	Expect(m.Spec.State).To(Equal(orgrbacv1alpha1.MembershipActive))
 	expectWrittenBy(m, w.writerName())
 	expectAnswerResolves(got, expectResolved(ctx, w.ns, id, "editor", "viewer"), w)
@@ -717,7 +716,7 @@ func ids(ms []sdkWMembership) []string {
 }
 
 // membership2 reads the Membership ns/name.
-func membership2(ctx context.Context, ns, name string) *orgrbacv1alpha1.Membership {
+func memberIn(ctx context.Context, ns, name string) *orgrbacv1alpha1.Membership {
 	GinkgoHelper()
 	var m orgrbacv1alpha1.Membership
 	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &m)).To(Succeed())
