@@ -390,8 +390,14 @@ func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u call
 	}
 	ctx, cancel := writeContext(r)
 	defer cancel()
-	obj := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: e.c.namespace, Name: t.name}}
-	if err := cl.Delete(ctx, obj); err != nil {
+	// The current object, on which deleteWritten records the caller before it
+	// deletes exactly that version.
+	obj := &orgrbacv1alpha1.Membership{}
+	err := cl.Get(ctx, client.ObjectKey{Namespace: e.c.namespace, Name: t.name}, obj)
+	if err == nil {
+		err = s.deleteWritten(ctx, cl, obj, u)
+	}
+	if err != nil {
 		s.writeKubeError(w, err, "Organization membership", id)
 		return
 	}
