@@ -296,7 +296,8 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 			after := ""
 			for range 10 {
 				var l listObject[membershipObject]
-				res := call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme&limit=3&order="+dir+"&after="+after, appToken, nil)
+				// Every status: the default lists the active memberships only (as WorkOS).
+				res := call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme&statuses=active,inactive,pending&limit=3&order="+dir+"&after="+after, appToken, nil)
 				Expect(res.code).To(Equal(http.StatusOK), "body %s", res.body)
 				res.into(&l)
 				Expect(l.Object).To(Equal("list"))
@@ -314,7 +315,7 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 			Expect(pages[0].ListMetadata.Before).To(BeNil())
 			// Back from the last page with its before cursor.
 			var back listObject[membershipObject]
-			call(http.MethodGet, "/user_management/organization_memberships?organization_id="+acmeID+"&limit=3&order="+dir+"&before="+*pages[2].ListMetadata.Before, appToken, nil).into(&back)
+			call(http.MethodGet, "/user_management/organization_memberships?organization_id="+acmeID+"&statuses=active,inactive,pending&limit=3&order="+dir+"&before="+*pages[2].ListMetadata.Before, appToken, nil).into(&back)
 			Expect(back.Data).To(Equal(pages[1].Data))
 		}
 	})
