@@ -312,7 +312,7 @@ func TestMembershipWriteChanges(t *testing.T) {
 				m, ok := after[name]
 				changed := !ok || m.ResourceVersion != b.ResourceVersion
 				mine := regexp.MustCompile("/" + name + "(/|$)").MatchString(tc.target)
-				if changed && !(mine && (tc.written || tc.method == "DELETE" && tc.errCode == "")) {
+				if wrote := mine && (tc.written || tc.method == "DELETE" && tc.errCode == ""); changed && !wrote {
 					t.Errorf("%s changed", name)
 				}
 				if mine && tc.written && !changed {

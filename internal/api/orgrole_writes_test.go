@@ -72,12 +72,6 @@ func (l *writeLog) record(verb string, opts []any) error {
 	return nil
 }
 
-func (l *writeLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.writes)
-}
-
 func anys[T any](s []T) []any {
 	out := make([]any, len(s))
 	for i, v := range s {

@@ -31,7 +31,7 @@ const (
 	// DefaultTokenTTL is an access token's lifetime, as WorkOS's.
 	DefaultTokenTTL = 5 * time.Minute
 	// DefaultTokenIssuer is the iss claim when none is configured.
-	DefaultTokenIssuer = "https://orgrbac-api.orgrbac-system.svc"
+	DefaultTokenIssuer = "https://orgrbac-api.orgrbac-system.svc" //nolint:gosec // G101: a URL, not a credential
 	// DefaultFieldManager is the field manager of the API's writes.
 	DefaultFieldManager = "orgrbac-decision-api"
 )
@@ -178,9 +178,4 @@ func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", jwksMaxAge)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(doc)
-}
-
-// notImplemented answers a route this build does not serve yet.
-func notImplemented(w http.ResponseWriter) {
-	writeError(w, http.StatusNotImplemented, "not_implemented", "This route is not implemented.")
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -215,7 +216,8 @@ func (s *Server) resolvedObject(t writeTarget, obj *orgrbacv1alpha1.Membership) 
 // writeMembershipFailure answers for an error of a write: a failure the
 // handler chose, else the API server's refusal.
 func (s *Server) writeMembershipFailure(w http.ResponseWriter, err error, id string) {
-	if f, ok := err.(*writeFailure); ok {
+	var f *writeFailure
+	if errors.As(err, &f) {
 		writeJSON(w, f.code, f.body)
 		return
 	}

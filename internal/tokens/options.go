@@ -12,7 +12,7 @@ import (
 // Defaults of Options.
 const (
 	// DefaultSecretName is the name of the signing keys' Secret.
-	DefaultSecretName = "orgrbac-token-signing-keys"
+	DefaultSecretName = "orgrbac-token-signing-keys" //nolint:gosec // G101: the Secret's name, not a credential
 	// DefaultRotationPeriod is how long a key signs before the next one does.
 	DefaultRotationPeriod = 24 * time.Hour
 	// DefaultOverlap is how long a key stays in the public set after its
