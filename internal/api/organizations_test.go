@@ -207,7 +207,7 @@ func TestOrganizationListPagesCoverAll(t *testing.T) {
 				slices.Reverse(want)
 			}
 			var got []string
-			q := orgListQuery{limit: limit, desc: desc}
+			q := orgListQuery{paging: paging{limit: limit, desc: desc}}
 			var last listObject[organizationObject]
 			for range 10 {
 				page, err := c.listOrganizations(q)
@@ -231,7 +231,7 @@ func TestOrganizationListPagesCoverAll(t *testing.T) {
 			for _, o := range last.Data {
 				got = append(got, o.ID)
 			}
-			q = orgListQuery{limit: limit, desc: desc}
+			q = orgListQuery{paging: paging{limit: limit, desc: desc}}
 			for page := last; page.ListMetadata.Before != nil; {
 				q.before = *page.ListMetadata.Before
 				var err error

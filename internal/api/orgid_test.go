@@ -56,7 +56,7 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 				if key == "" {
 					continue // no organization_id filter
 				}
-				list, err := c.listMemberships(listQuery{organizationID: key, limit: 10})
+				list, err := c.listMemberships(listQuery{paging: paging{limit: 10}, organizationID: key})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -72,7 +72,7 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 			// about, and are served nowhere: not by id, not in any list, and
 			// never under their organization's raw name, which may be another
 			// organization's id.
-			all, err := c.listMemberships(listQuery{limit: 100})
+			all, err := c.listMemberships(listQuery{paging: paging{limit: 100}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,14 +111,14 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 				if id, _ := c.orgID(m); id != "" {
 					t.Errorf("a member of duplicate %q has organization_id %q, want none", name, id)
 				}
-				byUser, err := c.listMemberships(listQuery{userID: "user_" + name, limit: 10})
+				byUser, err := c.listMemberships(listQuery{paging: paging{limit: 10}, userID: "user_" + name})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if len(byUser.Data) != 0 {
 					t.Errorf("a member of duplicate %q is listed by user_id: %+v", name, byUser.Data)
 				}
-				if _, err := c.listMemberships(listQuery{after: name + "-m", limit: 10}); err == nil {
+				if _, err := c.listMemberships(listQuery{paging: paging{after: name + "-m", limit: 10}}); err == nil {
 					t.Errorf("a member of duplicate %q is accepted as a cursor", name)
 				}
 			}

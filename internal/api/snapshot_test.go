@@ -188,9 +188,9 @@ func TestParseListQuery(t *testing.T) {
 		want    listQuery           // the parsed query, when valid
 		invalid []string            // the fields reported, when invalid
 	}{
-		"defaults":  {query: nil, want: listQuery{limit: 10, desc: true}},
-		"all":       {query: map[string][]string{"user_id": {"u"}, "organization_id": {"o"}, "limit": {"100"}, "order": {"asc"}, "after": {"m"}, "statuses": {"active,pending"}}, want: listQuery{userID: "u", organizationID: "o", limit: 100, after: "m", statuses: []orgrbacv1alpha1.MembershipState{"Active", "Pending"}}},
-		"array":     {query: map[string][]string{"statuses[]": {"inactive"}}, want: listQuery{limit: 10, desc: true, statuses: []orgrbacv1alpha1.MembershipState{"Inactive"}}},
+		"defaults":  {query: nil, want: listQuery{paging: paging{limit: 10, desc: true}}},
+		"all":       {query: map[string][]string{"user_id": {"u"}, "organization_id": {"o"}, "limit": {"100"}, "order": {"asc"}, "after": {"m"}, "statuses": {"active,pending"}}, want: listQuery{paging: paging{limit: 100, after: "m"}, userID: "u", organizationID: "o", statuses: []orgrbacv1alpha1.MembershipState{"Active", "Pending"}}},
+		"array":     {query: map[string][]string{"statuses[]": {"inactive"}}, want: listQuery{paging: paging{limit: 10, desc: true}, statuses: []orgrbacv1alpha1.MembershipState{"Inactive"}}},
 		"bad limit": {query: map[string][]string{"limit": {"101"}}, invalid: []string{"limit"}},
 		"zero":      {query: map[string][]string{"limit": {"0"}}, invalid: []string{"limit"}},
 		"bad order": {query: map[string][]string{"order": {"up"}, "statuses": {"gone"}}, invalid: []string{"order", "statuses"}},
@@ -248,16 +248,16 @@ func TestPagination(t *testing.T) {
 		ids           []string  // the page
 		before, after string    // the cursors returned
 	}{
-		"desc first":       {listQuery{organizationID: "acme", limit: 3, desc: true}, []string{"m6", "m5", "m4"}, "", "m4"},
-		"desc next":        {listQuery{organizationID: "acme", limit: 3, desc: true, after: "m4"}, []string{"m3", "m2", "m1"}, "m3", "m1"},
-		"desc last":        {listQuery{organizationID: "acme", limit: 3, desc: true, after: "m1"}, []string{"m0"}, "m0", ""},
-		"desc previous":    {listQuery{organizationID: "acme", limit: 3, desc: true, before: "m3"}, []string{"m6", "m5", "m4"}, "", "m4"},
-		"asc first":        {listQuery{organizationID: "acme", limit: 4}, []string{"m0", "m1", "m2", "m3"}, "", "m3"},
-		"asc before":       {listQuery{organizationID: "acme", limit: 2, before: "m3"}, []string{"m1", "m2"}, "m1", "m2"},
-		"past the end":     {listQuery{organizationID: "acme", limit: 2, after: "m6"}, nil, "", ""},
-		"by user":          {listQuery{userID: "u0", limit: 10}, []string{"m0", "g0"}, "", ""},
-		"cursor elsewhere": {listQuery{organizationID: "acme", limit: 2, after: "g0"}, []string{"m3", "m4"}, "m3", "m4"},
-		"unknown org":      {listQuery{organizationID: "initech", limit: 2}, nil, "", ""},
+		"desc first":       {listQuery{paging: paging{limit: 3, desc: true}, organizationID: "acme"}, []string{"m6", "m5", "m4"}, "", "m4"},
+		"desc next":        {listQuery{paging: paging{limit: 3, desc: true, after: "m4"}, organizationID: "acme"}, []string{"m3", "m2", "m1"}, "m3", "m1"},
+		"desc last":        {listQuery{paging: paging{limit: 3, desc: true, after: "m1"}, organizationID: "acme"}, []string{"m0"}, "m0", ""},
+		"desc previous":    {listQuery{paging: paging{limit: 3, desc: true, before: "m3"}, organizationID: "acme"}, []string{"m6", "m5", "m4"}, "", "m4"},
+		"asc first":        {listQuery{paging: paging{limit: 4}, organizationID: "acme"}, []string{"m0", "m1", "m2", "m3"}, "", "m3"},
+		"asc before":       {listQuery{paging: paging{limit: 2, before: "m3"}, organizationID: "acme"}, []string{"m1", "m2"}, "m1", "m2"},
+		"past the end":     {listQuery{paging: paging{limit: 2, after: "m6"}, organizationID: "acme"}, nil, "", ""},
+		"by user":          {listQuery{paging: paging{limit: 10}, userID: "u0"}, []string{"m0", "g0"}, "", ""},
+		"cursor elsewhere": {listQuery{paging: paging{limit: 2, after: "g0"}, organizationID: "acme"}, []string{"m3", "m4"}, "m3", "m4"},
+		"unknown org":      {listQuery{paging: paging{limit: 2}, organizationID: "initech"}, nil, "", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ids, before, after := page(tc.q)
@@ -266,8 +266,8 @@ func TestPagination(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.listMemberships(listQuery{limit: 2, after: "nope"}); !errors.Is(err, errCursor) {
-		t.Errorf("an unknown cursor gave %v, want errCursor", err)
+	if _, err := c.listMemberships(listQuery{paging: paging{limit: 2, after: "nope"}}); !errors.Is(err, errUnknownCursor{"organization membership"}) {
+		t.Errorf("an unknown cursor gave %v, want errUnknownCursor", err)
 	}
 }
 

@@ -2,10 +2,7 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -167,19 +164,11 @@ func roleList(roles []*roleEntry) listObject[roleObject] {
 	return out
 }
 
-// Pagination limits, as WorkOS's.
-const (
-	defaultLimit = 10
-	maxLimit     = 100
-)
-
 // listQuery is a parsed organization memberships list request.
 type listQuery struct {
+	paging
 	userID, organizationID string
 	statuses               []orgrbacv1alpha1.MembershipState // nil: every status (the route asks for active ones)
-	limit                  int
-	before, after          string
-	desc                   bool
 }
 
 // errInvalid is a 422 with its field errors.
@@ -198,31 +187,9 @@ func (e *errInvalid) Error() string {
 // parseListQuery validates the query parameters of the memberships list. get
 // returns every value of a parameter.
 func parseListQuery(get func(string) []string) (listQuery, error) {
-	q := listQuery{limit: defaultLimit, desc: true}
 	var bad []fieldError
-	one := func(name string) string {
-		if v := get(name); len(v) > 0 {
-			return v[len(v)-1]
-		}
-		return ""
-	}
-	q.userID, q.organizationID = one("user_id"), one("organization_id")
-	q.before, q.after = one("before"), one("after")
-	if s := one("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			bad = append(bad, fieldError{Code: fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit), Field: "limit"})
-		} else {
-			q.limit = n
-		}
-	}
-	switch one("order") {
-	case "", "desc":
-	case "asc":
-		q.desc = false
-	default:
-		bad = append(bad, fieldError{Code: "order must be asc or desc", Field: "order"})
-	}
+	one := lastValue(get)
+	q := listQuery{paging: parsePage(one, &bad), userID: one("user_id"), organizationID: one("organization_id")}
 	var statuses []string
 	for _, v := range append(get("statuses"), get("statuses[]")...) {
 		statuses = append(statuses, strings.Split(v, ",")...)
@@ -240,17 +207,11 @@ func parseListQuery(get func(string) []string) (listQuery, error) {
 			bad = append(bad, fieldError{Code: "statuses must be active, inactive or pending", Field: "statuses"})
 		}
 	}
-	if q.before != "" && q.after != "" {
-		bad = append(bad, fieldError{Code: "before and after cannot be used together", Field: "before"})
-	}
 	if len(bad) > 0 {
 		return q, &errInvalid{fields: bad}
 	}
 	return q, nil
 }
-
-// errCursor reports a before/after cursor naming no membership.
-var errCursor = errors.New("the pagination cursor names no organization membership")
 
 // listMemberships filters and paginates the memberships of an environment. Memberships
 // are ordered by creation time (then name), newest first unless q says asc; a
@@ -278,55 +239,18 @@ func (c *content) listMemberships(q listQuery) (listObject[membershipObject], er
 		items = append(items, m)
 	}
 	if q.desc {
-		slices.Reverse(items)
+		slices.Reverse(items) // c.sorted is oldest first
 	}
-	// pos is the number of items that come before the cursor in the order.
-	pos := func(cursor string) (int, error) {
-		cm := c.membership(cursor)
-		if cm == nil {
-			return 0, errCursor
-		}
-		n, _ := slices.BinarySearchFunc(items, cm, func(e, t *memberEntry) int {
-			if q.desc {
-				return compareMembers(t, e)
-			}
-			return compareMembers(e, t)
-		})
-		return n, nil
+	data, before, after, err := window(q.paging, items, inOrder(q.paging, compareMembers),
+		func(cursor string) (*memberEntry, bool) { m := c.membership(cursor); return m, m != nil },
+		func(m *memberEntry) string { return m.name }, "organization membership")
+	if err != nil {
+		return listObject[membershipObject]{}, err
 	}
-	var start, end int
-	switch {
-	case q.after != "":
-		n, err := pos(q.after)
-		if err != nil {
-			return listObject[membershipObject]{}, err
-		}
-		if n < len(items) && items[n].name == q.after {
-			n++
-		}
-		start, end = n, min(n+q.limit, len(items))
-	case q.before != "":
-		n, err := pos(q.before)
-		if err != nil {
-			return listObject[membershipObject]{}, err
-		}
-		start, end = max(0, n-q.limit), n
-	default:
-		end = min(q.limit, len(items))
-	}
-	out := listObject[membershipObject]{Object: "list", Data: make([]membershipObject, 0, end-start),
-		ListMetadata: &listMetadata{}}
-	for _, m := range items[start:end] {
+	out := listObject[membershipObject]{Object: "list", Data: make([]membershipObject, 0, len(data)),
+		ListMetadata: &listMetadata{Before: before, After: after}}
+	for _, m := range data {
 		out.Data = append(out.Data, c.membershipObject(m))
-	}
-	// Cursors are copies: entries change in place once the read lock is released.
-	if start < end && start > 0 {
-		before := items[start].name
-		out.ListMetadata.Before = &before
-	}
-	if start < end && end < len(items) {
-		after := items[end-1].name
-		out.ListMetadata.After = &after
 	}
 	return out, nil
 }

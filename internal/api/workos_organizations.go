@@ -3,10 +3,8 @@ package api
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -54,9 +52,7 @@ func organizationObjectOf(o *orgEntry) organizationObject {
 
 // orgListQuery is a parsed GET /organizations request.
 type orgListQuery struct {
-	limit         int
-	before, after string
-	desc          bool
+	paging
 	// domains filters by domain: orgrbac organizations have none, so a
 	// request naming any lists nothing.
 	domains []string
@@ -65,33 +61,11 @@ type orgListQuery struct {
 }
 
 // parseOrganizationListQuery validates the query parameters of the
-// organization list, with the rules of parseListQuery; get returns every
-// value of a parameter.
+// organization list; get returns every value of a parameter.
 func parseOrganizationListQuery(get func(string) []string) (orgListQuery, error) {
-	q := orgListQuery{limit: defaultLimit, desc: true}
 	var bad []fieldError
-	one := func(name string) string {
-		if v := get(name); len(v) > 0 {
-			return v[len(v)-1]
-		}
-		return ""
-	}
-	q.before, q.after, q.search = one("before"), one("after"), one("search")
-	if s := one("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			bad = append(bad, fieldError{Code: fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit), Field: "limit"})
-		} else {
-			q.limit = n
-		}
-	}
-	switch one("order") {
-	case "", "desc", "normal": // the Go SDK's PaginationOrderNormal: the default order
-	case "asc":
-		q.desc = false
-	default:
-		bad = append(bad, fieldError{Code: "order must be asc or desc", Field: "order"})
-	}
+	one := lastValue(get)
+	q := orgListQuery{paging: parsePage(one, &bad), search: one("search")}
 	for _, v := range append(get("domains"), get("domains[]")...) {
 		for d := range strings.SplitSeq(v, ",") {
 			if d = strings.TrimSpace(d); d != "" {
@@ -99,17 +73,11 @@ func parseOrganizationListQuery(get func(string) []string) (orgListQuery, error)
 			}
 		}
 	}
-	if q.before != "" && q.after != "" {
-		bad = append(bad, fieldError{Code: "before and after cannot be used together", Field: "before"})
-	}
 	if len(bad) > 0 {
 		return q, &errInvalid{fields: bad}
 	}
 	return q, nil
 }
-
-// errOrgCursor reports a before/after cursor naming no organization.
-var errOrgCursor = errors.New("the pagination cursor names no organization")
 
 // compareOrgs orders organizations oldest first, then by name.
 func compareOrgs(a, b *orgEntry) int {
@@ -140,54 +108,18 @@ func (c *content) listOrganizations(q orgListQuery) (listObject[organizationObje
 		}
 		items = append(items, o)
 	}
-	order := func(a, b *orgEntry) int {
-		if q.desc {
-			return compareOrgs(b, a)
-		}
-		return compareOrgs(a, b)
-	}
+	order := inOrder(q.paging, compareOrgs)
 	slices.SortFunc(items, order)
-	// pos is the number of items that come before the cursor in the order.
-	pos := func(cursor string) (int, *orgEntry, error) {
-		co := c.organization(cursor)
-		if co == nil {
-			return 0, nil, errOrgCursor
-		}
-		n, _ := slices.BinarySearchFunc(items, co, order)
-		return n, co, nil
+	data, before, after, err := window(q.paging, items, order,
+		func(cursor string) (*orgEntry, bool) { o := c.organization(cursor); return o, o != nil },
+		func(o *orgEntry) string { return o.id }, "organization")
+	if err != nil {
+		return listObject[organizationObject]{}, err
 	}
-	var start, end int
-	switch {
-	case q.after != "":
-		n, co, err := pos(q.after)
-		if err != nil {
-			return listObject[organizationObject]{}, err
-		}
-		if n < len(items) && items[n] == co {
-			n++
-		}
-		start, end = n, min(n+q.limit, len(items))
-	case q.before != "":
-		n, _, err := pos(q.before)
-		if err != nil {
-			return listObject[organizationObject]{}, err
-		}
-		start, end = max(0, n-q.limit), n
-	default:
-		end = min(q.limit, len(items))
-	}
-	out := listObject[organizationObject]{Object: "list", Data: make([]organizationObject, 0, end-start),
-		ListMetadata: &listMetadata{}}
-	for _, o := range items[start:end] {
+	out := listObject[organizationObject]{Object: "list", Data: make([]organizationObject, 0, len(data)),
+		ListMetadata: &listMetadata{Before: before, After: after}}
+	for _, o := range data {
 		out.Data = append(out.Data, organizationObjectOf(o))
-	}
-	if start < end && start > 0 {
-		before := items[start].id
-		out.ListMetadata.Before = &before
-	}
-	if start < end && end < len(items) {
-		after := items[end-1].id
-		out.ListMetadata.After = &after
 	}
 	return out, nil
 }
