@@ -375,19 +375,29 @@ func (s *Server) changeMembership(w http.ResponseWriter, r *http.Request, cl cli
 	writeJSON(w, http.StatusOK, s.resolvedObject(t, &obj))
 }
 
-func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	e := s.environment(w, r, u)
-	if e == nil {
-		return
+// bodilessMembershipWrite starts a write without a body to the membership the
+// path's id names (delete, deactivate, reactivate): the environment, the write
+// client and the served membership, or false once it has answered.
+func (s *Server) bodilessMembershipWrite(w http.ResponseWriter, r *http.Request, u caller) (
+	e *envIndex, cl client.Client, t writeTarget, id string, ok bool) {
+	if e = s.environment(w, r, u); e == nil {
+		return nil, nil, t, "", false
 	}
-	cl, ok := s.writeClient(w)
-	if !ok {
-		return
+	if cl, ok = s.writeClient(w); !ok {
+		return nil, nil, t, "", false
 	}
-	id := r.PathValue("id")
+	id = r.PathValue("id")
 	t, fail := servedMembership(e, id)
 	if fail != nil {
 		writeJSON(w, fail.code, fail.body)
+		return nil, nil, t, "", false
+	}
+	return e, cl, t, id, true
+}
+
+func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u caller) {
+	e, cl, t, id, ok := s.bodilessMembershipWrite(w, r, u)
+	if !ok {
 		return
 	}
 	ctx, cancel := writeContext(r)
@@ -420,18 +430,8 @@ func (s *Server) reactivateMembership(w http.ResponseWriter, r *http.Request, u 
 // a pending membership (WorkOS's: delete it, or let the user accept the
 // invitation), the roles kept.
 func (s *Server) setMembershipState(w http.ResponseWriter, r *http.Request, u caller, to orgrbacv1alpha1.MembershipState) {
-	e := s.environment(w, r, u)
-	if e == nil {
-		return
-	}
-	cl, ok := s.writeClient(w)
+	e, cl, t, id, ok := s.bodilessMembershipWrite(w, r, u)
 	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	t, fail := servedMembership(e, id)
-	if fail != nil {
-		writeJSON(w, fail.code, fail.body)
 		return
 	}
 	s.changeMembership(w, r, cl, e.c.namespace, t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
