@@ -58,7 +58,7 @@ func expectAPIOnly(ctx context.Context, leader *manager) {
 	dumpOnFailure("videos", leader, apiOnly)
 	GinkgoWriter.Printf("API-only process ready in %s\n", time.Since(started).Round(time.Millisecond))
 
-	By("it cannot write: its ServiceAccount only reads orgrbac's kinds and reviews tokens and access")
+	By("its ServiceAccount reads orgrbac's kinds, reviews tokens and access, and writes only the Memberships and OrganizationRoles of the WorkOS routes")
 	as := "--as=system:serviceaccount:" + systemNamespace + ":orgrbac-api-server"
 	for _, q := range [][]string{
 		{"update", "memberships.orgrbac.dev", "--subresource=status", "-n", "videos"},
@@ -67,13 +67,22 @@ func expectAPIOnly(ctx context.Context, leader *manager) {
 		{"list", "configmaps", "-n", "videos"},
 		{"create", "events", "-n", "videos"},
 		{"get", "secrets", "-n", systemNamespace},
-		{"list", "groupmappings.orgrbac.dev", "-n", "videos"},
+		{"update", "roles.orgrbac.dev", "-n", "videos"},
+		{"create", "groupmappings.orgrbac.dev", "-n", "videos"},
+		{"update", "environments.orgrbac.dev", "-n", "videos"},
 	} {
 		out, _ := runKubectl(adminKube, "", append([]string{"auth", "can-i", as}, q...)...)
 		Expect(out).To(Equal("no"), "the API-only ServiceAccount may %v", q)
 	}
-	out, _ := runKubectl(adminKube, "", "auth", "can-i", as, "watch", "memberships.orgrbac.dev", "-A")
-	Expect(out).To(Equal("yes"))
+	for _, q := range [][]string{
+		{"watch", "memberships.orgrbac.dev", "-A"},
+		{"watch", "groupmappings.orgrbac.dev", "-A"},
+		{"create", "memberships.orgrbac.dev", "-n", "videos"},
+		{"delete", "organizationroles.orgrbac.dev", "-n", "videos"},
+	} {
+		out, _ := runKubectl(adminKube, "", append([]string{"auth", "can-i", as}, q...)...)
+		Expect(out).To(Equal("yes"), "the API-only ServiceAccount may not %v", q)
+	}
 
 	By("it answers checks, verified with the suite's CA")
 	token := kubectl("create", "token", "-n", "videos", "workload", "--audience="+apiAudience)

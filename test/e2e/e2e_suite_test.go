@@ -172,6 +172,8 @@ func startManager(ctx context.Context, name string) *manager {
 			"--leader-elect", "--leader-election-namespace", systemNamespace,
 			fmt.Sprintf("--webhook-port=%d", m.webhookPort),
 			"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
+			// The Secret test/e2e/install creates empty, as the installs do.
+			"--token-signing-secret", systemNamespace + "/orgrbac-token-signing-keys",
 		}
 	})
 }

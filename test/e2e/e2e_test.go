@@ -179,6 +179,16 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		expectAPIOnly(ctx, leader)
 	})
 
+	It("creates a Membership through the WorkOS route for a writer, shown by kubectl with its caller, and refuses others", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		expectWorkOSWrites(ctx, leader)
+	})
+
+	It("mints an access token that verifies offline against the key set it serves", func(ctx SpecContext) {
+		dumpOnFailure("videos", leader)
+		expectAccessTokens(ctx, leader)
+	})
+
 	It("aggregates orgrbac-viewer, -editor and -admin into view, edit and admin", func(ctx SpecContext) {
 		kubectl("create", "serviceaccount", "-n", "videos", "person")
 		kubectl("create", "rolebinding", "-n", "videos", "person-view", "--clusterrole=view", "--serviceaccount=videos:person")
