@@ -597,9 +597,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u calle
 		return
 	}
 	q, err := parseListQuery(func(name string) []string { return r.URL.Query()[name] })
-	var invalid *errInvalid
-	if errors.As(err, &invalid) {
-		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
+	if writeInvalidQuery(w, err) {
 		return
 	}
 	if q.statuses == nil {
@@ -608,15 +606,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u calle
 	}
 	answer(w, e, func(c *content) (int, any) {
 		list, err := c.listMemberships(q)
-		if err != nil {
-			field := "after"
-			if q.before != "" {
-				field = "before"
-			}
-			return http.StatusUnprocessableEntity, errorObject{Code: codeInvalid, Message: err.Error(),
-				Errors: []fieldError{{Code: err.Error(), Field: field}}}
-		}
-		return http.StatusOK, list
+		return listAnswer(q.paging, list, err)
 	})
 }
 

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 )
@@ -115,4 +117,29 @@ func window[T any](p paging, items []T, order func(a, b T) int, find func(cursor
 		after = &a
 	}
 	return items[start:end], before, after, nil
+}
+
+// writeInvalidQuery answers 422 for a list query parse refused, and reports
+// whether it did.
+func writeInvalidQuery(w http.ResponseWriter, err error) bool {
+	var invalid *errInvalid
+	if !errors.As(err, &invalid) {
+		return false
+	}
+	writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
+	return true
+}
+
+// listAnswer is a list's answer: 200 with list, or the 422 of a cursor that
+// names nothing (err from window), naming the cursor's parameter.
+func listAnswer[T any](p paging, list listObject[T], err error) (int, any) {
+	if err == nil {
+		return http.StatusOK, list
+	}
+	field := "after"
+	if p.before != "" {
+		field = "before"
+	}
+	return http.StatusUnprocessableEntity, errorObject{Code: codeInvalid, Message: err.Error(),
+		Errors: []fieldError{{Code: err.Error(), Field: field}}}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -130,22 +129,12 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, u cal
 		return
 	}
 	q, err := parseOrganizationListQuery(func(name string) []string { return r.URL.Query()[name] })
-	var invalid *errInvalid
-	if errors.As(err, &invalid) {
-		writeError(w, http.StatusUnprocessableEntity, codeInvalid, "Validation failed.", invalid.fields...)
+	if writeInvalidQuery(w, err) {
 		return
 	}
 	answer(w, e, func(c *content) (int, any) {
 		list, err := c.listOrganizations(q)
-		if err != nil {
-			field := "after"
-			if q.before != "" {
-				field = "before"
-			}
-			return http.StatusUnprocessableEntity, errorObject{Code: codeInvalid, Message: err.Error(),
-				Errors: []fieldError{{Code: err.Error(), Field: field}}}
-		}
-		return http.StatusOK, list
+		return listAnswer(q.paging, list, err)
 	})
 }
 
