@@ -491,6 +491,12 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	Expect(m.Spec.State).To(BeElementOf(orgrbacv1alpha1.MembershipState(""), orgrbacv1alpha1.MembershipActive))
 	expectWrittenBy(m, w.writerName())
 	expectAnswerResolves(got, expectResolved(ctx, w.ns, id, "editor"), w)
+	// What a cluster admin sees: kubectl lists it, its wide output with its writer.
+	kubectl := testEnv.ControlPlane.KubeCtl()
+	stdout, stderr, err := kubectl.Run("get", "memberships.orgrbac.dev", "-n", w.ns, id, "-o", "wide", "--no-headers")
+	Expect(err).NotTo(HaveOccurred(), "kubectl get memberships: %s", readAll(stderr))
+	row := strings.Fields(readAll(stdout))
+	Expect(row).To(ContainElements(id, "acme", "user_new", "editor", w.writerName()), "kubectl get memberships -o wide")
 	var read sdkWMembership
 	Eventually(func(g Gomega) {
 		a := d.do("writer", "getMembership", map[string]any{"id": id})
@@ -1011,3 +1017,11 @@ var _ = Describe("The official WorkOS Node SDK's writes and access tokens", Orde
 		Expect(newKid).NotTo(Equal(oldKid))
 	}, NodeTimeout(5*time.Minute))
 })
+
+// readAll reads what kubectl printed.
+func readAll(r io.Reader) string {
+	GinkgoHelper()
+	data, err := io.ReadAll(r)
+	Expect(err).NotTo(HaveOccurred())
+	return string(data)
+}
