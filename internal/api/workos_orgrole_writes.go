@@ -254,17 +254,13 @@ func findOrgRole(ctx context.Context, wc client.Client, t orgRoleTarget, slug st
 	if err != nil {
 		return nil, err
 	}
-	var found *orgrbacv1alpha1.OrganizationRole
-	for i := range roles {
-		o := &roles[i]
-		if o.Spec.Slug == slug && (found == nil || resolve.CompareMeta(metaOf(o), metaOf(found)) < 0) {
-			found = o
-		}
-	}
-	if found == nil {
+	i := resolve.Oldest(roles, func(o *orgrbacv1alpha1.OrganizationRole) (resolve.Meta, bool) {
+		return metaOf(o), o.Spec.Slug == slug
+	})
+	if i < 0 {
 		return nil, refuse(http.StatusNotFound, codeNotFound, fmt.Sprintf("Role not found: '%s'.", slug))
 	}
-	return found, nil
+	return &roles[i], nil
 }
 
 // updateOrgRole changes the OrganizationRole of t's organization that slug

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 const (
@@ -117,20 +118,16 @@ func readCA(path string) ([]byte, error) {
 	return b, nil
 }
 
-// oldestEnvironment is the environment created first (by name on a tie).
+// oldestEnvironment is the winning Environment (resolve.Oldest, rule R8),
+// those being deleted left out; nil when none.
 func oldestEnvironment(envs []orgrbacv1alpha1.Environment) *orgrbacv1alpha1.Environment {
-	var oldest *orgrbacv1alpha1.Environment
-	for i := range envs {
-		e := &envs[i]
-		if e.DeletionTimestamp != nil {
-			continue
-		}
-		if oldest == nil || e.CreationTimestamp.Before(&oldest.CreationTimestamp) ||
-			(e.CreationTimestamp.Equal(&oldest.CreationTimestamp) && e.Name < oldest.Name) {
-			oldest = e
-		}
+	i := resolve.Oldest(envs, func(e *orgrbacv1alpha1.Environment) (resolve.Meta, bool) {
+		return metaOf(e), !deleting(e)
+	})
+	if i < 0 {
+		return nil
 	}
-	return oldest
+	return &envs[i]
 }
 
 // desiredCAConfigMap sets the CA, the label and the owner on cm, keeping its other

@@ -88,22 +88,17 @@ func roleConditions(existing []metav1.Condition, gen int64, kind, dupOf, orgMiss
 	return mergeConditions(existing, now, ready, refs)
 }
 
-// oldest returns the name of the oldest object not being deleted, "" when none.
+// oldest returns the name of the winner among duplicates (resolve.Oldest, rule
+// R8), objects being deleted left out; "" when none.
 func oldest[T any](items []T, obj func(*T) metav1.Object) string {
-	var best metav1.Object
-	for i := range items {
-		o := obj(&items[i])
-		if deleting(o) {
-			continue
-		}
-		if best == nil || resolve.CompareMeta(metaOf(o), metaOf(best)) < 0 {
-			best = o
-		}
-	}
-	if best == nil {
+	i := resolve.Oldest(items, func(t *T) (resolve.Meta, bool) {
+		o := obj(t)
+		return metaOf(o), !deleting(o)
+	})
+	if i < 0 {
 		return ""
 	}
-	return best.GetName()
+	return obj(&items[i]).GetName()
 }
 
 // countHolders counts the memberships (of org, or of any organization when org is

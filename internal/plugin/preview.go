@@ -250,13 +250,14 @@ func (o *objects) moveReferences(slug, org, repl string) []fieldChange {
 		implicit := slug == orgrbacv1alpha1.DefaultRoleSlug && repl != ""
 		var oldest *orgrbacv1alpha1.Environment
 		for i := range o.environments {
-			e := &o.environments[i]
-			if e.Spec.DefaultRole != "" {
+			if o.environments[i].Spec.DefaultRole != "" {
 				implicit = false
 			}
-			if oldest == nil || resolve.CompareMeta(metaOf(e), metaOf(oldest)) < 0 {
-				oldest = e
-			}
+		}
+		if i := resolve.Oldest(o.environments, func(e *orgrbacv1alpha1.Environment) (resolve.Meta, bool) {
+			return metaOf(e), true
+		}); i >= 0 {
+			oldest = &o.environments[i]
 		}
 		for i := range o.environments {
 			e := &o.environments[i]

@@ -21,6 +21,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // The webhook configuration, generated into config/webhook/manifests.yaml. Create
@@ -189,23 +190,10 @@ func (l *lookup) multipleRoles(ctx context.Context, ns string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var winner *orgrbacv1alpha1.Environment
-	for i := range envs {
-		if winner == nil || older(&envs[i], winner) {
-			winner = &envs[i]
-		}
-	}
-	return winner != nil && winner.Spec.MultipleRoles, nil
-}
-
-// older reports whether a was created before b (the name breaks ties), the order
-// in which the oldest duplicate wins.
-func older(a, b metav1.Object) bool {
-	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
-	if !ta.Equal(&tb) {
-		return ta.Before(&tb)
-	}
-	return a.GetName() < b.GetName()
+	i := resolve.Oldest(envs, func(e *orgrbacv1alpha1.Environment) (resolve.Meta, bool) {
+		return resolve.Meta{Name: e.Name, Created: e.CreationTimestamp.Time}, true
+	})
+	return i >= 0 && envs[i].Spec.MultipleRoles, nil
 }
 
 // permissionCatalog returns the declared permission slugs, and false when there is
