@@ -1,3 +1,5 @@
+//go:build envtest
+
 package api
 
 import (
@@ -26,6 +28,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/tokens"
@@ -492,7 +495,10 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	expectWrittenBy(m, w.writerName())
 	expectAnswerResolves(got, expectResolved(ctx, w.ns, id, "editor"), w)
 	// What a cluster admin sees: kubectl lists it, its wide output with its writer.
-	kubectl := testEnv.ControlPlane.KubeCtl()
+	admin, err := testEnv.AddUser(envtest.User{Name: "kubectl-admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	kubectl, err := admin.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
 	stdout, stderr, err := kubectl.Run("get", "memberships.orgrbac.dev", "-n", w.ns, id, "-o", "wide", "--no-headers")
 	Expect(err).NotTo(HaveOccurred(), "kubectl get memberships: %s", readAll(stderr))
 	row := strings.Fields(readAll(stdout))
