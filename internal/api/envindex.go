@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // envIndex is the served view of one environment (namespace). Requests read it
@@ -245,20 +246,13 @@ func (e *envIndex) leave(m *memberEntry) {
 	}
 }
 
-// elect chooses user's membership among several: the Ready one, else the
-// oldest. A user with one membership needs no election.
+// elect chooses user's membership among several (resolve.Elect, rule R10). A
+// user with one membership needs no election.
 func (om *orgMembers) elect(user string) {
 	list := om.multi[user]
-	if len(list) == 0 {
-		return
+	if i := resolve.Elect(list, func(m **memberEntry) resolve.Candidate { return (*m).candidate() }); i >= 0 {
+		om.users[user] = list[i]
 	}
-	w := list[0]
-	for _, m := range list[1:] {
-		if beats(m, w) {
-			w = m
-		}
-	}
-	om.users[user] = w
 }
 
 // mergeSorted returns sorted (in compareMembers order) without removals and

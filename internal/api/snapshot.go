@@ -86,8 +86,8 @@ type orgEntry struct {
 
 // orgMembers are the memberships of one organization, by user.
 type orgMembers struct {
-	// users maps a user id to the user's membership: the Ready one, else the
-	// oldest.
+	// users maps a user id to the user's membership, as resolve.Elect elects
+	// it (rule R10).
 	users map[string]*memberEntry
 	// multi holds every membership of the users that have more than one in the
 	// organization (duplicates), from which users' winner is elected.
@@ -128,19 +128,13 @@ func (m *memberEntry) holds(o *orgEntry, p string) bool {
 }
 
 // heldPermissions returns the permissions the membership holds in
-// organization o now, sorted: those of its status that holds grants (the rule
-// of the checks); none unless it grants (active and Ready).
+// organization o now (resolve.Resolved.Held, rule R11).
 func (m *memberEntry) heldPermissions(o *orgEntry) []string {
-	out := []string{}
-	if !m.grants() {
-		return out
+	r := m.resolved()
+	if o == nil {
+		return r.Held(nil)
 	}
-	for _, p := range m.permissions {
-		if m.holds(o, p) {
-			out = append(out, p)
-		}
-	}
-	return out
+	return r.Held(o)
 }
 
 // Role implements resolve.RoleSet: the permissions of a role the organization
@@ -152,17 +146,17 @@ func (o *orgEntry) Role(slug string) ([]string, bool) {
 	return nil, false
 }
 
+// Defines implements resolve.RoleSet: whether the organization sees the role.
+func (o *orgEntry) Defines(slug string) bool { return o.roleBySlug[slug] != nil }
+
 // compareMembers orders memberships oldest first, then by name.
 func compareMembers(a, b *memberEntry) int {
 	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.name, b.name))
 }
 
-// beats reports whether membership a wins over b as its user's membership in
-// their organization: a Ready one over one that is not, else the older.
-func beats(a, b *memberEntry) bool {
-	return resolve.Prefer(
-		resolve.Candidate{Meta: resolve.Meta{Name: a.name, Created: time.Unix(0, a.created)}, Ready: a.ready},
-		resolve.Candidate{Meta: resolve.Meta{Name: b.name, Created: time.Unix(0, b.created)}, Ready: b.ready})
+// candidate is the membership as the election reads it (resolve.Elect).
+func (m *memberEntry) candidate() resolve.Candidate {
+	return resolve.Candidate{Meta: resolve.Meta{Name: m.name, Created: time.Unix(0, m.created)}, Ready: m.ready}
 }
 
 func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
@@ -339,8 +333,8 @@ var noStructure = buildStructure(&input{})
 // by resolve.IndexOrganizations's rule; nil when it names none.
 func (c *content) organization(key string) *orgEntry { return c.orgIDs[key] }
 
-// member returns the membership of user in organization o (the Ready one, else
-// the oldest), nil when there is none.
+// member returns the membership of user in organization o (resolve.Elect's),
+// nil when there is none.
 func (c *content) member(o *orgEntry, user string) *memberEntry {
 	if om := c.byOrg[o.name]; om != nil {
 		return om.users[user]

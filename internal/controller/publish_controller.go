@@ -373,9 +373,10 @@ func (r *PublishReconciler) gather(ctx context.Context, ns string) (*world, erro
 }
 
 // buildSnapshot is the namespace's snapshot (revision 0): the winning roles,
-// every organization but the duplicates, and the members of each whose Membership is Active and
-// Ready, with its resolved roles (status.roles) that still name a visible
-// role. Of two Memberships of one user in one organization the oldest counts.
+// every organization but the duplicates, and the members of each: a user's
+// elected Membership (resolve.Prefer, rule R10) when it grants (Active and
+// Ready), with the roles of its status its organization defines now
+// (resolve.CurrentRoles, rule R11).
 func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, members []orgrbacv1alpha1.Membership) *publish.Snapshot {
 	s := &publish.Snapshot{}
 	for _, r := range env.Roles() {
@@ -411,32 +412,37 @@ func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, member
 		s.Organizations = append(s.Organizations, publish.Organization{Name: name, ExternalID: externalIDs[name]})
 	}
 
+	// Rule R10: of the Memberships of one user in one organization, the one
+	// resolve.Prefer elects answers, and only when it grants.
+	type key struct{ org, user string }
+	elected := make(map[key]*orgrbacv1alpha1.Membership, len(members))
 	order := make([]*orgrbacv1alpha1.Membership, 0, len(members))
 	for i := range members {
-		order = append(order, &members[i])
+		m := &members[i]
+		if deleting(m) {
+			continue
+		}
+		order = append(order, m)
+		k := key{m.Spec.Organization, m.Spec.User}
+		if w := elected[k]; w == nil || resolve.Prefer(candidate(m), candidate(w)) {
+			elected[k] = m
+		}
 	}
 	slices.SortFunc(order, func(a, b *orgrbacv1alpha1.Membership) int {
 		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
-	seen := map[[2]string]bool{}
 	for _, m := range order {
 		i, ok := index[m.Spec.Organization]
-		if !ok || deleting(m) || !resolve.State(m.Spec.State).IsActive() ||
-			!meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady) {
+		if !ok || elected[key{m.Spec.Organization, m.Spec.User}] != m {
 			continue
 		}
-		key := [2]string{m.Spec.Organization, m.Spec.User}
-		if seen[key] {
+		r := resolve.Resolved{State: resolve.State(m.Spec.State),
+			Ready: meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)}
+		if !r.Grants() {
 			continue
 		}
-		seen[key] = true
-		view := env.Organization(m.Spec.Organization)
-		var roles []string
-		for _, slug := range m.Status.Roles {
-			if _, visible := view.RoleType(slug); visible && !slices.Contains(roles, slug) {
-				roles = append(roles, slug)
-			}
-		}
+		// Rule R11: the roles of its status that its organization defines now.
+		roles := resolve.CurrentRoles(env.Organization(m.Spec.Organization), m.Status.Roles)
 		if len(roles) == 0 {
 			continue
 		}
@@ -444,6 +450,11 @@ func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, member
 		o.Members = append(o.Members, publish.Member{User: m.Spec.User, Membership: m.Name, Roles: roles})
 	}
 	return s
+}
+
+// candidate is a Membership as the election reads it (rule R10).
+func candidate(m *orgrbacv1alpha1.Membership) resolve.Candidate {
+	return resolve.Candidate{Meta: metaOf(m), Ready: meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)}
 }
 
 // published returns the metadata of the labelled ConfigMaps of ns with a

@@ -567,6 +567,12 @@ func (o *OrgView) Role(slug string) (permissions []string, ok bool) {
 	return slices.Clone(r.role.perms), true
 }
 
+// Defines reports whether the slug names a role visible to the organization.
+func (o *OrgView) Defines(slug string) bool {
+	_, ok := o.lookup(slug)
+	return ok
+}
+
 // RoleType says whether a visible role is an environment or an organization
 // role; ok is false when the slug names no visible role.
 func (o *OrgView) RoleType(slug string) (t RoleType, ok bool) {

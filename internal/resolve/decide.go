@@ -37,6 +37,9 @@ type RoleSet interface {
 	// Role returns the sorted permission set of the role slug; ok is false when
 	// the organization sees no such role. The caller does not modify it.
 	Role(slug string) (permissions []string, ok bool)
+	// Defines reports whether the organization sees the role slug: Role's ok,
+	// without the permissions.
+	Defines(slug string) bool
 }
 
 // Resolved is a membership as a decision reads it: its spec's state and its
@@ -90,6 +93,39 @@ func (m *Resolved) Holds(o RoleSet, p string) bool {
 		}
 	}
 	return false
+}
+
+// CurrentRoles returns the roles among roles (a membership's status.roles)
+// that o defines now, in their order, each once; nil when none (rule R11). It
+// is what the published snapshot carries for a member: its readers grant a
+// permission when one of these roles, as the snapshot defines it, lists it.
+func CurrentRoles(o RoleSet, roles []string) []string {
+	if o == nil {
+		return nil
+	}
+	var out []string
+	for _, slug := range roles {
+		if o.Defines(slug) && !slices.Contains(out, slug) {
+			out = append(out, slug)
+		}
+	}
+	return out
+}
+
+// Held returns the permissions the membership holds in o now (rule R11),
+// sorted: those of its status that Holds grants; none (an empty, non-nil
+// slice) unless it Grants.
+func (m *Resolved) Held(o RoleSet) []string {
+	out := []string{}
+	if !m.Grants() {
+		return out
+	}
+	for _, p := range m.Permissions {
+		if m.Holds(o, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // GrantingRoles returns the roles among roles (kept in their order) that grant p
@@ -148,25 +184,6 @@ func Decide(o RoleSet, m *Resolved, perms []string) Decision {
 		}
 	}
 	return d
-}
-
-// Candidate is one of several memberships of one user in one organization
-// (duplicates), as the decision elects among them.
-type Candidate struct {
-	Meta
-	// Ready is true when the membership's Ready condition is True.
-	Ready bool
-}
-
-// Prefer reports whether a answers for its user over b: a Ready membership over
-// one that is not, else the older (creation time, then name). The Membership
-// controller makes the oldest the only Ready one; preferring a Ready one keeps
-// answering while a newer duplicate has not been marked yet.
-func Prefer(a, b Candidate) bool {
-	if a.Ready != b.Ready {
-		return a.Ready
-	}
-	return CompareMeta(a.Meta, b.Meta) < 0
 }
 
 var _ RoleSet = (*OrgView)(nil)

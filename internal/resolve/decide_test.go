@@ -14,6 +14,11 @@ func (r roleSet) Role(slug string) ([]string, bool) {
 	return p, ok
 }
 
+func (r roleSet) Defines(slug string) bool {
+	_, ok := r[slug]
+	return ok
+}
+
 func TestDecide(t *testing.T) {
 	roles := roleSet{"admin": {"videos:delete", "videos:view"}, "viewer": {"videos:view"}}
 	admin := &Resolved{Ready: true, Role: "admin", Roles: []string{"admin"}, Permissions: []string{"videos:delete", "videos:view"}}
