@@ -23,7 +23,7 @@ func membershipStatus(old *orgrbacv1alpha1.MembershipStatus, gen int64, res reso
 	ready := readyCondition("", "", gen)
 	switch reason, message := oversize(res); {
 	case !res.Ready:
-		ready = readyCondition(res.Reason, res.Message, gen)
+		ready = readyCondition(readyReason(res.Reason), res.Message, gen)
 	case reason != "":
 		ready = readyCondition(reason, message, gen)
 	default:
@@ -36,6 +36,30 @@ func membershipStatus(old *orgrbacv1alpha1.MembershipStatus, gen int64, res reso
 	refReason, refMessage := referenceProblems(res)
 	st.Conditions = mergeConditions(old.Conditions, now, ready, referencesCondition(refReason, refMessage, gen))
 	return st
+}
+
+// readyReason maps the resolver's reason to the Ready condition's: the one
+// place resolve.Reason meets api/v1alpha1. A reason it does not know (a
+// resolver change not carried here) reads InternalError, never a value the
+// API does not document.
+func readyReason(r resolve.Reason) string {
+	switch r {
+	case resolve.ReasonResolved:
+		return orgrbacv1alpha1.ReasonResolved
+	case resolve.ReasonDefaultRoleMissing:
+		return orgrbacv1alpha1.ReasonDefaultRoleMissing
+	case resolve.ReasonOrganizationNotFound:
+		return orgrbacv1alpha1.ReasonOrganizationNotFound
+	case resolve.ReasonOrganizationDuplicate:
+		return orgrbacv1alpha1.ReasonOrganizationDuplicate
+	case resolve.ReasonRoleNotFound:
+		return orgrbacv1alpha1.ReasonRoleNotFound
+	case resolve.ReasonTooManyRoles:
+		return orgrbacv1alpha1.ReasonTooManyRoles
+	case resolve.ReasonDuplicate:
+		return orgrbacv1alpha1.ReasonDuplicate
+	}
+	return orgrbacv1alpha1.ReasonInternalError
 }
 
 // oversize returns the reason and message of a resolution with more roles or

@@ -360,7 +360,7 @@ func accessChanges(before, after *objects) []accessChange {
 			RolesBefore: nonNil(b.Roles), RolesAfter: nonNil(a.Roles), SourceBefore: string(b.Source), SourceAfter: string(a.Source),
 			Loses: difference(b.Permissions, a.Permissions), Gains: difference(a.Permissions, b.Permissions)}
 		if !a.Ready {
-			ch.ReasonAfter = a.Reason
+			ch.ReasonAfter = string(a.Reason)
 		}
 		out = append(out, ch)
 	}

@@ -222,7 +222,7 @@ func writeResolved(b *strings.Builder, r *Result, state State) {
 // writeNotes writes the RoleNotFound and TooManyRoles findings of r, if any.
 func writeNotes(b *strings.Builder, r *Result) {
 	if len(r.Dropped) > 0 {
-		b.WriteString("; " + ReasonRoleNotFound + ": ")
+		b.WriteString("; " + string(ReasonRoleNotFound) + ": ")
 		textlist.Write(b, len(r.Dropped), func(i int) {
 			d := r.Dropped[i]
 			writeQuote(b, d.Role)
@@ -236,7 +236,7 @@ func writeNotes(b *strings.Builder, r *Result) {
 		})
 	}
 	if len(r.Extra) > 0 {
-		b.WriteString("; " + ReasonTooManyRoles + ": single-role environment, ignored ")
+		b.WriteString("; " + string(ReasonTooManyRoles) + ": single-role environment, ignored ")
 		writeQuoted(b, r.Extra)
 	}
 }

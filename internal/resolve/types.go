@@ -163,32 +163,36 @@ type Input struct {
 	GroupMappings []GroupMapping
 }
 
-// Reasons of a Result, used as the Ready condition's reason.
+// Reason says why a Result is what it is. The Membership controller maps it to
+// its Ready condition's reason (api/v1alpha1), in one place.
+type Reason string
+
+// Reasons of a Result.
 const (
 	// ReasonResolved means the membership resolved to at least one role.
-	ReasonResolved = "Resolved"
+	ReasonResolved Reason = "Resolved"
 	// ReasonDefaultRoleMissing means no source gave a role and no default role
 	// resolves; the membership gets nothing (fail closed).
-	ReasonDefaultRoleMissing = "DefaultRoleMissing"
+	ReasonDefaultRoleMissing Reason = "DefaultRoleMissing"
 	// ReasonOrganizationNotFound means the membership's organization is not
 	// compiled.
-	ReasonOrganizationNotFound = "OrganizationNotFound"
+	ReasonOrganizationNotFound Reason = "OrganizationNotFound"
 	// ReasonRoleNotFound means a candidate slug names no role visible to the
 	// organization. Resolve reports it in Result.Dropped; the membership may
 	// still be Ready.
-	ReasonRoleNotFound = "RoleNotFound"
+	ReasonRoleNotFound Reason = "RoleNotFound"
 	// ReasonTooManyRoles means a single-role environment and several valid
 	// slugs in spec.roles. Resolve reports it in Result.Extra; the membership
 	// may still be Ready.
-	ReasonTooManyRoles = "TooManyRoles"
+	ReasonTooManyRoles Reason = "TooManyRoles"
 	// ReasonDuplicate means another, older object has the same identity; this
 	// one grants nothing (see DuplicateResult).
-	ReasonDuplicate = "Duplicate"
+	ReasonDuplicate Reason = "Duplicate"
 	// ReasonOrganizationDuplicate means the membership's organization is a
 	// duplicate (IndexOrganizations): an older organization claims one of its
 	// ids, so it answers to no id and its members get no roles and no
 	// permissions.
-	ReasonOrganizationDuplicate = "OrganizationDuplicate"
+	ReasonOrganizationDuplicate Reason = "OrganizationDuplicate"
 )
 
 // Assignment is the provenance of one effective role.
@@ -217,7 +221,7 @@ type Result struct {
 	// Ready is true when the membership resolved to at least one role.
 	Ready bool
 	// Reason is one of the Reason* constants: ReasonResolved when Ready.
-	Reason string
+	Reason Reason
 	// Message is a human-readable, deterministic explanation.
 	Message string
 	// Role is Roles[0], or "" when Roles is empty.
