@@ -36,14 +36,6 @@ type OrganizationRef struct {
 	ExternalID string
 }
 
-// ID is the organization's WorkOS id: its externalID when set, else its name.
-func (o OrganizationRef) ID() string {
-	if o.ExternalID != "" {
-		return o.ExternalID
-	}
-	return o.Name
-}
-
 // Fields of an organization that claim a key.
 const (
 	// FieldName is metadata.name.
