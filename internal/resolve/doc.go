@@ -22,31 +22,67 @@ limitations under the License.
 // immutable [Env] (safe for concurrent use); [Env.Resolve] then resolves one
 // Membership against it cheaply, so one Env serves any number of memberships.
 //
-// The rule (docs: api.md "Resolution"), for a Membership M of organization O:
+// The package owns every rule below; no other package codes one of them. R1-R8
+// are the resolution rule (docs: api.md "Resolution", steps 1-8), for a
+// Membership M of organization O ([Compile], [Env.Resolve]):
 //
-//  1. Order: O.rolePriority (slugs visible to O), then O's other
+//   - R1 Order: O.rolePriority (slugs visible to O), then O's other
 //     OrganizationRoles oldest first (name breaks ties), then the environment
 //     order: E.rolePriority, then the other Roles oldest first. Unknown slugs
-//     in a priority list are ignored and reported.
-//  2. Default role: O.defaultRole, else E.defaultRole, else the Role with slug
-//     "member"; a default naming no role visible to O is skipped (and reported).
-//  3. Candidates: Directory = roles of O's Directory GroupMappings whose group is
-//     in M.directoryGroups; SSO likewise with M.ssoGroups; Manual = M.roles.
-//     Slugs naming no role visible to O are dropped (RoleNotFound).
-//  4. Chosen source: Directory if it has a role, else SSO, else Manual, else
-//     Default. Only the chosen source's roles count. When the Default source is
-//     chosen and no default resolves, M is not Ready (DefaultRoleMissing) and
-//     gets nothing (fail closed).
-//  5. Single-role environments keep the highest-priority chosen role; extra
-//     valid slugs in M.roles are reported (TooManyRoles). Multiple-roles
-//     environments keep every chosen role.
-//  6. Permissions: sorted, de-duplicated union of the effective roles'
+//     in a priority list are ignored and reported ([OrgView.Order]).
+//   - R2 Default role: O.defaultRole, else E.defaultRole, else the Role with
+//     slug "member"; a default naming no role visible to O is skipped (and
+//     reported) ([OrgView.DefaultRole]).
+//   - R3 Candidates: Directory = roles of O's Directory GroupMappings whose
+//     group is in M.directoryGroups; SSO likewise with M.ssoGroups; Manual =
+//     M.roles. Slugs naming no role visible to O are dropped
+//     ([ReasonRoleNotFound], [Result.Dropped]).
+//   - R4 Chosen source: Directory if it has a role, else SSO, else Manual,
+//     else Default. Only the chosen source's roles count. When the Default
+//     source is chosen and no default resolves, M is not Ready
+//     ([ReasonDefaultRoleMissing]) and gets nothing (fail closed).
+//   - R5 Single-role environments keep the highest-priority chosen role;
+//     extra valid slugs in M.roles are reported ([ReasonTooManyRoles],
+//     [Result.Extra]). Multiple-roles environments keep every chosen role.
+//   - R6 Permissions: sorted, de-duplicated union of the effective roles'
 //     permissions, matched literally ("*" is not a wildcard).
-//  7. Inactive and Pending memberships keep their roles but get no permissions.
-//  8. Duplicates (Environments, Roles with one slug, OrganizationRoles with one
-//     slug in one organization, Memberships for one organization and user):
-//     the oldest wins (Created ascending, then Name); the losers are invisible
-//     and grant nothing.
+//   - R7 Inactive and Pending memberships keep their roles but get no
+//     permissions ([State.IsActive]).
+//   - R8 Duplicates: of several Environments, Roles with one slug,
+//     OrganizationRoles with one slug in one organization, or Memberships for
+//     one organization and user, the oldest wins ([CompareMeta]: Created
+//     ascending, then Name); the losers are invisible and grant nothing
+//     ([ReasonDuplicate]). [Oldest] picks the winner for a caller holding
+//     objects (the controllers, the webhook, the decision API's writes);
+//     [Compile] settles Environments and roles, [DuplicateMemberships] and
+//     [DuplicateResult] memberships. Objects being deleted take no part.
+//   - R9 Organization ids: an organization's name and externalID are one key
+//     space; a key belongs to its oldest claimant, and an organization an
+//     older one takes a key from answers to no id, grants nothing, and its
+//     members resolve to nothing ([ReasonOrganizationDuplicate])
+//     ([IndexOrganizations], [Env.OrganizationIDs]; the rule in full in
+//     orgid.go).
+//   - R10 Election: of several Memberships of one user in one organization
+//     (none being deleted), the one that answers for the user is a Ready one
+//     over one that is not, else the oldest ([Prefer], [Elect]). R8 makes the
+//     oldest the only Ready one; preferring a Ready one keeps answering while a
+//     younger duplicate is not yet marked. The elected Membership grants only
+//     when it is Ready and active ([Resolved.Grants]); the others never do.
+//     The decision API, the publisher and kubectl orgrbac elect by it.
+//   - R11 Granted now: a membership's status is an upper bound, not the
+//     answer. It holds permission p in O now when it grants (R10), p is in
+//     its status.permissions, and one of its status.roles lists p as O
+//     defines that role now ([Resolved.Holds], [Resolved.Held], [RoleGrants],
+//     [GrantingRoles]): a role that loses p, or is deleted, stops granting it
+//     at once, before the statuses of its holders are rewritten. The
+//     published snapshot carries, per member, the status roles O defines now
+//     ([CurrentRoles]) and no permissions; its readers (pkg/authz) grant p
+//     when one of those roles lists p as the snapshot defines it.
+//   - R12 Decision: "may this member do all of these?" is [Decide]: not a
+//     member, Inactive, Pending, not Ready, else allowed when R11 holds for
+//     every permission ([DecisionGranted] and the other Decision* reasons).
+//   - R13 Reasons: a [Result] says why with a typed [Reason]; the Membership
+//     controller maps it to the Ready condition's reason in one place.
 //
 // Decisions where the contract is silent:
 //
