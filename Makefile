@@ -38,8 +38,8 @@ fmt: ## gofmt the code.
 	gofmt -l -w $$(git ls-files '*.go')
 
 .PHONY: vet
-vet: ## go vet.
-	go vet ./...
+vet: ## go vet, the envtest suites included.
+	go vet -tags envtest ./...
 
 .PHONY: lint
 lint: ## Run golangci-lint (config: .golangci.yml).
@@ -71,10 +71,11 @@ controlplane: ## Build (or find cached) etcd, kube-apiserver, kube-controller-ma
 # on 2 cores, two of them at once starve each other.
 # The bad-input catalogs (docs/security.md) append their counts to a report that
 # is printed, and checked against the catalogs' total floor, at the end.
-test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-built control plane; the Helm chart (test/chart).
+# -tags envtest: the suites that need a control plane (docs/development.md, "Tests").
+test: ## Run all tests: unit, fuzz seeds, envtest suites (-tags envtest) against the source-built control plane; the Helm chart (test/chart).
 	assets=$(ASSETS); promtool=$$(hack/promtool.sh); report=$$(mktemp); trap 'rm -f "$$report"' EXIT; rc=0; \
 	KUBEBUILDER_ASSETS="$$assets" PROMTOOL="$$promtool" ORGRBAC_BADINPUT_REPORT="$$report" \
-		go test ./... -count=1 -timeout 45m -p 1 || rc=$$?; \
+		go test -tags envtest ./... -count=1 -timeout 45m -p 1 || rc=$$?; \
 	hack/badinput-report.sh "$$report" || rc=1; \
 	exit $$rc
 	(cd test/chart && go test ./... -count=1)
@@ -82,11 +83,11 @@ test: ## Run all tests: unit, fuzz seeds, envtest suites against the source-buil
 .PHONY: test-e2e
 test-e2e: ## Run the end-to-end suite alone, verbosely: the built manager on a control plane with kube-controller-manager.
 	assets=$(ASSETS); \
-	KUBEBUILDER_ASSETS="$$assets" go test ./test/e2e/ -count=1 -v -timeout 20m -ginkgo.v
+	KUBEBUILDER_ASSETS="$$assets" go test -tags envtest ./test/e2e/ -count=1 -v -timeout 20m -ginkgo.v
 
 .PHONY: test-unit
-test-unit: ## Run the tests that need no control plane.
-	go test $$(go list ./... | grep -v -e /internal/controller -e /test/) -count=1
+test-unit: ## Run every test that needs no control plane (no envtest tag, no KUBEBUILDER_ASSETS).
+	env -u KUBEBUILDER_ASSETS go test ./... -count=1
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 10s

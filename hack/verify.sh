@@ -8,6 +8,9 @@ state() { git diff; git ls-files --others --exclude-standard; }
 before=$(state)
 make -s manifests generate
 go mod tidy
+# The envtest layer (build tag envtest) compiles and vets too; lint sees it
+# through run.build-tags in .golangci.yml.
+go vet -tags envtest ./...
 # The library comparison of the benchmark is its own module (it pulls in casbin).
 (cd test/bench/library && go mod tidy && go vet ./...)
 # The image tool is its own module (it pulls in go-containerregistry).

@@ -1,3 +1,5 @@
+//go:build envtest
+
 package api
 
 import (
@@ -22,25 +24,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/tokens"
 )
 
@@ -64,11 +60,11 @@ const (
 )
 
 var (
+	// testEnv is the control plane (env.Environment).
 	testEnv *envtest.Environment
 	cfg     *rest.Config
 	k8s     client.Client
 	cs      kubernetes.Interface
-	scheme  = runtime.NewScheme()
 
 	// srv is the API under test and baseURL where it serves (HTTPS).
 	srv     *Server
@@ -114,29 +110,15 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
-	DeferCleanup(testEnv.Stop)
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	env, err := testenv.Start(testenv.Options{})
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	testEnv, cfg, k8s = env.Environment, env.Config, env.Client
 	cs, err = kubernetes.NewForConfig(cfg)
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := ctrl.NewManager(cfg, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())
@@ -159,15 +141,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Logger: logf.Log.WithName("api"), AuthCache: AuthCacheOptions{TTL: 5 * time.Second, NegativeTTL: time.Second}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(srv)).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
+	stop := testenv.StartManager(mctx, mgr)
 	DeferCleanup(func() {
 		cancel()
-		<-done
+		Expect(stop()).To(Succeed(), "the manager stopped")
 	})
 
 	pool := x509.NewCertPool()

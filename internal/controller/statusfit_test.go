@@ -7,7 +7,8 @@ package controller
 //
 //	go test ./internal/controller -run 'TestStatus|FuzzStatus' -count=1
 //
-// and need no KUBEBUILDER_ASSETS (only TestControllers starts envtest).
+// and need no KUBEBUILDER_ASSETS (TestControllers, which starts envtest, is
+// behind the build tag envtest).
 
 import (
 	"fmt"

@@ -1,9 +1,10 @@
+//go:build envtest
+
 package controller
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,28 +13,22 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/testobj"
 )
 
 var (
-	testEnv *envtest.Environment
-	cfg     *rest.Config
-	k8s     client.Client
-	scheme  = runtime.NewScheme()
+	env    *testenv.Env
+	cfg    *rest.Config
+	k8s    client.Client
+	scheme *runtime.Scheme
 	// stopManager stops the running manager and waits for it to exit.
 	stopManager func()
 )
@@ -48,20 +43,12 @@ var _ = BeforeSuite(func(_ SpecContext) {
 	EnforceDefaultTimeoutsWhenUsingContexts()
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
-	DeferCleanup(testEnv.Stop)
-
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	env, err = testenv.Start(testenv.Options{})
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	cfg, k8s, scheme = env.Config, env.Client, env.Scheme
 	stopManager = startManager()
 	DeferCleanup(func() { stopManager() })
 }, NodeTimeout(3*time.Minute))
@@ -76,25 +63,14 @@ func startManager() func() {
 // startManagerWith starts a manager with the given controller options.
 func startManagerWith(opts Options) func() {
 	GinkgoHelper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := ctrl.NewManager(cfg, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	Expect(Setup(ctx, mgr, opts)).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
+	stop := testenv.StartManager(ctx, mgr)
 	return func() {
 		cancel()
-		<-done
+		Expect(stop()).To(Succeed(), "the manager stopped")
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build envtest
+
 package plugin
 
 import (
@@ -19,7 +21,8 @@ import (
 	"github.com/orgrbac/orgrbac/internal/testobj"
 )
 
-// update rewrites the golden files: go test ./internal/plugin -args -update
+// update rewrites the golden files:
+// KUBEBUILDER_ASSETS=$(hack/controlplane.sh) go test -tags envtest ./internal/plugin -args -update
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Parts of the output that change from run to run.
@@ -57,7 +60,7 @@ func goldenAs(kubeconfig, name string, args ...string) result {
 		Expect(os.WriteFile(path, []byte(got), 0o644)).To(Succeed())
 	}
 	want, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred(), "golden file %s (go test ./internal/plugin -args -update writes it)", path)
+	Expect(err).NotTo(HaveOccurred(), "golden file %s (go test -tags envtest ./internal/plugin -args -update writes it)", path)
 	Expect(got).To(Equal(string(want)), "output of %s differs from %s", strings.Join(args, " "), path)
 	return res
 }

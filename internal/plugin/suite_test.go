@@ -1,14 +1,12 @@
+//go:build envtest
+
 package plugin
 
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,19 +19,15 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/yaml"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 )
 
 // The suite runs the plugin in-process against envtest with the real controllers
@@ -42,6 +36,7 @@ import (
 const samplesNS = "videos"
 
 var (
+	// testEnv is the control plane (testenv's Env.Environment).
 	testEnv *envtest.Environment
 	k8s     client.Client
 	// readerKube is the kubeconfig of a user who may read the orgrbac kinds and
@@ -60,50 +55,23 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	scheme := newScheme()
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "config", "webhook")}},
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
-	DeferCleanup(testEnv.Stop)
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	env, err := testenv.Start(testenv.Options{Webhooks: true})
 	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	testEnv, k8s = env.Environment, env.Client
 
-	opts := &testEnv.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir}),
-	})
+	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	DeferCleanup(func() { cancel(); <-done })
-	addr := net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort))
+	stop := testenv.StartManager(mctx, mgr)
+	DeferCleanup(func() {
+		cancel()
+		Expect(stop()).To(Succeed(), "the manager stopped")
+	})
 	// The webhook server's certificate, verified with the CA envtest made for it.
-	roots := x509.NewCertPool()
-	Expect(roots.AppendCertsFromPEM(opts.LocalServingCAData)).To(BeTrue())
-	Eventually(func() error {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: roots})
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	}).WithContext(ctx).Should(Succeed(), "the webhook server listens")
+	Eventually(env.DialWebhookServer).WithContext(ctx).Should(Succeed(), "the webhook server listens")
 
 	applySamples(ctx)
 	readerKube = userKubeconfig("reader", &rbacv1.ClusterRole{

@@ -15,20 +15,14 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	orgrbac "github.com/orgrbac/orgrbac"
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
@@ -68,24 +62,13 @@ func Install(cfg *rest.Config) error {
 }
 
 // Scheme returns a scheme with the Kubernetes and orgrbac types.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(s))
-	return s
-}
+func Scheme() *runtime.Scheme { return testenv.Scheme() }
 
 // StartControllers runs the orgrbac controllers (resolution, status, publishing)
 // in-process against the cluster of cfg, as the orgrbac manager does without its
 // webhooks and decision API. The returned function stops them and waits.
 func StartControllers(cfg *rest.Config) (stop func(), err error) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := ctrl.NewManager(cfg, testenv.ManagerOptions(Scheme()))
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}

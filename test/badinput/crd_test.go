@@ -1,3 +1,5 @@
+//go:build envtest
+
 // Package badinput holds the bad-input catalog of the custom resources (issue
 // #13; docs/security.md, "Bad-input catalog"): objects that a real API server,
 // with the CRDs installed and the admission webhooks registered, must refuse
@@ -6,14 +8,9 @@ package badinput
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,21 +18,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/badinput"
 	"github.com/orgrbac/orgrbac/internal/index"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
@@ -62,32 +52,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "config", "webhook")}},
-	}
-	cfg, err := env.Start()
+	env, err := testenv.Start(testenv.Options{Webhooks: true})
 	if err != nil {
-		return 1, fmt.Errorf("starting the control plane (is KUBEBUILDER_ASSETS set? `make test` sets it): %w", err)
-	}
-	defer func() { _ = env.Stop() }()
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return 1, err
 	}
-	opts := &env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir}),
-	})
+	defer func() { _ = env.Stop() }()
+	k8s = env.Client
+	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
 	if err != nil {
 		return 1, err
 	}
@@ -99,24 +70,18 @@ func run(m *testing.M) (int, error) {
 	if err := webhookv1alpha1.Setup(mgr); err != nil {
 		return 1, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stop := testenv.StartManager(ctx, mgr)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "bad-input catalog (crds): the manager:", err)
 		}
 	}()
 
 	// The webhook server listens, with the certificate envtest made for it.
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(opts.LocalServingCAData)
-	addr := net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
+		err := env.DialWebhookServer()
 		if err == nil {
-			_ = conn.Close()
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1,3 +1,5 @@
+//go:build envtest
+
 // Package e2e tests orgrbac as a cluster admin uses it: the built manager binary,
 // authenticated as its own ServiceAccount, against a control plane with
 // kube-controller-manager (garbage collection and namespace deletion happen),

@@ -1,3 +1,5 @@
+//go:build envtest
+
 // Package observability tests the observability kit of config/prometheus: the
 // alerts with promtool (check and unit tests), and that every metric the Grafana
 // dashboard and the alerts read is exported by the manager, scraped from its
@@ -15,8 +17,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,21 +28,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/testobj"
-	"github.com/orgrbac/orgrbac/pkg/orgrbactest"
 )
 
 var (
@@ -72,33 +67,19 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	scheme := orgrbactest.Scheme()
-	testEnv := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "config", "webhook")}},
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
-	DeferCleanup(testEnv.Stop)
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	env, err := testenv.Start(testenv.Options{Webhooks: true})
 	Expect(err).NotTo(HaveOccurred())
-	cs, err = kubernetes.NewForConfig(cfg)
+	DeferCleanup(env.Stop)
+	k8s = env.Client
+	cs, err = kubernetes.NewForConfig(env.Config)
 	Expect(err).NotTo(HaveOccurred())
 
 	// The manager as cmd runs it: controllers, webhooks, the decision API, and
 	// the metrics endpoint (plain HTTP here: its authentication is e2e's subject).
 	metricsAddr, apiAddr := freeAddr(), freeAddr()
-	wopts := &testEnv.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Host: wopts.LocalServingHost, Port: wopts.LocalServingPort, CertDir: wopts.LocalServingCertDir}),
-	})
+	mopts := env.ManagerOptions()
+	mopts.Metrics = metricsserver.Options{BindAddress: metricsAddr}
+	mgr, err := ctrl.NewManager(env.Config, mopts)
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
@@ -106,13 +87,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Logger: logf.Log.WithName("api")})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(srv)).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	DeferCleanup(func() { cancel(); <-done })
+	stop := testenv.StartManager(mctx, mgr)
+	DeferCleanup(func() {
+		cancel()
+		Expect(stop()).To(Succeed(), "the manager stopped")
+	})
 
 	pool := x509.NewCertPool()
 	Expect(pool.AppendCertsFromPEM(srv.CertificatePEM())).To(BeTrue())
@@ -120,14 +99,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	apiURL, metricsURL = "https://"+apiAddr, "http://"+metricsAddr+"/metrics"
 	Eventually(func() error { return srv.ReadyzCheck()(nil) }).WithContext(ctx).Should(Succeed())
-	webhookAddr := net.JoinHostPort(wopts.LocalServingHost, strconv.Itoa(wopts.LocalServingPort))
-	Eventually(func() error {
-		conn, err := net.DialTimeout("tcp", webhookAddr, time.Second)
-		if err == nil {
-			_ = conn.Close()
-		}
-		return err
-	}).WithContext(ctx).Should(Succeed())
+	Eventually(env.DialWebhookServer).WithContext(ctx).Should(Succeed(), "the webhook server listens")
 	exercise(ctx)
 }, NodeTimeout(3*time.Minute))
 

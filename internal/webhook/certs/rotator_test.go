@@ -1,3 +1,5 @@
+//go:build envtest
+
 package certs
 
 import (
@@ -218,10 +220,4 @@ func asShippedRotator(ctx context.Context, t *testing.T, env *envtest.Environmen
 		t.Fatal(err)
 	}
 	return u.Config()
-}
-
-func TestReadyCheckBeforeReady(t *testing.T) {
-	if err := ReadyCheck(make(chan struct{}))(nil); err == nil {
-		t.Error("ReadyCheck passed before ready")
-	}
 }

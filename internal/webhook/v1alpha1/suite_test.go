@@ -1,13 +1,10 @@
+//go:build envtest
+
 package v1alpha1_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,29 +13,19 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/testobj"
 )
 
 var (
-	testEnv *envtest.Environment
-	scheme  = runtime.NewScheme()
 	// k8s is a client whose admission warnings land in warned.
 	k8s    client.Client
 	warned = &warningRecorder{}
@@ -75,56 +62,28 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(scheme))
 
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{filepath.Join("..", "..", "..", "config", "webhook")}},
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting the control plane; `make test` sets KUBEBUILDER_ASSETS")
-	DeferCleanup(testEnv.Stop)
-	Expect(testEnv.WebhookInstallOptions.ValidatingWebhooks).NotTo(BeEmpty(), "config/webhook holds the generated configuration")
+	env, err := testenv.Start(testenv.Options{Webhooks: true})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
 
-	wcfg := rest.CopyConfig(cfg)
+	wcfg := rest.CopyConfig(env.Config)
 	wcfg.WarningHandler = warned
-	k8s, err = client.New(wcfg, client.Options{Scheme: scheme})
+	k8s, err = client.New(wcfg, client.Options{Scheme: env.Scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	opts := &testEnv.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Host: opts.LocalServingHost, Port: opts.LocalServingPort, CertDir: opts.LocalServingCertDir}),
-	})
+	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
 	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	DeferCleanup(func() { cancel(); <-done })
+	stop := testenv.StartManager(mctx, mgr)
+	DeferCleanup(func() {
+		cancel()
+		Expect(stop()).To(Succeed(), "the manager stopped")
+	})
 
-	addr := net.JoinHostPort(opts.LocalServingHost, strconv.Itoa(opts.LocalServingPort))
 	// The webhook server's certificate, verified with the CA envtest made for it.
-	roots := x509.NewCertPool()
-	Expect(roots.AppendCertsFromPEM(opts.LocalServingCAData)).To(BeTrue())
-	Eventually(func() error {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{RootCAs: roots})
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	}).WithContext(ctx).Should(Succeed(), "the webhook server listens")
+	Eventually(env.DialWebhookServer).WithContext(ctx).Should(Succeed(), "the webhook server listens")
 }, NodeTimeout(3*time.Minute))
 
 // newNamespace creates a namespace (an environment) for one spec.
