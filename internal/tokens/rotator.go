@@ -115,14 +115,14 @@ func (r *Rotator) reconcile(ctx context.Context) (time.Duration, error) {
 			return err
 		}
 		if missing {
-			secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: r.opts.SecretName, Namespace: r.opts.Namespace}, Type: corev1.SecretTypeOpaque}
+			// Labelled only when the Rotator creates it: a Secret an install
+			// created keeps its labels, whose owner (Helm, kustomize) applies them
+			// again on every upgrade and must not find another owner's value.
+			secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: r.opts.SecretName, Namespace: r.opts.Namespace,
+				Labels: map[string]string{managedByLabel: managedByValue}}, Type: corev1.SecretTypeOpaque}
 		} else {
 			secret = secret.DeepCopy()
 		}
-		if secret.Labels == nil {
-			secret.Labels = map[string]string{}
-		}
-		secret.Labels[managedByLabel] = managedByValue
 		if secret.Data == nil {
 			secret.Data = map[string][]byte{}
 		}

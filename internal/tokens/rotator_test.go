@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -250,13 +251,19 @@ func waitFor(t *testing.T, cond func() bool) {
 // The Secret as the chart and config/default ship it: empty, for the Rotator to
 // fill with its first key (an update: the Rotator's RBAC has no create).
 func TestRotatorFillsTheShippedEmptySecret(t *testing.T) {
-	shipped := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: testSecret, Namespace: testNamespace}, Type: corev1.SecretTypeOpaque}
+	shipped := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: testSecret, Namespace: testNamespace,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "Helm"}}, Type: corev1.SecretTypeOpaque}
 	r, client, _ := newTestRotator(t, shipped)
 	if _, err := r.reconcile(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, keys := storedKeys(t, client); len(keys) != 1 {
+	got, keys := storedKeys(t, client)
+	if len(keys) != 1 {
 		t.Fatalf("%d keys, want the first one", len(keys))
+	}
+	// The install's labels are its own: Helm applies them again on upgrades.
+	if want := map[string]string{"app.kubernetes.io/managed-by": "Helm"}; !maps.Equal(got.Labels, want) {
+		t.Errorf("labels %v; want the install's %v untouched", got.Labels, want)
 	}
 	for _, a := range client.Actions() {
 		if a.GetVerb() == "create" {
