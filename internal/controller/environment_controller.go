@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -15,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
-	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/model"
 )
 
 // EnvironmentReconciler keeps an Environment's status: the counts of its
@@ -25,6 +24,9 @@ type EnvironmentReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// models holds the namespaces' compiled environments (shared with the
+	// other controllers).
+	models *model.Cache
 }
 
 // Reconcile computes the environment's status and writes it when it changed.
@@ -35,11 +37,20 @@ func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	ns := env.Namespace
 
-	in, err := gatherInput(ctx, r.Client, ns)
+	compiled, err := namespaceEnv(ctx, r.models, r.Client, ns)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	compiled := resolve.Compile(in)
+	var roles orgrbacv1alpha1.RoleList
+	if err := r.Client.List(ctx, &roles, client.InNamespace(ns), readOnly); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing roles: %w", err)
+	}
+	liveRoles := 0
+	for i := range roles.Items {
+		if !deleting(&roles.Items[i]) {
+			liveRoles++
+		}
+	}
 	var orgs orgrbacv1alpha1.OrganizationList
 	if err := r.Client.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing organizations: %w", err)
@@ -51,7 +62,7 @@ func (r *EnvironmentReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	orig := env.DeepCopy()
 	env.Status.ObservedGeneration = env.Generation
-	env.Status.Roles = count(len(in.Roles))
+	env.Status.Roles = count(liveRoles)
 	env.Status.Organizations = count(len(orgs.Items))
 	env.Status.Memberships = count(len(members.Items))
 
@@ -84,6 +95,10 @@ func environmentConditions(existing []metav1.Condition, gen int64, older, unknow
 // SetupWithManager registers the controller.
 func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.models == nil {
+		r.models = model.NewCache(mgr.GetClient())
+	}
+	inv := invalidates(r.models)
 	c := mgr.GetClient()
 	envs := func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list orgrbacv1alpha1.EnvironmentList
@@ -95,10 +110,10 @@ func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("environment").
-		For(&orgrbacv1alpha1.Environment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&orgrbacv1alpha1.Environment{}, createDelete(envs)).
-		Watches(&orgrbacv1alpha1.Role{}, byEvent(envs, nothing)).
-		Watches(&orgrbacv1alpha1.Organization{}, createDelete(envs)).
+		For(&orgrbacv1alpha1.Environment{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
+		Watches(&orgrbacv1alpha1.Environment{}, createDelete(envs), inv).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(envs, nothing), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, createDelete(envs), inv).
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(envs)).
 		WithOptions(opts).
 		Complete(r)

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -17,7 +16,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
-	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/model"
 )
 
 // GroupMappingReconciler keeps a GroupMapping's status: matchedMemberships, and
@@ -26,6 +25,9 @@ type GroupMappingReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// models holds the namespaces' compiled environments (shared with the
+	// other controllers).
+	models *model.Cache
 }
 
 // Reconcile computes the mapping's status and writes it when it changed.
@@ -38,11 +40,11 @@ func (r *GroupMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
-	in, err := gatherInput(ctx, r.Client, gm.Namespace, gm.Spec.Organization)
+	env, err := namespaceEnv(ctx, r.models, r.Client, gm.Namespace)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	view := resolve.Compile(in).Organization(gm.Spec.Organization)
+	view := env.Organization(gm.Spec.Organization)
 	var members orgrbacv1alpha1.MembershipList
 	if err := r.Client.List(ctx, &members, client.InNamespace(gm.Namespace),
 		client.MatchingFields{index.MembershipByGroup: index.GroupKey(gm.Spec.Organization, gm.Spec.Source, gm.Spec.Group)}, readOnly); err != nil {
@@ -78,6 +80,10 @@ func groupsChanged(oldObj, newObj client.Object) bool {
 // SetupWithManager registers the controller.
 func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.models == nil {
+		r.models = model.NewCache(mgr.GetClient())
+	}
+	inv := invalidates(r.models)
 	c := mgr.GetClient()
 	mappings := func(ctx context.Context, ns, field, value string, keep func(*orgrbacv1alpha1.GroupMapping) bool) []reconcile.Request {
 		var gms orgrbacv1alpha1.GroupMappingList
@@ -122,11 +128,11 @@ func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("groupmapping").
-		For(&orgrbacv1alpha1.GroupMapping{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&orgrbacv1alpha1.GroupMapping{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(fromMembership, groupsChanged)).
-		Watches(&orgrbacv1alpha1.Role{}, byEvent(bySlug, nothing)).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(bySlug, nothing)).
-		Watches(&orgrbacv1alpha1.Organization{}, byEvent(byOrg, nothing)).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(bySlug, nothing), inv).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(bySlug, nothing), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, byEvent(byOrg, nothing), inv).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -17,6 +17,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 	"github.com/orgrbac/orgrbac/internal/textlist"
 )
@@ -27,7 +28,9 @@ type MembershipReconciler struct {
 	Client   client.Client
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
-	envs     *envCache
+	// models holds the namespaces' compiled environments (shared with the
+	// other controllers).
+	models *model.Cache
 }
 
 // Event reasons of Memberships.
@@ -89,13 +92,7 @@ func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.M
 		}
 	}
 
-	env, err := r.envs.get(m.Namespace, func() (*resolve.Env, error) {
-		in, err := gatherNamespace(ctx, r.Client, m.Namespace)
-		if err != nil {
-			return nil, err
-		}
-		return resolve.Compile(in), nil
-	})
+	env, err := namespaceEnv(ctx, r.models, r.Client, m.Namespace)
 	if err != nil {
 		return resolve.Result{}, err
 	}
@@ -132,20 +129,21 @@ func sourceOrNone(s orgrbacv1alpha1.RoleSource) string {
 // a reconcile. A reconcile that finds the status equal to its resolution writes
 // nothing, so the controller's own status writes cost one cheap no-op pass.
 func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	if r.envs == nil {
-		r.envs = newEnvCache()
+	if r.models == nil {
+		r.models = model.NewCache(mgr.GetClient())
 	}
-	m := &membershipMapper{c: mgr.GetClient(), envs: r.envs}
+	m := &membershipMapper{c: mgr.GetClient()}
+	inv := invalidates(r.models)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membership").
 		For(&orgrbacv1alpha1.Membership{}).
 		// A membership created or deleted can make another one a duplicate, or not.
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.peers)).
-		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environment)).
-		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organization)).
-		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleCreatedOrDeleted, m.roleChanged)).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.orgRoleCreatedOrDeleted, m.orgRoleChanged)).
-		Watches(&orgrbacv1alpha1.GroupMapping{}, onSpecChange(m.groupMapping)).
+		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environment), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organization), inv).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleCreatedOrDeleted, m.roleChanged), inv).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.orgRoleCreatedOrDeleted, m.orgRoleChanged), inv).
+		Watches(&orgrbacv1alpha1.GroupMapping{}, onSpecChange(m.groupMapping), inv).
 		WithOptions(opts).
 		Complete(r)
 }

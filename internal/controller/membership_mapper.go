@@ -12,11 +12,10 @@ import (
 )
 
 // membershipMapper finds, through the field indexes, the memberships whose
-// resolution an event may change.
+// resolution an event may change. The namespace's compiled environment is
+// invalidated before, by the watch's predicate (model.Cache.Invalidator).
 type membershipMapper struct {
 	c client.Reader
-	// envs is invalidated by every input change before its memberships are enqueued.
-	envs *envCache
 }
 
 // memberships returns requests for the memberships of ns matching the field
@@ -60,7 +59,6 @@ func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reco
 // environment: every membership of the namespace (the environment's settings
 // apply to all of them).
 func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	return mm.memberships(ctx, obj.GetNamespace(), "", "", nil)
 }
 
@@ -68,7 +66,6 @@ func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) 
 // whose ids collide with its own (idPeerRequests), which may become or stop
 // being duplicates, whose members resolve to nothing.
 func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	reqs := mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
 	for _, peer := range idPeerRequests(ctx, mm.c, obj) {
 		reqs = append(reqs, mm.memberships(ctx, peer.Namespace, index.MembershipByOrganization, peer.Name, nil)...)
@@ -78,7 +75,6 @@ func (mm *membershipMapper) organization(ctx context.Context, obj client.Object)
 
 // groupMapping: the memberships in the mapped group.
 func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	g, ok := obj.(*orgrbacv1alpha1.GroupMapping)
 	if !ok {
 		return nil
@@ -89,7 +85,6 @@ func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object)
 
 // roleChanged: a role's permissions changed; the memberships naming or holding it.
 func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -99,7 +94,6 @@ func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Objec
 
 // orgRoleChanged: an organization role's permissions changed.
 func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil
@@ -109,7 +103,6 @@ func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Ob
 
 // roleCreatedOrDeleted: a role appeared or went away.
 func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -119,7 +112,6 @@ func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client
 
 // orgRoleCreatedOrDeleted: an organization role appeared or went away.
 func (mm *membershipMapper) orgRoleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
-	mm.envs.invalidate(obj.GetNamespace())
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -18,6 +17,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 	"github.com/orgrbac/orgrbac/internal/textlist"
 )
@@ -28,6 +28,9 @@ type OrganizationReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// models holds the namespaces' compiled environments (shared with the
+	// other controllers).
+	models *model.Cache
 }
 
 // Reconcile computes the organization's status and writes it when it changed.
@@ -37,11 +40,11 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return res, err
 	}
 
-	in, err := gatherInput(ctx, r.Client, org.Namespace, org.Name)
+	env, err := namespaceEnv(ctx, r.models, r.Client, org.Namespace)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	view := resolve.Compile(in).Organization(org.Name)
+	view := env.Organization(org.Name)
 	var members orgrbacv1alpha1.MembershipList
 	if err := r.Client.List(ctx, &members, client.InNamespace(org.Namespace),
 		client.MatchingFields{index.MembershipByOrganization: org.Name}, readOnly); err != nil {
@@ -148,6 +151,10 @@ func unknownRoles(unknownDefault string, unknownPriority []string) (reason, mess
 // SetupWithManager registers the controller.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.models == nil {
+		r.models = model.NewCache(mgr.GetClient())
+	}
+	inv := invalidates(r.models)
 	c := mgr.GetClient()
 	own := func(_ context.Context, o client.Object) []reconcile.Request {
 		org := ""
@@ -170,11 +177,11 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	peers := func(ctx context.Context, o client.Object) []reconcile.Request { return idPeerRequests(ctx, c, o) }
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("organization").
-		For(&orgrbacv1alpha1.Organization{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(peers)).
+		For(&orgrbacv1alpha1.Organization{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(peers), inv).
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(own)).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(own)).
-		Watches(&orgrbacv1alpha1.Role{}, byEvent(all, nothing)).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(own), inv).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(all, nothing), inv).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/publish"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 	"github.com/orgrbac/orgrbac/internal/slim"
@@ -101,6 +102,9 @@ type PublishReconciler struct {
 	// labelled ConfigMaps only, see newPublishedCache).
 	configMaps client.Reader
 	throttle   *throttle
+	// models holds the namespaces' compiled environments (shared with the
+	// other controllers); nil reads and compiles the namespace on each pass.
+	models *model.Cache
 
 	mu sync.Mutex
 	// highWater is the revision published last per namespace since start, so
@@ -291,6 +295,9 @@ func (r *PublishReconciler) forget(ns string) {
 	delete(r.verified, ns)
 	r.mu.Unlock()
 	publicationTimes.forget(ns)
+	if r.models != nil {
+		r.models.Forget(ns)
+	}
 	for _, f := range r.OnForget {
 		f(ns)
 	}
@@ -331,22 +338,30 @@ func (w *world) empty() bool { return w.objects == 0 }
 
 func (r *PublishReconciler) gather(ctx context.Context, ns string) (*world, error) {
 	w := &world{}
-	var orgs orgrbacv1alpha1.OrganizationList
-	if err := r.Client.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
-		return nil, fmt.Errorf("listing organizations: %w", err)
-	}
-	names := make([]string, 0, len(orgs.Items))
-	for i := range orgs.Items {
-		if o := &orgs.Items[i]; !deleting(o) {
-			names = append(names, o.Name)
-			w.orgs = append(w.orgs, *o)
-		}
-	}
-	in, err := gatherInput(ctx, r.Client, ns, names...)
+	compiled, err := namespaceEnv(ctx, r.models, r.Client, ns)
 	if err != nil {
 		return nil, err
 	}
-	w.compiled = resolve.Compile(in)
+	w.compiled = compiled
+	var (
+		envs  orgrbacv1alpha1.EnvironmentList
+		roles orgrbacv1alpha1.RoleList
+		orgs  orgrbacv1alpha1.OrganizationList
+	)
+	if err := r.Client.List(ctx, &envs, client.InNamespace(ns), readOnly); err != nil {
+		return nil, fmt.Errorf("listing environments: %w", err)
+	}
+	if err := r.Client.List(ctx, &roles, client.InNamespace(ns), readOnly); err != nil {
+		return nil, fmt.Errorf("listing roles: %w", err)
+	}
+	if err := r.Client.List(ctx, &orgs, client.InNamespace(ns), readOnly); err != nil {
+		return nil, fmt.Errorf("listing organizations: %w", err)
+	}
+	for i := range orgs.Items {
+		if o := &orgs.Items[i]; !deleting(o) {
+			w.orgs = append(w.orgs, *o)
+		}
+	}
 
 	var members orgrbacv1alpha1.MembershipList
 	if err := r.Client.List(ctx, &members, client.InNamespace(ns), readOnly); err != nil {
@@ -357,7 +372,7 @@ func (r *PublishReconciler) gather(ctx context.Context, ns string) (*world, erro
 	if err := r.Client.List(ctx, &oroles, client.InNamespace(ns), readOnly); err != nil {
 		return nil, fmt.Errorf("listing organization roles: %w", err)
 	}
-	w.objects = len(in.Environments) + len(in.Roles) + len(orgs.Items) + len(members.Items) + len(oroles.Items)
+	w.objects = live(envs.Items) + live(roles.Items) + len(orgs.Items) + len(members.Items) + len(oroles.Items)
 
 	if winner, _ := w.compiled.Environment(); winner != nil {
 		var env orgrbacv1alpha1.Environment
@@ -370,6 +385,20 @@ func (r *PublishReconciler) gather(ctx context.Context, ns string) (*world, erro
 		}
 	}
 	return w, nil
+}
+
+// live is the number of items not being deleted.
+func live[T any, P interface {
+	*T
+	metav1.Object
+}](items []T) int {
+	n := 0
+	for i := range items {
+		if !deleting(P(&items[i])) {
+			n++
+		}
+	}
+	return n
 }
 
 // buildSnapshot is the namespace's snapshot (revision 0): the winning roles,
@@ -805,15 +834,19 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 	}
 	r.configMaps = cmCache
 
+	if r.models == nil {
+		r.models = model.NewCache(mgr.GetClient())
+	}
+	inv := invalidates(r.models)
 	byNamespace := func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{publishRequest(o.GetNamespace())}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("publish").
-		Watches(&orgrbacv1alpha1.Environment{}, byEvent(byNamespace, nothing)).
-		Watches(&orgrbacv1alpha1.Role{}, onSpecChange(byNamespace)).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, onSpecChange(byNamespace)).
-		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(byNamespace)).
+		Watches(&orgrbacv1alpha1.Environment{}, byEvent(byNamespace, nothing), inv).
+		Watches(&orgrbacv1alpha1.Role{}, onSpecChange(byNamespace), inv).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, onSpecChange(byNamespace), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(byNamespace), inv).
 		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(byNamespace, membershipPublishRelevant)).
 		WatchesRawSource(source.Kind(cmCache, configMapMetadata(),
 			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, cm *metav1.PartialObjectMetadata) []reconcile.Request {

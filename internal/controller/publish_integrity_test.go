@@ -23,8 +23,8 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/publish"
-	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // cmMeta is the cached metadata of a published ConfigMap.
@@ -93,7 +93,7 @@ type fakePublisher struct {
 	r      *PublishReconciler
 	c      client.Client
 	clk    *clocktesting.FakePassiveClock
-	envs   *envCache
+	envs   *model.Cache
 	events *events.FakeRecorder
 }
 
@@ -112,9 +112,9 @@ func newFakePublisher(t *testing.T, objs ...client.Object) *fakePublisher {
 		}).
 		Build()
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC))
-	fp := &fakePublisher{c: c, clk: clk, envs: newEnvCache(), events: events.NewFakeRecorder(100)}
+	fp := &fakePublisher{c: c, clk: clk, envs: model.NewCache(c), events: events.NewFakeRecorder(100)}
 	fp.r = &PublishReconciler{Client: c, APIReader: c, configMaps: c, Clock: clk, Recorder: fp.events,
-		Interval: time.Second, Refresh: publishRefresh, OnForget: []func(string){fp.envs.forget},
+		Interval: time.Second, Refresh: publishRefresh, OnForget: []func(string){fp.envs.Forget},
 		throttle:  &throttle{clock: clk, interval: time.Second, last: map[types.NamespacedName]time.Time{}},
 		highWater: map[string]int64{}, verified: map[string]map[string]string{}}
 	return fp
@@ -247,12 +247,12 @@ func TestNamespaceStateIsFreed(t *testing.T) {
 	fp := newFakePublisher(t, objs...)
 	for _, ns := range []string{"a", "b"} {
 		fp.pass(t, ns)
-		if _, err := fp.envs.get(ns, func() (*resolve.Env, error) { return resolve.Compile(resolve.Input{}), nil }); err != nil {
+		if _, err := fp.envs.Env(context.Background(), ns); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := fp.r.namespaces(); n != 2 || fp.envs.len() != 2 {
-		t.Fatalf("state for %d namespaces, envCache %d; want 2, 2", n, fp.envs.len())
+	if n := fp.r.namespaces(); n != 2 || fp.envs.Len() != 2 {
+		t.Fatalf("state for %d namespaces, envCache %d; want 2, 2", n, fp.envs.Len())
 	}
 	for _, o := range objs {
 		if o.GetNamespace() == "a" {
@@ -264,8 +264,8 @@ func TestNamespaceStateIsFreed(t *testing.T) {
 	// Deleting the Environment deletes its ConfigMaps (garbage collection is
 	// not faked): the pass finds none or deletes them.
 	fp.pass(t, "a")
-	if n := fp.r.namespaces(); n != 1 || fp.envs.len() != 1 {
-		t.Errorf("after namespace a emptied: state for %d namespaces, envCache %d; want 1, 1", n, fp.envs.len())
+	if n := fp.r.namespaces(); n != 1 || fp.envs.Len() != 1 {
+		t.Errorf("after namespace a emptied: state for %d namespaces, envCache %d; want 1, 1", n, fp.envs.Len())
 	}
 	publicationTimes.mu.Lock()
 	_, kept := publicationTimes.at["a"]
@@ -275,8 +275,8 @@ func TestNamespaceStateIsFreed(t *testing.T) {
 		t.Errorf("age metric: namespace a kept %v, b kept %v", kept, other)
 	}
 	// Invalidations after the fact create no entry.
-	fp.envs.invalidate("a")
-	if fp.envs.len() != 1 {
+	fp.envs.Invalidate("a")
+	if fp.envs.Len() != 1 {
 		t.Errorf("invalidate created an entry")
 	}
 	var list corev1.ConfigMapList

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	"github.com/orgrbac/orgrbac/internal/index"
+	"github.com/orgrbac/orgrbac/internal/model"
 	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
@@ -62,21 +63,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
 	c := mgr.GetClient()
 	memberships.use(mgr.GetCache()) // orgrbac_memberships counts this manager's cache
-	// The Membership controller's compiled environments are dropped with the
-	// rest of a namespace's state when its last orgrbac object goes.
-	envs := newEnvCache()
+	// One compiled environment per namespace for every controller that
+	// resolves; each invalidates it from its own watches (model.Cache.Invalidator),
+	// and the publisher drops a namespace's with the rest of its state when its
+	// last orgrbac object goes.
+	models := model.NewCache(c)
 	for name, setup := range map[string]interface {
 		SetupWithManager(ctrl.Manager, controller.Options) error
 	}{
-		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership"), envs: envs},
+		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership"), models: models},
 		"role":             &RoleReconciler{Client: c, Clock: clk},
 		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk},
-		"organization":     &OrganizationReconciler{Client: c, Clock: clk},
-		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk},
-		"environment":      &EnvironmentReconciler{Client: c, Clock: clk},
+		"organization":     &OrganizationReconciler{Client: c, Clock: clk, models: models},
+		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, models: models},
+		"environment":      &EnvironmentReconciler{Client: c, Clock: clk, models: models},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
 		"publish": &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes,
-			Recorder: mgr.GetEventRecorder("orgrbac-publish"), OnForget: []func(string){envs.forget}},
+			Recorder: mgr.GetEventRecorder("orgrbac-publish"), models: models},
 		"rolecleanup": &RoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
 			Recorder: mgr.GetEventRecorder("orgrbac-role-cleanup")},
 		"organizationrolecleanup": &OrganizationRoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
