@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -159,11 +160,9 @@ func (m *memberEntry) candidate() resolve.Candidate {
 	return resolve.Candidate{Meta: resolve.Meta{Name: m.name, Created: time.Unix(0, m.created)}, Ready: m.ready}
 }
 
-func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
+func deleting(o metav1.Object) bool { return model.Deleting(o) }
 
-func metaOf(o metav1.Object) resolve.Meta {
-	return resolve.Meta{Name: o.GetName(), Created: o.GetCreationTimestamp().Time}
-}
+func metaOf(o metav1.Object) resolve.Meta { return model.Meta(o) }
 
 // updatedAt is the newest of the creation time and the conditions' transition
 // times: the last time the object's observable state is known to have changed.
@@ -201,10 +200,9 @@ func isSortedSet(s []string) bool {
 }
 
 // buildStructure computes the roles and organizations of one namespace. It is
-// pure: the roles' orders come from resolve.Compile, which it keeps (with the
+// pure: the roles' orders come from model.Compile, which it keeps (with the
 // group mappings) for the writes. Memberships are ignored.
 func buildStructure(in *input) *structure {
-	var rin resolve.Input
 	roleObjs := map[string]*orgrbacv1alpha1.Role{}
 	orgRoleObjs := map[string]*orgrbacv1alpha1.OrganizationRole{}
 	orgObjs := map[string]*orgrbacv1alpha1.Organization{}
@@ -216,42 +214,26 @@ func buildStructure(in *input) *structure {
 			len(in.GroupMappings),
 	}
 	for i := range in.Environments {
-		e := &in.Environments[i]
 		// The revision is the publisher's: deleting Environments count too.
-		st.published = max(st.published, e.Status.Revision)
-		if !deleting(e) {
-			rin.Environments = append(rin.Environments, resolve.Environment{Meta: metaOf(e),
-				DefaultRole: e.Spec.DefaultRole, RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles})
-		}
+		st.published = max(st.published, in.Environments[i].Status.Revision)
 	}
 	for i := range in.Roles {
 		if r := &in.Roles[i]; !deleting(r) {
 			roleObjs[r.Name] = r
-			rin.Roles = append(rin.Roles, resolve.Role{Meta: metaOf(r), Slug: r.EffectiveSlug(), Permissions: r.Spec.Permissions})
-		}
-	}
-	for i := range in.Organizations {
-		if o := &in.Organizations[i]; !deleting(o) {
-			orgObjs[o.Name] = o
-			rin.Organizations = append(rin.Organizations, resolve.Organization{Meta: metaOf(o), ExternalID: o.Spec.ExternalID,
-				DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
 		}
 	}
 	for i := range in.OrganizationRoles {
 		if r := &in.OrganizationRoles[i]; !deleting(r) {
 			orgRoleObjs[r.Name] = r
-			rin.OrganizationRoles = append(rin.OrganizationRoles, resolve.OrganizationRole{Meta: metaOf(r),
-				Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
 		}
 	}
-	for i := range in.GroupMappings {
-		if g := &in.GroupMappings[i]; !deleting(g) {
-			rin.GroupMappings = append(rin.GroupMappings, resolve.GroupMapping{Meta: metaOf(g),
-				Organization: g.Spec.Organization, Source: resolve.Source(g.Spec.Source), Group: g.Spec.Group,
-				Role: g.Spec.Role})
+	for i := range in.Organizations {
+		if o := &in.Organizations[i]; !deleting(o) {
+			orgObjs[o.Name] = o
 		}
 	}
-	env := resolve.Compile(rin)
+	env := model.Compile(model.Objects{Environments: in.Environments, Roles: in.Roles, Organizations: in.Organizations,
+		OrganizationRoles: in.OrganizationRoles, GroupMappings: in.GroupMappings})
 	st.env = env
 
 	// One entry per role object, shared between organizations; keyed by type

@@ -321,7 +321,7 @@ func (o *objects) moveReferences(slug, org, repl string) []fieldChange {
 // controller does: duplicates lose, the others resolve against the compiled
 // environment.
 func resolveAll(o *objects) map[string]resolve.Result {
-	env := resolve.Compile(o.input())
+	env := o.compile()
 	var ms []resolve.Membership
 	for i := range o.memberships {
 		if m := &o.memberships[i]; !deleting(m) {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -79,46 +80,16 @@ func load(ctx context.Context, c client.Reader, ns string, what kinds) (*objects
 	return o, nil
 }
 
-func deleting(o metav1.Object) bool { return o.GetDeletionTimestamp() != nil }
+func deleting(o metav1.Object) bool { return model.Deleting(o) }
 
-func metaOf(o metav1.Object) resolve.Meta {
-	return resolve.Meta{Name: o.GetName(), Created: o.GetCreationTimestamp().Time}
-}
+func metaOf(o metav1.Object) resolve.Meta { return model.Meta(o) }
 
-// input converts the objects into the resolver's input. Objects being deleted
-// are left out: they grant nothing (as for the controllers and the decision API).
-func (o *objects) input() resolve.Input {
-	var in resolve.Input
-	for i := range o.environments {
-		if e := &o.environments[i]; !deleting(e) {
-			in.Environments = append(in.Environments, resolve.Environment{Meta: metaOf(e),
-				DefaultRole: e.Spec.DefaultRole, RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles})
-		}
-	}
-	for i := range o.roles {
-		if r := &o.roles[i]; !deleting(r) {
-			in.Roles = append(in.Roles, resolve.Role{Meta: metaOf(r), Slug: r.EffectiveSlug(), Permissions: r.Spec.Permissions})
-		}
-	}
-	for i := range o.organizations {
-		if g := &o.organizations[i]; !deleting(g) {
-			in.Organizations = append(in.Organizations, resolve.Organization{Meta: metaOf(g), ExternalID: g.Spec.ExternalID,
-				DefaultRole: g.Spec.DefaultRole, RolePriority: g.Spec.RolePriority})
-		}
-	}
-	for i := range o.organizationRoles {
-		if r := &o.organizationRoles[i]; !deleting(r) {
-			in.OrganizationRoles = append(in.OrganizationRoles, resolve.OrganizationRole{Meta: metaOf(r),
-				Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
-		}
-	}
-	for i := range o.groupMappings {
-		if g := &o.groupMappings[i]; !deleting(g) {
-			in.GroupMappings = append(in.GroupMappings, resolve.GroupMapping{Meta: metaOf(g),
-				Organization: g.Spec.Organization, Source: resolve.Source(g.Spec.Source), Group: g.Spec.Group, Role: g.Spec.Role})
-		}
-	}
-	return in
+// compile compiles the objects' environment (model.Compile). Objects being
+// deleted are left out: they grant nothing (as for the controllers and the
+// decision API).
+func (o *objects) compile() *resolve.Env {
+	return model.Compile(model.Objects{Environments: o.environments, Roles: o.roles, Organizations: o.organizations,
+		OrganizationRoles: o.organizationRoles, GroupMappings: o.groupMappings})
 }
 
 // view answers decisions about one environment from what its Membership
@@ -135,7 +106,7 @@ type view struct {
 }
 
 func newView(objs *objects) *view {
-	v := &view{objs: objs, env: resolve.Compile(objs.input()), members: map[[2]string]*orgrbacv1alpha1.Membership{}}
+	v := &view{objs: objs, env: objs.compile(), members: map[[2]string]*orgrbacv1alpha1.Membership{}}
 	var refs []resolve.OrganizationRef
 	for i := range objs.organizations {
 		if g := &objs.organizations[i]; !deleting(g) {

@@ -6,45 +6,58 @@ import (
 	"path/filepath"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/publish"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
-// resolverInput converts a generated world into the resolver's input, giving
-// objects creation times in the order the benchmark creates them (role order is
+// worldObjects are a generated world's objects as the resolver reads them,
+// with creation times in the order the benchmark creates them (role order is
 // priority order).
-func resolverInput(w *world) resolve.Input {
+func worldObjects(w *world) model.Objects {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tick := 0
-	meta := func(name string) resolve.Meta {
+	created := func(m metav1.ObjectMeta) metav1.ObjectMeta {
 		tick++
-		return resolve.Meta{Name: name, Created: t0.Add(time.Duration(tick) * time.Second)}
+		m.CreationTimestamp = metav1.NewTime(t0.Add(time.Duration(tick) * time.Second))
+		return m
 	}
-	e := w.Environment
-	in := resolve.Input{Environments: []resolve.Environment{{Meta: meta(e.Name), DefaultRole: e.Spec.DefaultRole,
-		RolePriority: e.Spec.RolePriority, MultipleRoles: e.Spec.MultipleRoles}}}
+	e := *w.Environment
+	e.ObjectMeta = created(e.ObjectMeta)
+	objs := model.Objects{Environments: []orgrbacv1alpha1.Environment{e}}
 	for _, r := range w.Roles {
-		in.Roles = append(in.Roles, resolve.Role{Meta: meta(r.Name), Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
+		c := *r
+		c.ObjectMeta = created(c.ObjectMeta)
+		objs.Roles = append(objs.Roles, c)
 	}
 	for _, o := range w.Organizations {
-		in.Organizations = append(in.Organizations, resolve.Organization{Meta: meta(o.Name), ExternalID: o.Spec.ExternalID,
-			DefaultRole: o.Spec.DefaultRole, RolePriority: o.Spec.RolePriority})
+		c := *o
+		c.ObjectMeta = created(c.ObjectMeta)
+		objs.Organizations = append(objs.Organizations, c)
 	}
 	for _, r := range w.OrganizationRoles {
-		in.OrganizationRoles = append(in.OrganizationRoles, resolve.OrganizationRole{Meta: meta(r.Name),
-			Organization: r.Spec.Organization, Slug: r.Spec.Slug, Permissions: r.Spec.Permissions})
+		c := *r
+		c.ObjectMeta = created(c.ObjectMeta)
+		objs.OrganizationRoles = append(objs.OrganizationRoles, c)
 	}
 	for _, g := range w.GroupMappings {
-		in.GroupMappings = append(in.GroupMappings, resolve.GroupMapping{Meta: meta(g.Name),
-			Organization: g.Spec.Organization, Source: resolve.Source(g.Spec.Source), Group: g.Spec.Group, Role: g.Spec.Role})
+		c := *g
+		c.ObjectMeta = created(c.ObjectMeta)
+		objs.GroupMappings = append(objs.GroupMappings, c)
 	}
-	return in
+	return objs
 }
+
+// resolverInput is the resolver's input of a generated world (model.Input).
+func resolverInput(w *world) resolve.Input { return model.Input(worldObjects(w)) }
 
 // resolveAll resolves every membership of w with the pure resolver, in creation
 // order (index i is w.Memberships[i]).
 func resolveAll(w *world) (*resolve.Env, []resolve.Result) {
-	env := resolve.Compile(resolverInput(w))
+	env := model.Compile(worldObjects(w))
 	t0 := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	out := make([]resolve.Result, len(w.Memberships))
 	for i, m := range w.Memberships {
