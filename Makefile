@@ -7,6 +7,7 @@ SHELL := /usr/bin/env bash -o pipefail
 CONTROLLER_GEN := go tool -modfile=hack/tools/controller-gen/go.mod controller-gen
 GOLANGCI_LINT  := go tool -modfile=hack/tools/golangci-lint/go.mod golangci-lint
 HELM           := go tool -modfile=hack/tools/helm/go.mod helm
+KUBE_API_LINTER := go tool -modfile=hack/tools/kube-api-linter/go.mod golangci-lint-kube-api-linter
 LOCAL_DIR      ?= $(CURDIR)/.local
 # The control plane folder (etcd, kube-apiserver, kube-controller-manager, kubectl);
 # built from source on first use, then cached outside the clone.
@@ -45,6 +46,14 @@ vet: ## go vet, the envtest suites included.
 lint: ## Run golangci-lint (config: .golangci.yml).
 	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
+.PHONY: lint-api
+lint-api: ## Run Kube API Linter on the API types (config and allowlist: hack/kube-api-linter.yml).
+	$(KUBE_API_LINTER) run --allow-parallel-runners -c hack/kube-api-linter.yml ./api/...
+
+.PHONY: deadcode
+deadcode: ## Fail on functions nothing reaches (deadcode -test, tags envtest,realnode; allowlist: hack/deadcode-allow.txt).
+	hack/deadcode.sh
+
 .PHONY: helm-lint
 helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default values, cert-manager, a ServiceMonitor, the alerts and the decision API's own Deployment.
 	$(HELM) lint --strict charts/orgrbac
@@ -56,7 +65,7 @@ helm-lint: ## helm lint --strict the chart (charts/orgrbac) with its default val
 	$(HELM) lint --strict charts/orgrbac --set decisionAPI.separateDeployment.enabled=true --set certManager.enabled=true --set networkPolicy.enabled=true --set serviceMonitor.enabled=true
 
 .PHONY: verify
-verify: ## Fail when generated files are stale, code is unformatted or lint fails.
+verify: ## Fail when generated files are stale, code is unformatted, lint (golangci-lint, Kube API Linter, helm lint) fails or deadcode finds unreachable code.
 	hack/verify.sh
 
 .PHONY: controlplane

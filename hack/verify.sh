@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fails when generated files are stale, Go code is unformatted, modules are untidy
-# or golangci-lint finds a problem.
+# Fails when generated files are stale, Go code is unformatted, modules are untidy,
+# golangci-lint, Kube API Linter (api/v1alpha1) or helm lint finds a problem, or
+# deadcode finds a function nothing reaches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ go vet -tags envtest ./...
 # pinned Helm CLI.
 (cd test/chart && go mod tidy && go vet ./...)
 (cd hack/tools/helm && go mod tidy)
+(cd hack/tools/deadcode && go mod tidy)
+(cd hack/tools/kube-api-linter && go mod tidy)
 # The official WorkOS Go SDK's test driver is its own module, so that orgrbac does
 # not depend on the SDK; its go.sum is committed (the checksum database lacks the
 # SDK: GONOSUMDB only for its first download).
@@ -39,5 +42,10 @@ if [ -n "$unformatted" ]; then
 fi
 
 make -s lint
+# Kube API Linter on the API types; its allowlist, with reasons, is
+# hack/kube-api-linter.yml.
+make -s lint-api
 make -s helm-lint
+# Functions no command, test or example reaches (allowlist: hack/deadcode-allow.txt).
+make -s deadcode
 echo "verify: ok"

@@ -38,6 +38,16 @@ type EnvironmentSpec struct {
 
 // EnvironmentStatus is the observed state of an Environment.
 type EnvironmentStatus struct {
+	// conditions describe the state of the environment: Ready (False with reason
+	// Duplicate when an older Environment is in the namespace) and
+	// ReferencesResolved (False with reason UnknownRoles when defaultRole or
+	// rolePriority names no Role).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -67,16 +77,6 @@ type EnvironmentStatus struct {
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253
 	PublishedConfigMaps []string `json:"publishedConfigMaps,omitempty"`
-
-	// conditions describe the state of the environment: Ready (False with reason
-	// Duplicate when an older Environment is in the namespace) and
-	// ReferencesResolved (False with reason UnknownRoles when defaultRole or
-	// rolePriority names no Role).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Environment holds the RBAC settings of its namespace: the default role, the role

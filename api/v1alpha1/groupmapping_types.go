@@ -12,14 +12,14 @@ type GroupMappingSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
-	Organization string `json:"organization"`
+	Organization string `json:"organization,omitempty"`
 
 	// source is the channel the group comes from: Directory (SCIM groups, matched
 	// against a membership's directoryGroups) or SSO (matched against its
 	// ssoGroups). Directory mappings take precedence over SSO mappings, which take
 	// precedence over manual roles. Required.
 	// +required
-	Source GroupSource `json:"source"`
+	Source GroupSource `json:"source,omitempty"`
 
 	// group is the identity provider's group id. Required, 1-256 printable
 	// characters with single spaces between words (no leading, trailing or
@@ -28,7 +28,7 @@ type GroupMappingSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.matches(r'^[^\\p{C}\\p{Z}]+( [^\\p{C}\\p{Z}]+)*$')",message="group must be printable characters, with single spaces between words: no leading, trailing or repeated spaces, and no control, zero-width, format or other whitespace characters"
-	Group string `json:"group"`
+	Group string `json:"group,omitempty"`
 
 	// role is the slug of the role (an environment Role or one of the
 	// organization's OrganizationRoles) members of the group get; when it names
@@ -38,11 +38,19 @@ type GroupMappingSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
-	Role string `json:"role"`
+	Role string `json:"role,omitempty"`
 }
 
 // GroupMappingStatus is the observed state of a GroupMapping.
 type GroupMappingStatus struct {
+	// conditions describe the state of the mapping: Ready (False with reason
+	// OrganizationNotFound or RoleNotFound).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -51,14 +59,6 @@ type GroupMappingStatus struct {
 	// mapped group, whatever their state; recomputed at most every 2 seconds.
 	// +optional
 	MatchedMemberships int32 `json:"matchedMemberships,omitempty"`
-
-	// conditions describe the state of the mapping: Ready (False with reason
-	// OrganizationNotFound or RoleNotFound).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // GroupMapping assigns a role to the members of an identity-provider group
@@ -82,7 +82,7 @@ type GroupMapping struct {
 
 	// spec defines the mapping; every field of it is required.
 	// +required
-	Spec GroupMappingSpec `json:"spec"`
+	Spec GroupMappingSpec `json:"spec,omitzero"`
 
 	// status is the mapping's observed state, written by the operator.
 	// +optional

@@ -12,7 +12,7 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
-	Organization string `json:"organization"`
+	Organization string `json:"organization,omitempty"`
 
 	// user is the user's id (e.g. a WorkOS `user_01H...` id, or an email),
 	// unique within the organization: an older Membership for the same user wins,
@@ -24,7 +24,7 @@ type MembershipSpec struct {
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[!-~]+$')",message="user must be printable ASCII characters without spaces ('!' to '~'): no whitespace, control, zero-width or other non-ASCII characters"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="user is immutable"
-	User string `json:"user"`
+	User string `json:"user,omitempty"`
 
 	// email is the user's email address, for people reading the object; at most
 	// 320 characters: a local part and a domain joined by one `@`, both printable
@@ -76,7 +76,7 @@ type MembershipSpec struct {
 	// permissions, Inactive and Pending members keep their roles but get no
 	// permissions. Defaults to Active.
 	// +optional
-	// +kubebuilder:default=Active
+	// +default="Active"
 	State MembershipState `json:"state,omitempty"`
 }
 
@@ -85,13 +85,13 @@ type RoleAssignment struct {
 	// role is the slug of the effective role.
 	// +required
 	// +kubebuilder:validation:MaxLength=64
-	Role string `json:"role"`
+	Role string `json:"role,omitempty"`
 
 	// source is where the role came from: Directory or SSO (a GroupMapping of that
 	// source), Manual (spec.roles) or Default (the organization's or environment's
 	// default role).
 	// +required
-	Source RoleSource `json:"source"`
+	Source RoleSource `json:"source,omitempty"`
 
 	// group is the mapped identity-provider group, when the source is Directory or
 	// SSO; empty otherwise.
@@ -102,6 +102,17 @@ type RoleAssignment struct {
 
 // MembershipStatus is the resolved state of a Membership.
 type MembershipStatus struct {
+	// conditions describe the resolution: Ready (False with reason
+	// DefaultRoleMissing, OrganizationNotFound, Duplicate, TooManyRoles or
+	// TooManyPermissions: the membership then grants nothing) and
+	// ReferencesResolved (False with reason RoleNotFound or TooManyRoles). Messages
+	// are at most 1024 bytes.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -141,17 +152,6 @@ type MembershipStatus struct {
 	// +kubebuilder:validation:MaxItems=8192
 	// +kubebuilder:validation:items:MaxLength=128
 	Permissions []string `json:"permissions,omitempty"`
-
-	// conditions describe the resolution: Ready (False with reason
-	// DefaultRoleMissing, OrganizationNotFound, Duplicate, TooManyRoles or
-	// TooManyPermissions: the membership then grants nothing) and
-	// ReferencesResolved (False with reason RoleNotFound or TooManyRoles). Messages
-	// are at most 1024 bytes.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Membership is a user's membership of an organization. The operator resolves its
@@ -177,7 +177,7 @@ type Membership struct {
 
 	// spec places the user in the organization.
 	// +required
-	Spec MembershipSpec `json:"spec"`
+	Spec MembershipSpec `json:"spec,omitzero"`
 
 	// status is the membership's resolved roles and permissions, written by the
 	// operator.

@@ -53,15 +53,6 @@ type OrganizationSpec struct {
 
 // OrganizationStatus is the observed state of an Organization.
 type OrganizationStatus struct {
-	// observedGeneration is the metadata.generation the status was computed for.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// memberCount is the number of Memberships of the organization, whatever their
-	// state; recomputed at most every 2 seconds.
-	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
-
 	// conditions describe the state of the organization: Ready (False with
 	// reason Duplicate when an older organization holds its name or externalID
 	// as an id: it then answers to no id and grants nothing), and
@@ -72,6 +63,15 @@ type OrganizationStatus struct {
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the metadata.generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// memberCount is the number of Memberships of the organization, whatever their
+	// state; recomputed at most every 2 seconds.
+	// +optional
+	MemberCount int32 `json:"memberCount,omitempty"`
 }
 
 // Organization is a customer organization of the environment. Deleting it deletes

@@ -13,7 +13,7 @@ type OrganizationRoleSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organization is immutable"
-	Organization string `json:"organization"`
+	Organization string `json:"organization,omitempty"`
 
 	// slug is the role's identifier as the organization's memberships, mappings and
 	// priority list name it. Required: 1-64 characters of a-z, 0-9, `_` and `-`,
@@ -26,7 +26,7 @@ type OrganizationRoleSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('org-') || self.startsWith('org_')",message="organization role slugs must start with org- or org_"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="slug is immutable"
-	Slug string `json:"slug"`
+	Slug string `json:"slug,omitempty"`
 
 	// displayName is a human-readable name (WorkOS `name`), at most 256 characters.
 	// +optional
@@ -53,15 +53,6 @@ type OrganizationRoleSpec struct {
 
 // OrganizationRoleStatus is the observed state of an OrganizationRole.
 type OrganizationRoleStatus struct {
-	// observedGeneration is the metadata.generation the status was computed for.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// memberCount is the number of the organization's Memberships holding this role
-	// among their effective roles; recomputed at most every 2 seconds.
-	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
-
 	// conditions describe the state of the role: Ready (False with reason
 	// OrganizationNotFound or Duplicate) and ReferencesResolved (False with reason
 	// UndeclaredPermissions).
@@ -70,6 +61,15 @@ type OrganizationRoleStatus struct {
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the metadata.generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// memberCount is the number of the organization's Memberships holding this role
+	// among their effective roles; recomputed at most every 2 seconds.
+	// +optional
+	MemberCount int32 `json:"memberCount,omitempty"`
 }
 
 // OrganizationRole is a role visible only to one organization.
@@ -92,7 +92,7 @@ type OrganizationRole struct {
 
 	// spec defines the role.
 	// +required
-	Spec OrganizationRoleSpec `json:"spec"`
+	Spec OrganizationRoleSpec `json:"spec,omitzero"`
 
 	// status is the role's observed state, written by the operator.
 	// +optional

@@ -30,6 +30,14 @@ type PermissionSpec struct {
 
 // PermissionStatus is the observed state of a Permission.
 type PermissionStatus struct {
+	// conditions describe the state of the permission: Ready (False with reason
+	// Duplicate when an older Permission declares the same slug).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -39,14 +47,6 @@ type PermissionStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Slug string `json:"slug,omitempty"`
-
-	// conditions describe the state of the permission: Ready (False with reason
-	// Duplicate when an older Permission declares the same slug).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Permission declares a permission slug. Declaring permissions is optional: once an

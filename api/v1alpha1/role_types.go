@@ -45,6 +45,14 @@ type RoleSpec struct {
 
 // RoleStatus is the observed state of a Role.
 type RoleStatus struct {
+	// conditions describe the state of the role: Ready (False with reason
+	// Duplicate) and ReferencesResolved (False with reason UndeclaredPermissions).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -59,14 +67,6 @@ type RoleStatus struct {
 	// effective roles; 0 for a duplicate. Recomputed at most every 2 seconds.
 	// +optional
 	MemberCount int32 `json:"memberCount,omitempty"`
-
-	// conditions describe the state of the role: Ready (False with reason
-	// Duplicate) and ReferencesResolved (False with reason UndeclaredPermissions).
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Role is an environment role: a named set of permissions every organization of the

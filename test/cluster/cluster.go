@@ -533,12 +533,6 @@ func (c *Cluster) Host() string {
 	return c.admin.Host
 }
 
-// Kubeconfig returns an admin kubeconfig for the cluster, with the
-// credentials embedded.
-func (c *Cluster) Kubeconfig() ([]byte, error) {
-	return kubeconfigBytes(c.admin, "orgrbac-local")
-}
-
 // WriteKubeconfig writes the admin kubeconfig to path (mode 0600), replacing
 // the file atomically so that a reader never sees a partial file.
 func (c *Cluster) WriteKubeconfig(path string) error {
@@ -563,10 +557,6 @@ func (c *Cluster) BinDir() string { return c.binDir }
 // LogDir returns the folder with etcd.log, kube-apiserver.log and (if started)
 // kube-controller-manager.log.
 func (c *Cluster) LogDir() string { return c.logDir }
-
-// Environment returns the underlying envtest environment, e.g. for its
-// installed CRDs. Do not Stop it directly; use Cluster.Stop.
-func (c *Cluster) Environment() *envtest.Environment { return c.env }
 
 // ControllerManagerExited is closed when kube-controller-manager ends for any
 // reason, including Stop. It is never closed if no controller manager runs.
