@@ -1,5 +1,9 @@
 // Package testobj builds orgrbac objects for tests: the minimal spec of each
-// kind, without a namespace (the test's create helper sets it).
+// kind, without a namespace (the test's create helper sets it). The positional
+// helpers of this file (Membership(name, org, user, opts...), ...) stay for the
+// existing suites; new tests use the fluent builders of builders.go
+// (MakeMembership("m1").Org("acme").User("u").Roles("editor").Obj(), ...),
+// which also set metadata, status and the Ready condition.
 package testobj
 
 import (
