@@ -86,13 +86,19 @@ func MakeMembership(name string) *MembershipBuilder {
 }
 
 // Org sets spec.organization.
-func (b *MembershipBuilder) Org(org string) *MembershipBuilder { b.obj.Spec.Organization = org; return b }
+func (b *MembershipBuilder) Org(org string) *MembershipBuilder {
+	b.obj.Spec.Organization = org
+	return b
+}
 
 // User sets spec.user.
 func (b *MembershipBuilder) User(user string) *MembershipBuilder { b.obj.Spec.User = user; return b }
 
 // Email sets spec.email.
-func (b *MembershipBuilder) Email(email string) *MembershipBuilder { b.obj.Spec.Email = email; return b }
+func (b *MembershipBuilder) Email(email string) *MembershipBuilder {
+	b.obj.Spec.Email = email
+	return b
+}
 
 // Roles sets the hand-assigned roles (spec.roles).
 func (b *MembershipBuilder) Roles(r ...string) *MembershipBuilder { b.obj.Spec.Roles = r; return b }
@@ -211,7 +217,10 @@ func (b *EnvironmentBuilder) MultipleRoles(on bool) *EnvironmentBuilder {
 }
 
 // Revision sets status.revision (the last published snapshot's).
-func (b *EnvironmentBuilder) Revision(r int64) *EnvironmentBuilder { b.obj.Status.Revision = r; return b }
+func (b *EnvironmentBuilder) Revision(r int64) *EnvironmentBuilder {
+	b.obj.Status.Revision = r
+	return b
+}
 
 // Obj returns a copy of the Environment built so far.
 func (b *EnvironmentBuilder) Obj() *orgrbacv1alpha1.Environment { return b.obj.DeepCopy() }
@@ -268,7 +277,10 @@ func (b *OrganizationRoleBuilder) Org(org string) *OrganizationRoleBuilder {
 }
 
 // Slug sets spec.slug.
-func (b *OrganizationRoleBuilder) Slug(s string) *OrganizationRoleBuilder { b.obj.Spec.Slug = s; return b }
+func (b *OrganizationRoleBuilder) Slug(s string) *OrganizationRoleBuilder {
+	b.obj.Spec.Slug = s
+	return b
+}
 
 // DisplayName sets spec.displayName.
 func (b *OrganizationRoleBuilder) DisplayName(n string) *OrganizationRoleBuilder {
@@ -307,7 +319,10 @@ func MakeGroupMapping(name string) *GroupMappingBuilder {
 }
 
 // Org sets spec.organization.
-func (b *GroupMappingBuilder) Org(org string) *GroupMappingBuilder { b.obj.Spec.Organization = org; return b }
+func (b *GroupMappingBuilder) Org(org string) *GroupMappingBuilder {
+	b.obj.Spec.Organization = org
+	return b
+}
 
 // Directory maps the directory group g.
 func (b *GroupMappingBuilder) Directory(g string) *GroupMappingBuilder {
