@@ -80,13 +80,13 @@ func (w *fuzzWorld) input() *input {
 	in := &input{Environments: []orgrbacv1alpha1.Environment{
 		*testobj.MakeEnvironment("env").Namespace("videos").Created(t0).Priority(w.priority...).Revision(w.revision).Obj()}}
 	for i, r := range []string{"admin", "editor", "member"} {
-		in.Roles = append(in.Roles, *testobj.MakeRole(r).Namespace("videos").Created(t0.Add(time.Duration(i)*time.Minute)).
+		in.Roles = append(in.Roles, *testobj.MakeRole(r).Namespace("videos").Created(t0.Add(time.Duration(i) * time.Minute)).
 			Perms(w.rolePerms[r]...).Obj())
 	}
 	for i, name := range fuzzOrgs {
 		if w.orgPresent[i] {
 			in.Organizations = append(in.Organizations, *testobj.MakeOrganization(name).Namespace("videos").
-				Created(t0.Add(time.Duration(w.orgAge[i])*time.Minute)).ExternalID(fuzzIDs[w.orgID[i]]).Obj())
+				Created(t0.Add(time.Duration(w.orgAge[i]) * time.Minute)).ExternalID(fuzzIDs[w.orgID[i]]).Obj())
 		}
 	}
 	if w.orgRole {
