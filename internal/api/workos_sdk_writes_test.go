@@ -170,6 +170,17 @@ func (d *sdkDriver) ok(v any, as, op string, args map[string]any) {
 	}
 }
 
+// okIn is ok inside an Eventually: a failed call fails the attempt, which is
+// retried, not the spec.
+func (d *sdkDriver) okIn(g Gomega, v any, as, op string, args map[string]any) {
+	a := d.do(as, op, args)
+	g.Expect(a.Error).To(BeNil(), "%s %s as %s", d.flavor.name, op, as)
+	g.Expect(a.OK).To(BeTrue())
+	if v != nil {
+		g.Expect(json.Unmarshal(snakeKeys(a.Value), v)).To(Succeed(), "value %s", a.Value)
+	}
+}
+
 // fails sends a command that must fail and returns the SDK's error.
 func (d *sdkDriver) fails(as, op string, args map[string]any) *sdkCallError {
 	GinkgoHelper()
@@ -551,8 +562,8 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	expectWrittenBy(m, w.writerName())
 	Eventually(func(g Gomega) {
 		var active, inactive []sdkWMembership
-		d.ok(&active, "writer", "listMemberships", map[string]any{"organizationId": org})
-		d.ok(&inactive, "writer", "listMemberships", map[string]any{"organizationId": org, "statuses": []string{"inactive"}})
+		d.okIn(g, &active, "writer", "listMemberships", map[string]any{"organizationId": org})
+		d.okIn(g, &inactive, "writer", "listMemberships", map[string]any{"organizationId": org, "statuses": []string{"inactive"}})
 		g.Expect(ids(active)).To(ConsistOf("acme-bob"), "the default list holds the active memberships")
 		g.Expect(ids(inactive)).To(ConsistOf(id))
 	}).WithContext(ctx).Should(Succeed())
@@ -572,7 +583,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	expectAnswerResolves(got, expectResolved(ctx, w.ns, id, "editor", "viewer"), w)
 	Eventually(func(g Gomega) {
 		var both []sdkWMembership
-		d.ok(&both, "writer", "listMemberships", map[string]any{"organizationId": org, "statuses": []string{"active", "inactive"}})
+		d.okIn(g, &both, "writer", "listMemberships", map[string]any{"organizationId": org, "statuses": []string{"active", "inactive"}})
 		g.Expect(ids(both)).To(ConsistOf("acme-bob", id))
 	}).WithContext(ctx).Should(Succeed())
 
@@ -623,7 +634,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	permsStep("removeOrganizationRolePermission", map[string]any{"permissionSlug": "videos:comment"}, "videos:view")
 	Eventually(func(g Gomega) {
 		var got sdkWRole
-		d.ok(&got, "writer", "getOrganizationRole", map[string]any{"organizationId": org, "slug": "org-reviewer"})
+		d.okIn(g, &got, "writer", "getOrganizationRole", map[string]any{"organizationId": org, "slug": "org-reviewer"})
 		g.Expect(got.Permissions).To(Equal([]string{"videos:view"}))
 		g.Expect(got.Name).To(Equal("Senior reviewer"))
 		g.Expect(got.ResourceTypeSlug).To(Equal("organization"))
@@ -674,8 +685,11 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	Eventually(func() *orgrbacv1alpha1.OrganizationRole { return orgRole(ctx, w, "org-reviewer") }).
 		WithContext(ctx).Should(BeNil(), "the OrganizationRole is gone")
 	Eventually(func(g Gomega) {
-		e := d.fails("writer", "getOrganizationRole", map[string]any{"organizationId": org, "slug": "org-reviewer"})
-		g.Expect(e.kind()).To(Equal(d.flavor.notFound))
+		// Retried until the API's cache has seen the deletion.
+		a := d.do("writer", "getOrganizationRole", map[string]any{"organizationId": org, "slug": "org-reviewer"})
+		g.Expect(a.OK).To(BeFalse(), "the role is still served: %s", a.Value)
+		g.Expect(a.Error).NotTo(BeNil())
+		g.Expect(a.Error.kind()).To(Equal(d.flavor.notFound))
 	}).WithContext(ctx).Should(Succeed())
 
 	By(d.flavor.name + ": deleting the membership")
@@ -685,9 +699,12 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	}).WithContext(ctx).Should(BeTrue(), "the Membership is gone")
 	Expect(membershipsOf(ctx, w, "user_new")).To(BeEmpty())
 	Eventually(func(g Gomega) {
-		e := d.fails("writer", "getMembership", map[string]any{"id": id})
-		g.Expect(e.kind()).To(Equal(d.flavor.notFound))
-		g.Expect(e.code()).To(Equal("entity_not_found"))
+		// Retried until the API's cache has seen the deletion.
+		a := d.do("writer", "getMembership", map[string]any{"id": id})
+		g.Expect(a.OK).To(BeFalse(), "the membership is still served: %s", a.Value)
+		g.Expect(a.Error).NotTo(BeNil())
+		g.Expect(a.Error.kind()).To(Equal(d.flavor.notFound))
+		g.Expect(a.Error.code()).To(Equal("entity_not_found"))
 	}).WithContext(ctx).Should(Succeed())
 
 	By(d.flavor.name + ": a caller without the write RBAC gets 403 on every write, and nothing is written")
