@@ -527,6 +527,20 @@ type checkResponse struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
+// requireMember answers 422 unless a body names both the organization and the
+// user of the member it is about (POST /v1/check, POST /v1/tokens).
+func requireMember(w http.ResponseWriter, organization, user string) bool {
+	switch {
+	case organization == "":
+		writeInvalid(w, "organization", "organization is required")
+		return false
+	case user == "":
+		writeInvalid(w, "user", "user is required")
+		return false
+	}
+	return true
+}
+
 func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u caller) {
 	var req checkRequest
 	e := s.bodyEnvironment(w, r, u, maxCheckBody, &req, func() string { return req.Namespace })
@@ -538,11 +552,7 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u caller) {
 		perms = append([]string{req.Permission}, perms...)
 	}
 	switch {
-	case req.Organization == "":
-		writeInvalid(w, "organization", "organization is required")
-		return
-	case req.User == "":
-		writeInvalid(w, "user", "user is required")
+	case !requireMember(w, req.Organization, req.User):
 		return
 	case len(perms) == 0:
 		writeInvalid(w, "permission", "permission or permissions is required")

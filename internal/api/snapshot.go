@@ -128,6 +128,15 @@ func (m *memberEntry) holds(o *orgEntry, p string) bool {
 	return r.Holds(o, p)
 }
 
+// primaryRole is the membership's role as WorkOS shows it: status.role, else
+// the first of its roles; never empty on a membership with roles.
+func (m *memberEntry) primaryRole() string {
+	if m.role == "" && len(m.roles) > 0 {
+		return m.roles[0]
+	}
+	return m.role
+}
+
 // heldPermissions returns the permissions the membership holds in
 // organization o now (resolve.Resolved.Held, rule R11).
 func (m *memberEntry) heldPermissions(o *orgEntry) []string {

@@ -81,12 +81,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 		writeError(w, http.StatusNotImplemented, "not_implemented", "This decision API mints no access tokens.")
 		return
 	}
-	switch {
-	case req.Organization == "":
-		writeInvalid(w, "organization", "organization is required")
-		return
-	case req.User == "":
-		writeInvalid(w, "user", "user is required")
+	if !requireMember(w, req.Organization, req.User) {
 		return
 	}
 	now := s.opts.Clock.Now()
@@ -133,10 +128,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 		}
 		claims.OrgID = o.id
 		claims.Roles = append([]string{}, m.roles...)
-		claims.Role = m.role
-		if claims.Role == "" && len(claims.Roles) > 0 {
-			claims.Role = claims.Roles[0]
-		}
+		claims.Role = m.primaryRole()
 		claims.Permissions = m.heldPermissions(o)
 	})
 	if code != 0 {

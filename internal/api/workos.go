@@ -129,12 +129,8 @@ func (c *content) membershipObject(m *memberEntry) membershipObject {
 		Roles: make([]slugRef, 0, len(m.roles)), DirectoryManaged: m.source == orgrbacv1alpha1.SourceDirectory,
 		CustomAttributes: map[string]string{}, CreatedAt: formatTime(time.Unix(0, m.created)),
 		UpdatedAt: formatTime(time.Unix(0, m.updated))}
-	// role is the primary role: never null on a membership with roles.
-	switch {
-	case m.role != "":
-		out.Role = &slugRef{Slug: m.role}
-	case len(m.roles) > 0:
-		out.Role = &slugRef{Slug: m.roles[0]}
+	if role := m.primaryRole(); role != "" {
+		out.Role = &slugRef{Slug: role}
 	}
 	for _, r := range m.roles {
 		out.Roles = append(out.Roles, slugRef{Slug: r})
