@@ -2,11 +2,15 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -75,3 +79,28 @@ func onUpdateWhere(f mapFunc, relevant func(oldObj, newObj client.Object) bool) 
 
 // nothing maps an update to no request.
 func nothing(context.Context, client.Object, client.Object) []reconcile.Request { return nil }
+
+// byIndex is the one "list by index → requests" step of the mappers: the
+// requests of the objects of list's kind in namespace ns whose field index field
+// holds value (every object of ns when field is ""). list is filled, so pass a
+// new one. A failed list is logged and maps nothing: the cache only fails when
+// it is not synced or the index is missing, and the next event maps again.
+func byIndex(ctx context.Context, c client.Reader, list client.ObjectList, ns, field, value string) []reconcile.Request {
+	opts := []client.ListOption{client.InNamespace(ns), readOnly}
+	if field != "" {
+		opts = append(opts, client.MatchingFields{field: value})
+	}
+	if err := c.List(ctx, list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "Listing objects to enqueue", "list", fmt.Sprintf("%T", list),
+			"namespace", ns, "index", field, "value", value)
+		return nil
+	}
+	var reqs []reconcile.Request
+	_ = meta.EachListItem(list, func(o runtime.Object) error {
+		if obj, ok := o.(client.Object); ok {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+		}
+		return nil
+	})
+	return reqs
+}

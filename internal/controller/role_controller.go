@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -180,16 +179,11 @@ func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Opti
 
 // rolesWithSlug returns requests for the Roles of ns with that slug (all when slug is empty).
 func rolesWithSlug(ctx context.Context, c client.Reader, ns, slug string) []reconcile.Request {
-	opts := []client.ListOption{client.InNamespace(ns), readOnly}
+	field := ""
 	if slug != "" {
-		opts = append(opts, client.MatchingFields{index.RoleBySlug: slug})
+		field = index.RoleBySlug
 	}
-	var roles orgrbacv1alpha1.RoleList
-	if err := c.List(ctx, &roles, opts...); err != nil {
-		log.FromContext(ctx).Error(err, "Listing roles to enqueue", "namespace", ns)
-		return nil
-	}
-	return requestsOf(roles.Items)
+	return byIndex(ctx, c, &orgrbacv1alpha1.RoleList{}, ns, field, slug)
 }
 
 // requestsOf returns one request per object.
