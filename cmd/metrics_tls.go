@@ -11,7 +11,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	"github.com/orgrbac/orgrbac/internal/certs"
 )
 
 // rotatedCertificate serves, through tls.Config.GetCertificate, the certificate

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	"github.com/orgrbac/orgrbac/internal/certs"
 )
 
 func TestRotatedCertificate(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	"github.com/orgrbac/orgrbac/internal/certs"
 	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 

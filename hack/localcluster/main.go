@@ -38,7 +38,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	"github.com/orgrbac/orgrbac/internal/certs"
 	"github.com/orgrbac/orgrbac/test/cluster"
 )
 

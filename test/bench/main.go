@@ -59,9 +59,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/certs"
 	"github.com/orgrbac/orgrbac/internal/publish"
 	"github.com/orgrbac/orgrbac/internal/resolve"
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
 	"github.com/orgrbac/orgrbac/test/cluster"
 )
 

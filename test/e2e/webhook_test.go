@@ -13,7 +13,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/orgrbac/orgrbac/internal/webhook/certs"
+	"github.com/orgrbac/orgrbac/internal/certs"
 )
 
 // webhookCA is the PEM CA that signs the managers' webhook serving certificate.

@@ -50,7 +50,7 @@ func TestAddRotator(t *testing.T) {
 	// The names of config/webhook, which cert_rotation_rbac.yaml grants (config/default
 	// prefixes all three).
 	secret := types.NamespacedName{Namespace: "orgrbac-system", Name: "webhook-server-cert"}
-	manifest, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "manifests.yaml"))
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "config", "webhook", "manifests.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestAddRotator(t *testing.T) {
 // config.
 func asShippedRotator(ctx context.Context, t *testing.T, env *envtest.Environment, c client.Client, namespace string) *rest.Config {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "cert_rotation_rbac.yaml"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "webhook", "cert_rotation_rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestSelfSignedFailsOnAnUnwritableFolder(t *testing.T) {
 }
 
 func TestToLocal(t *testing.T) {
-	manifest, err := os.ReadFile(filepath.Join("..", "..", "..", "config", "webhook", "manifests.yaml"))
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "config", "webhook", "manifests.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
