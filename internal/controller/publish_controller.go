@@ -1,15 +1,11 @@
 package controller
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -35,7 +29,6 @@ import (
 	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/publish"
 	"github.com/orgrbac/orgrbac/internal/resolve"
-	"github.com/orgrbac/orgrbac/internal/slim"
 )
 
 // publishInterval is the shortest time between two publications in one
@@ -57,9 +50,6 @@ const publishRefresh = 10 * time.Minute
 // conflictRetry is when a namespace whose ConfigMap name is taken by a foreign
 // ConfigMap is tried again: unlabelled ConfigMaps are not watched.
 const conflictRetry = time.Minute
-
-// publishedNames matches the names of the ConfigMaps the publisher manages.
-var publishedNames = regexp.MustCompile(`^` + regexp.QuoteMeta(publish.ConfigMapName) + `(-[1-9][0-9]*)?$`)
 
 // PublishReconciler publishes each namespace's snapshot (internal/publish) into
 // the ConfigMap orgrbac-permissions and, when it is too large, the shards
@@ -120,18 +110,6 @@ type PublishReconciler struct {
 // publishRequest is the request of a namespace.
 func publishRequest(ns string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: publish.ConfigMapName}}
-}
-
-// conflictError is a ConfigMap name the snapshot needs, taken by a ConfigMap
-// that is not the publisher's.
-type conflictError struct {
-	name, why string
-	cm        *corev1.ConfigMap // the ConfigMap, when it was read whole
-}
-
-func (e *conflictError) Error() string {
-	return fmt.Sprintf("ConfigMap %s exists and is not orgrbac's (%s): it is left alone; delete it, or label it %s=true, "+
-		"for publication to go on", e.name, e.why, publish.LabelPublished)
 }
 
 // Reconcile builds the namespace's snapshot from the cache and publishes it.
@@ -401,377 +379,6 @@ func live[T any, P interface {
 	return n
 }
 
-// buildSnapshot is the namespace's snapshot (revision 0): the winning roles,
-// every organization but the duplicates, and the members of each: a user's
-// elected Membership (resolve.Prefer, rule R10) when it grants (Active and
-// Ready), with the roles of its status its organization defines now
-// (resolve.CurrentRoles, rule R11).
-func buildSnapshot(env *resolve.Env, orgs []orgrbacv1alpha1.Organization, members []orgrbacv1alpha1.Membership) *publish.Snapshot {
-	s := &publish.Snapshot{}
-	for _, r := range env.Roles() {
-		s.Roles = append(s.Roles, publish.Role{Slug: r.Slug, Type: publish.RoleTypeEnvironment, Permissions: r.Permissions})
-	}
-	externalIDs := make(map[string]string, len(orgs))
-	refs := make([]resolve.OrganizationRef, len(orgs))
-	for i := range orgs {
-		externalIDs[orgs[i].Name] = orgs[i].Spec.ExternalID
-		refs[i] = resolve.OrganizationRef{Meta: metaOf(&orgs[i]), ExternalID: orgs[i].Spec.ExternalID}
-	}
-	// A duplicate organization (resolve.IndexOrganizations) is left out with
-	// its roles and members: it answers to no id, and publish.Validate refuses
-	// colliding ids.
-	ids := resolve.IndexOrganizations(refs)
-	index := map[string]int{}
-	// RoleRefs, not Roles: every organization sees every environment role, and
-	// copying their permission sets for 1,000 organizations cost 53 MB per
-	// publication at 100k memberships. Only organization roles are copied.
-	for _, name := range env.OrganizationNames() {
-		if _, dup := ids.Duplicate(name); dup {
-			continue
-		}
-		view := env.Organization(name)
-		for r := range view.RoleRefs() {
-			if r.Type == resolve.RoleTypeOrganization {
-				perms, _ := view.Role(r.Slug)
-				s.Roles = append(s.Roles, publish.Role{Slug: r.Slug, Type: publish.RoleTypeOrganization,
-					Organization: name, Permissions: perms})
-			}
-		}
-		index[name] = len(s.Organizations)
-		s.Organizations = append(s.Organizations, publish.Organization{Name: name, ExternalID: externalIDs[name]})
-	}
-
-	// Rule R10: of the Memberships of one user in one organization, the one
-	// resolve.Prefer elects answers, and only when it grants.
-	type key struct{ org, user string }
-	elected := make(map[key]*orgrbacv1alpha1.Membership, len(members))
-	order := make([]*orgrbacv1alpha1.Membership, 0, len(members))
-	for i := range members {
-		m := &members[i]
-		if deleting(m) {
-			continue
-		}
-		order = append(order, m)
-		k := key{m.Spec.Organization, m.Spec.User}
-		if w := elected[k]; w == nil || resolve.Prefer(candidate(m), candidate(w)) {
-			elected[k] = m
-		}
-	}
-	slices.SortFunc(order, func(a, b *orgrbacv1alpha1.Membership) int {
-		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
-	})
-	for _, m := range order {
-		i, ok := index[m.Spec.Organization]
-		if !ok || elected[key{m.Spec.Organization, m.Spec.User}] != m {
-			continue
-		}
-		r := resolve.Resolved{State: resolve.State(m.Spec.State),
-			Ready: meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)}
-		if !r.Grants() {
-			continue
-		}
-		// Rule R11: the roles of its status that its organization defines now.
-		roles := resolve.CurrentRoles(env.Organization(m.Spec.Organization), m.Status.Roles)
-		if len(roles) == 0 {
-			continue
-		}
-		o := &s.Organizations[i]
-		o.Members = append(o.Members, publish.Member{User: m.Spec.User, Membership: m.Name, Roles: roles})
-	}
-	return s
-}
-
-// candidate is a Membership as the election reads it (rule R10).
-func candidate(m *orgrbacv1alpha1.Membership) resolve.Candidate {
-	return resolve.Candidate{Meta: metaOf(m), Ready: meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)}
-}
-
-// published returns the metadata of the labelled ConfigMaps of ns with a
-// publisher's name, by name.
-func (r *PublishReconciler) published(ctx context.Context, ns string) (map[string]*metav1.PartialObjectMetadata, error) {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	if err := r.configMaps.List(ctx, list, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing published config maps: %w", err)
-	}
-	out := make(map[string]*metav1.PartialObjectMetadata, len(list.Items))
-	for i := range list.Items {
-		if cm := &list.Items[i]; publishedNames.MatchString(cm.Name) {
-			out[cm.Name] = cm
-		}
-	}
-	return out, nil
-}
-
-// publisherOwned reports whether a labelled ConfigMap may be the publisher's:
-// no controller (a namespace without an Environment), or an orgrbac
-// Environment (this one, or one deleted since).
-func publisherOwned(o metav1.Object) bool {
-	c := metav1.GetControllerOfNoCopy(o)
-	return c == nil || (c.Kind == "Environment" && strings.HasPrefix(c.APIVersion, orgrbacv1alpha1.GroupVersion.Group+"/"))
-}
-
-// controlledBy reports whether env is o's controller.
-func controlledBy(o metav1.Object, env *orgrbacv1alpha1.Environment) bool {
-	c := metav1.GetControllerOfNoCopy(o)
-	return env != nil && c != nil && c.UID == env.UID
-}
-
-// ownedOnly keeps the ConfigMaps publisherOwned accepts.
-func ownedOnly(existing map[string]*metav1.PartialObjectMetadata) map[string]*metav1.PartialObjectMetadata {
-	out := make(map[string]*metav1.PartialObjectMetadata, len(existing))
-	for name, cm := range existing {
-		if publisherOwned(cm) {
-			out[name] = cm
-		}
-	}
-	return out
-}
-
-// annotatedRevision is o's revision annotation when it is a valid revision.
-func annotatedRevision(o metav1.Object) (int64, bool) {
-	rev, err := strconv.ParseInt(o.GetAnnotations()[publish.AnnotationRevision], 10, 64)
-	if err != nil || rev < 0 || rev > publish.MaxRevision {
-		return 0, false
-	}
-	return rev, true
-}
-
-// revision is the revision to publish content hash at: the current one when the
-// published index already holds this content at the highest revision known,
-// else one more than the highest revision known. Once this process has
-// published ns, it knows the revision; before, it continues from the
-// Environment's status and the annotations of the ConfigMaps (valid revisions
-// only). When the highest revision leaves no room, the revisions restart at 1,
-// and reset says why.
-func (r *PublishReconciler) revision(ns, hash string, env *orgrbacv1alpha1.Environment,
-	owned map[string]*metav1.PartialObjectMetadata) (rev int64, reset string) {
-	r.mu.Lock()
-	high, known := r.highWater[ns]
-	r.mu.Unlock()
-	from := "this publisher's last revision"
-	if !known {
-		if env != nil && env.Status.Revision > high {
-			high, from = env.Status.Revision, "the Environment's status.revision"
-		}
-		for _, name := range slices.Sorted(maps.Keys(owned)) {
-			if v, ok := annotatedRevision(owned[name]); ok && v > high {
-				high, from = v, "the "+publish.AnnotationRevision+" annotation of ConfigMap "+name
-			}
-		}
-	}
-	if main, ok := owned[publish.ConfigMapName]; ok && high > 0 && main.Annotations[publish.AnnotationContentHash] == hash {
-		if v, ok := annotatedRevision(main); ok && v == high {
-			return high, ""
-		}
-	}
-	if high < 0 || high >= publish.MaxRevision {
-		return 1, fmt.Sprintf("the highest known revision, %d (%s), leaves no room for another: revisions restart at 1", high, from)
-	}
-	return high + 1, ""
-}
-
-func (r *PublishReconciler) setHighWater(ns string, rev int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.highWater[ns] = rev
-}
-
-// publicationTime is the publishedAt to write: the one main carries when it
-// holds this revision and content and was written less than Refresh ago, else
-// now.
-func (r *PublishReconciler) publicationTime(main *metav1.PartialObjectMetadata, rev int64, hash string) time.Time {
-	now := r.Clock.Now()
-	if main != nil && main.Annotations[publish.AnnotationContentHash] == hash &&
-		main.Annotations[publish.AnnotationRevision] == strconv.FormatInt(rev, 10) {
-		at, err := time.Parse(time.RFC3339, main.Annotations[publish.AnnotationPublishedAt])
-		if err == nil && !at.After(now.Add(time.Minute)) && now.Sub(at) < r.Refresh {
-			return at
-		}
-	}
-	return now.UTC().Truncate(time.Second)
-}
-
-// desiredConfigMap applies the published data, label, annotations and owner to
-// cm (other labels and annotations are kept).
-func desiredConfigMap(cm *corev1.ConfigMap, data publish.ConfigMapData, rev int64, hash string, at time.Time, env *orgrbacv1alpha1.Environment) {
-	if cm.Labels == nil {
-		cm.Labels = map[string]string{}
-	}
-	cm.Labels[publish.LabelPublished] = "true"
-	if cm.Annotations == nil {
-		cm.Annotations = map[string]string{}
-	}
-	cm.Annotations[publish.AnnotationRevision] = strconv.FormatInt(rev, 10)
-	cm.Annotations[publish.AnnotationContentHash] = hash
-	if data.Name == publish.ConfigMapName {
-		cm.Annotations[publish.AnnotationPublishedAt] = publish.FormatTime(at)
-	} else {
-		delete(cm.Annotations, publish.AnnotationPublishedAt)
-	}
-	cm.OwnerReferences = nil
-	if env != nil {
-		// Deleting the Environment deletes the ConfigMaps. No
-		// blockOwnerDeletion: publishing needs no rights on environments/finalizers.
-		cm.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion: orgrbacv1alpha1.GroupVersion.String(), Kind: "Environment",
-			Name: env.Name, UID: env.UID, Controller: new(true)}}
-	}
-	cm.Data = data.Data
-	cm.BinaryData = nil
-}
-
-// metadataCurrent reports whether the cached metadata of a ConfigMap says what
-// the publisher would write (the data is checked separately).
-func metadataCurrent(cached *metav1.PartialObjectMetadata, name string, rev int64, hash string, at time.Time, env *orgrbacv1alpha1.Environment) bool {
-	a := cached.Annotations
-	if cached.Labels[publish.LabelPublished] != "true" || a[publish.AnnotationRevision] != strconv.FormatInt(rev, 10) ||
-		a[publish.AnnotationContentHash] != hash {
-		return false
-	}
-	if want := publish.FormatTime(at); name == publish.ConfigMapName && a[publish.AnnotationPublishedAt] != want {
-		return false
-	}
-	c := metav1.GetControllerOfNoCopy(cached)
-	if env == nil {
-		return c == nil
-	}
-	return c != nil && c.UID == env.UID && c.Name == env.Name
-}
-
-func (r *PublishReconciler) isVerified(ns, name, rv string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return rv != "" && r.verified[ns][name] == rv
-}
-
-func (r *PublishReconciler) verify(ns, name, rv string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.verified[ns] == nil {
-		r.verified[ns] = map[string]string{}
-	}
-	r.verified[ns][name] = rv
-}
-
-// write creates or updates one ConfigMap when it differs from the desired one.
-// done is false when the cache lags behind and the write must wait. A
-// ConfigMap that is not the publisher's is a *conflictError, never overwritten.
-func (r *PublishReconciler) write(ctx context.Context, ns string, data publish.ConfigMapData, rev int64, hash string, at time.Time,
-	env *orgrbacv1alpha1.Environment, cached *metav1.PartialObjectMetadata) (done bool, err error) {
-	log := ctrl.LoggerFrom(ctx).WithValues("configMap", data.Name, "revision", rev)
-	key := types.NamespacedName{Namespace: ns, Name: data.Name}
-	if cached != nil {
-		if !publisherOwned(cached) {
-			c := metav1.GetControllerOfNoCopy(cached)
-			return false, &conflictError{name: data.Name, why: fmt.Sprintf("its controller is the %s %s", c.Kind, c.Name)}
-		}
-		if r.isVerified(ns, data.Name, cached.ResourceVersion) && metadataCurrent(cached, data.Name, rev, hash, at, env) {
-			return true, nil
-		}
-	}
-
-	// Read the whole ConfigMap: the cache holds no data, and anyone may have
-	// written it since the publisher did.
-	var current *corev1.ConfigMap
-	if cached != nil {
-		current = &corev1.ConfigMap{}
-		if err := r.APIReader.Get(ctx, key, current); err != nil {
-			if !apierrors.IsNotFound(err) {
-				return false, fmt.Errorf("reading config map %s: %w", data.Name, err)
-			}
-			current = nil
-		}
-	}
-	if current != nil && !publisherOwned(current) {
-		c := metav1.GetControllerOfNoCopy(current)
-		return false, &conflictError{name: data.Name, why: fmt.Sprintf("its controller is the %s %s", c.Kind, c.Name), cm: current}
-	}
-	if current != nil && current.Labels[publish.LabelPublished] != "true" && !controlledBy(current, env) {
-		// Unlabelled since the cache saw it: adopted only as below.
-		return false, &conflictError{name: data.Name, why: "it has no " + publish.LabelPublished + " label and this Environment does not control it", cm: current}
-	}
-	if current != nil && current.Immutable != nil && *current.Immutable {
-		log.Info("Replacing an immutable published ConfigMap")
-		if err := r.Client.Delete(ctx, current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
-			return false, fmt.Errorf("deleting immutable config map %s: %w", data.Name, err)
-		}
-		current = nil
-	}
-	if current == nil {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: data.Name}}
-		desiredConfigMap(cm, data, rev, hash, at, env)
-		log.Info("Creating a published ConfigMap")
-		err := r.Client.Create(ctx, cm)
-		switch {
-		case err == nil:
-			r.verify(ns, data.Name, cm.ResourceVersion)
-			return true, nil
-		case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-			return true, nil // the namespace is going away, and its environment with it
-		case !apierrors.IsAlreadyExists(err):
-			return false, fmt.Errorf("creating config map %s: %w", data.Name, err)
-		}
-		// The name is taken: by a ConfigMap the cache has not seen yet (wait),
-		// or by one without the label.
-		current = &corev1.ConfigMap{}
-		if err := r.APIReader.Get(ctx, key, current); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
-		switch {
-		case current.Labels[publish.LabelPublished] == "true":
-			return false, nil
-		case !controlledBy(current, env):
-			// Not one the publisher wrote and someone unlabelled: it is never
-			// adopted (security review L6).
-			return false, &conflictError{name: data.Name, why: "it has no " + publish.LabelPublished + " label and this Environment does not control it", cm: current}
-		}
-		log.Info("Restoring the label of a published ConfigMap")
-	}
-	cm := current.DeepCopy()
-	desiredConfigMap(cm, data, rev, hash, at, env)
-	if equality.Semantic.DeepEqual(current.Data, cm.Data) && len(current.BinaryData) == 0 &&
-		equality.Semantic.DeepEqual(current.Labels, cm.Labels) && equality.Semantic.DeepEqual(current.Annotations, cm.Annotations) &&
-		equality.Semantic.DeepEqual(current.OwnerReferences, cm.OwnerReferences) {
-		r.verify(ns, data.Name, current.ResourceVersion)
-		return true, nil
-	}
-	log.Info("Updating a published ConfigMap")
-	if err := r.Client.Update(ctx, cm); err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			return false, nil // the cache lags behind; the event that follows brings us back
-		}
-		return false, fmt.Errorf("updating config map %s: %w", data.Name, err)
-	}
-	r.verify(ns, data.Name, cm.ResourceVersion)
-	return true, nil
-}
-
-// deleteAll deletes the published ConfigMaps not in keep.
-func (r *PublishReconciler) deleteAll(ctx context.Context, ns string, existing map[string]*metav1.PartialObjectMetadata, keep map[string]bool) error {
-	for _, name := range slices.Sorted(maps.Keys(existing)) {
-		if keep[name] {
-			continue
-		}
-		ctrl.LoggerFrom(ctx).Info("Deleting a surplus published ConfigMap", "configMap", name)
-		cm := existing[name]
-		if err := r.Client.Delete(ctx, cm, client.Preconditions{UID: &cm.UID}); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("deleting config map %s: %w", name, err)
-		}
-		r.mu.Lock()
-		delete(r.verified[ns], name)
-		r.mu.Unlock()
-	}
-	return nil
-}
-
-// publishedOnly is a cache of the published (labelled) ConfigMaps. It runs on
-// every replica, as the manager's cache does.
-type publishedOnly struct{ cache.Cache }
-
-// NeedLeaderElection implements manager.LeaderElectionRunnable.
-func (publishedOnly) NeedLeaderElection() bool { return false }
-
 // membershipPublishRelevant reports the Membership updates that can change the
 // snapshot: its spec (state), the start of its deletion, its resolved roles and
 // its readiness.
@@ -784,24 +391,6 @@ func membershipPublishRelevant(oldObj, newObj client.Object) bool {
 	return a.Generation != b.Generation || deleting(a) != deleting(b) || !slices.Equal(a.Status.Roles, b.Status.Roles) ||
 		meta.IsStatusConditionTrue(a.Status.Conditions, orgrbacv1alpha1.ConditionReady) !=
 			meta.IsStatusConditionTrue(b.Status.Conditions, orgrbacv1alpha1.ConditionReady)
-}
-
-// newPublishedCache is the publisher's cache of ConfigMaps: the metadata only
-// (the API server never sends their data), of the ConfigMaps labelled
-// orgrbac.dev/published=true only, and of those only what slim.MetadataOnly
-// keeps. A ConfigMap planted in any namespace costs it a few hundred bytes.
-func newPublishedCache(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
-	opts.DefaultLabelSelector = labels.SelectorFromSet(labels.Set{publish.LabelPublished: "true"})
-	opts.DefaultTransform = slim.MetadataOnly(publishedNames.MatchString, []string{publish.LabelPublished},
-		[]string{publish.AnnotationRevision, publish.AnnotationContentHash, publish.AnnotationPublishedAt})
-	return cache.New(cfg, opts)
-}
-
-// configMapMetadata is the object the publisher's cache and watch hold.
-func configMapMetadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
-	return m
 }
 
 // SetupWithManager registers the controller and its cache of published ConfigMaps.
