@@ -14,12 +14,7 @@ import (
 	"time"
 	"unicode"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,10 +22,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api"
 	"github.com/orgrbac/orgrbac/internal/controller"
-	"github.com/orgrbac/orgrbac/internal/slim"
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 )
 
 // options are the manager's command-line settings.
@@ -202,29 +196,6 @@ func envBool(name string, def bool) bool {
 	return def
 }
 
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(s))
-	return s
-}
-
-// cacheOptions are the manager cache's options: drop managedFields (never read)
-// and share the strings that repeat across memberships, since most of the heap at
-// scale is cached objects.
-func cacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: slim.Transform}
-}
-
-// clientOptions are the manager client's options. ConfigMaps are never cached:
-// a Get or List through the client would start an informer holding every
-// ConfigMap of the cluster, data included (security review H2). The publisher has
-// its own metadata-only cache of the labelled ones and reads ConfigMaps through
-// the API reader.
-func clientOptions() client.Options {
-	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}}
-}
-
 func main() {
 	o, err := parseFlags(os.Args[1:])
 	if err != nil {
@@ -308,7 +279,7 @@ func run(o *options) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		WebhookServer:           webhookServer,
-		Scheme:                  newScheme(),
+		Scheme:                  manageropts.Scheme(),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,
@@ -317,8 +288,8 @@ func run(o *options) error {
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		// Step down quickly on shutdown so that another replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cacheOptions(),
-		Client:                        clientOptions(),
+		Cache:                         manageropts.Cache(),
+		Client:                        manageropts.Client(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -332,10 +303,8 @@ func run(o *options) error {
 	if !o.apiOnly() {
 		if err := controller.Setup(ctx, mgr, controller.Options{
 			MaxConcurrentReconciles: o.maxConcurrentReconciles,
-			// A rotated certificate is ready only after the start: the webhooks are registered then.
-			EnableWebhooks: o.enableWebhooks && !o.webhook.rotating(),
-			APICAConfigMap: o.apiCAConfigMap,
-			APICAFile:      caFile,
+			APICAConfigMap:          o.apiCAConfigMap,
+			APICAFile:               caFile,
 		}); err != nil {
 			return err
 		}

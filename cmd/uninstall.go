@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 )
 
 // leaderElectionID names the leader-election lease.
@@ -36,7 +37,7 @@ const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/na
 // lease. A manager installed again adds the finalizers back.
 func removeFinalizers(ctx context.Context, cfg *rest.Config, leaseNamespace string, timeout time.Duration) error {
 	log := ctrl.Log.WithName("uninstall")
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: manageropts.Scheme()})
 	if err != nil {
 		return fmt.Errorf("creating a client: %w", err)
 	}

@@ -128,9 +128,16 @@ func (w *webhookOptions) newServer() (webhook.Server, error) {
 // disableHTTP2 makes a TLS server offer HTTP/1.1 only.
 func disableHTTP2(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }
 
-// wire completes the certificate set-up once the controllers (and, unless the
-// certificate is rotated, the webhooks) are registered.
+// wire registers the admission webhooks and completes their certificate's
+// set-up. This is the one place the webhooks are wired: at once, or, when the
+// certificate is rotated, only once it is mounted (registering the first
+// webhook starts the server, which needs the certificate).
 func (w *webhookOptions) wire(mgr ctrl.Manager) error {
+	if !w.rotating() {
+		if err := webhookv1alpha1.Setup(mgr); err != nil {
+			return fmt.Errorf("setting up the webhooks: %w", err)
+		}
+	}
 	switch {
 	case w.localURL != "":
 		return mgr.Add(&certs.LocalConfiguration{Client: mgr.GetClient(), Manifest: w.localManifest,

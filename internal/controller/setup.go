@@ -14,7 +14,6 @@ import (
 
 	"github.com/orgrbac/orgrbac/internal/index"
 	"github.com/orgrbac/orgrbac/internal/model"
-	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
 // countInterval is the shortest time between two counts (memberCount,
@@ -25,8 +24,6 @@ const countInterval = 2 * time.Second
 type Options struct {
 	// MaxConcurrentReconciles bounds how many objects of one kind are reconciled at once.
 	MaxConcurrentReconciles int
-	// EnableWebhooks serves the admission webhooks.
-	EnableWebhooks bool
 	// Clock is the time source of conditions (the real clock when nil).
 	Clock clock.PassiveClock
 	// PublishMaxBytes is the largest data per published ConfigMap
@@ -93,11 +90,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ca := &CAPublisher{Client: c, APIReader: mgr.GetAPIReader(), Name: opts.APICAConfigMap, CAFile: opts.APICAFile}
 		if err := ca.SetupWithManager(mgr, copts); err != nil {
 			return fmt.Errorf("setting up the CA publisher: %w", err)
-		}
-	}
-	if opts.EnableWebhooks {
-		if err := webhookv1alpha1.Setup(mgr); err != nil {
-			return fmt.Errorf("setting up the webhooks: %w", err)
 		}
 	}
 	return nil

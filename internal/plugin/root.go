@@ -14,16 +14,12 @@ import (
 	"io"
 	"time"
 
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
-
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
 // Exit codes of kubectl orgrbac.
@@ -100,7 +96,7 @@ func (o *options) client() (client.Client, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: manageropts.Scheme()})
 	if err != nil {
 		return nil, "", err
 	}
@@ -137,10 +133,3 @@ func (o *options) printf(format string, args ...any) {
 
 // out is the command's output.
 func (o *options) out() io.Writer { return o.streams.Out }
-
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(s))
-	return s
-}

@@ -30,44 +30,37 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
-	"github.com/orgrbac/orgrbac/internal/slim"
 )
 
 // modulePath is the module whose root holds config/.
 const modulePath = "github.com/orgrbac/orgrbac"
 
-// Scheme returns a new scheme with client-go's and orgrbac's types.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(orgrbacv1alpha1.AddToScheme(s))
-	return s
-}
+// Scheme returns a new scheme with client-go's and orgrbac's types, the
+// manager's (manageropts.Scheme).
+func Scheme() *runtime.Scheme { return manageropts.Scheme() }
 
 // ManagerOptions are the options of a manager as the suites run it: the scheme
-// s, no metrics endpoint and no health probes (port 0), the manager's slim cache
-// transform, and controller names that may repeat (a suite starts several
-// managers in one process). Callers change fields as they need.
+// s, the cache and client options of the orgrbac binary (internal/manageropts),
+// no metrics endpoint and no health probes (port 0), and controller names that
+// may repeat (a suite starts several managers in one process). Callers change
+// fields as they need.
 func ManagerOptions(s *runtime.Scheme) ctrl.Options {
 	return ctrl.Options{
 		Scheme:                 s,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: slim.Transform},
+		Cache:                  manageropts.Cache(),
+		Client:                 manageropts.Client(),
 		Controller:             config.Controller{SkipNameValidation: new(true)},
 	}
 }

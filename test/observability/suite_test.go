@@ -38,6 +38,7 @@ import (
 	"github.com/orgrbac/orgrbac/internal/controller"
 	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/testobj"
+	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
 var (
@@ -82,7 +83,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	mgr, err := ctrl.NewManager(env.Config, mopts)
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
-	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
+	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())
+	Expect(webhookv1alpha1.Setup(mgr)).To(Succeed())
 	srv, err := api.NewServer(api.Options{BindAddress: apiAddr, Cache: mgr.GetCache(), Config: mgr.GetConfig(),
 		Logger: logf.Log.WithName("api")})
 	Expect(err).NotTo(HaveOccurred())
