@@ -1,10 +1,8 @@
 package api
 
 import (
-	"net/http"
 	"reflect"
 	"slices"
-	"strconv"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,17 +32,15 @@ func newEnvIndex(ns string) *envIndex {
 	}
 }
 
-// read calls f with the content under the read lock, after setting the
-// revision header of w (when w is not nil) from the same content. f must not
-// keep references to entries beyond the call; interned values (roles,
-// permissions, ...) are immutable and may be kept.
-func (e *envIndex) read(w http.ResponseWriter, f func(*content)) {
+// read calls f with the content under the read lock and returns the revision
+// of that same content, which an answer built by f reports. f must not keep
+// references to entries beyond the call; interned values (roles, permissions,
+// ...) are immutable and may be kept.
+func (e *envIndex) read(f func(*content)) int64 {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if w != nil {
-		w.Header().Set(RevisionHeader, strconv.FormatInt(e.c.revision, 10))
-	}
 	f(&e.c)
+	return e.c.revision
 }
 
 // check answers for a user of an organization (by id or name), allocating

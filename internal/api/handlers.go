@@ -312,8 +312,14 @@ func forbid(w http.ResponseWriter, ns string, denied access) {
 // serve returns the index of ns, whose revision it sets in the response header.
 func (s *Server) serve(w http.ResponseWriter, ns string) *envIndex {
 	e := s.index.get(ns)
-	w.Header().Set(RevisionHeader, strconv.FormatInt(e.revision(), 10))
+	setRevision(w, e.revision())
 	return e
+}
+
+// setRevision sets the revision header of an answer from the environment's
+// revision it comes from.
+func setRevision(w http.ResponseWriter, revision int64) {
+	w.Header().Set(RevisionHeader, strconv.FormatInt(revision, 10))
 }
 
 // authorizeIn authorizes u in ns (403 otherwise) and returns its index; nil
@@ -333,9 +339,9 @@ func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u caller, n
 // environment selects the environment of a request without a body (the
 // namespace query parameter, else the caller's own namespace), authorizes the
 // caller there (403 otherwise) and returns its index, whose revision it sets in
-// the response header. Handlers then answer from envIndex.read, which sets the
-// header again from the content they read. It writes the error response and
-// returns nil when the request must stop.
+// the response header. Handlers then answer from envIndex.read, and set the
+// header again from the revision of the content they read. It writes the
+// error response and returns nil when the request must stop.
 func (s *Server) environment(w http.ResponseWriter, r *http.Request, u caller) *envIndex {
 	ns, ok := queryNamespace(w, r)
 	if !ok {
@@ -476,7 +482,7 @@ func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, bo
 		code int
 		body any
 	)
-	e.read(w, func(c *content) { code, body = f(c) })
+	setRevision(w, e.read(func(c *content) { code, body = f(c) }))
 	writeJSON(w, code, body)
 }
 
@@ -566,7 +572,7 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u caller) {
 	}
 	var d decision
 	// d.roles is an interned value: immutable, safe to read after the lock.
-	e.read(w, func(c *content) { d = c.check(req.Organization, req.User, perms) })
+	setRevision(w, e.read(func(c *content) { d = c.check(req.Organization, req.User, perms) }))
 	countDecision("v1", d.allowed)
 	roles := d.roles
 	if roles == nil {

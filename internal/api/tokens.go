@@ -99,7 +99,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 		code int
 		fail errorObject
 	)
-	e.read(w, func(c *content) {
+	setRevision(w, e.read(func(c *content) {
 		o := c.organization(req.Organization)
 		if o == nil {
 			code, fail = http.StatusNotFound, errorObject{Code: codeNotFound,
@@ -130,7 +130,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 		claims.Roles = append([]string{}, m.roles...)
 		claims.Role = m.primaryRole()
 		claims.Permissions = m.heldPermissions(o)
-	})
+	}))
 	if code != 0 {
 		writeJSON(w, code, fail)
 		return

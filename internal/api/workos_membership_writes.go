@@ -157,7 +157,7 @@ type writeTarget struct {
 func servedMembership(e *envIndex, id string) (writeTarget, *writeFailure) {
 	var t writeTarget
 	found := false
-	e.read(nil, func(c *content) {
+	e.read(func(c *content) {
 		m := c.membership(id)
 		if m == nil {
 			return
@@ -252,7 +252,7 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		t        writeTarget
 		existing string
 	)
-	e.read(w, func(c *content) {
+	setRevision(w, e.read(func(c *content) {
 		t.st = c.structure
 		t.org = c.organization(req.OrganizationID)
 		if t.org == nil {
@@ -261,7 +261,7 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		if m := c.member(t.org, req.UserID); m != nil {
 			existing, t.state, t.name, t.winner = m.name, m.state, m.name, m.name
 		}
-	})
+	}))
 	switch {
 	case t.org == nil:
 		fail = failWith(http.StatusNotFound, codeNotFound, fmt.Sprintf("Organization not found: '%s'.", req.OrganizationID))

@@ -221,12 +221,12 @@ func (s *Server) orgRoleWrite(w http.ResponseWriter, r *http.Request, u caller, 
 		return nil, orgRoleTarget{}, false
 	}
 	t := orgRoleTarget{id: r.PathValue("id")}
-	e.read(w, func(c *content) {
+	setRevision(w, e.read(func(c *content) {
 		t.namespace = c.namespace
 		if o := c.organization(t.id); o != nil {
 			t.org = o.name
 		}
-	})
+	}))
 	if t.org == "" {
 		writeJSON(w, http.StatusNotFound, errorObject{Code: codeNotFound,
 			Message: fmt.Sprintf("Organization not found: '%s'.", t.id)})
