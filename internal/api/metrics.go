@@ -46,3 +46,12 @@ func init() {
 	metrics.Registry.MustRegister(requestsTotal, requestDuration, decisionsTotal, authCacheTotal,
 		snapshotAge, indexRebuildDuration, indexUpdatesTotal)
 }
+
+// countDecision counts a check's answer by endpoint and result.
+func countDecision(endpoint string, allowed bool) {
+	result := "denied"
+	if allowed {
+		result = "allowed"
+	}
+	decisionsTotal.WithLabelValues(endpoint, result).Inc()
+}

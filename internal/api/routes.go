@@ -217,3 +217,28 @@ func (s *Server) handleRoutes(mux *http.ServeMux) {
 func serveNotFound(_ *Server, w http.ResponseWriter, r *http.Request, _ caller) {
 	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("The requested path '%s' could not be found.", r.URL.Path))
 }
+
+// routes builds the server's mux (every route of routeTable behind its gate,
+// the public routes, and a 404 for the rest) and the bounds ServeHTTP applies.
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	s.handleRoutes(mux)
+	for _, rt := range s.publicRoutes() {
+		mux.Handle(rt.pattern, rt.serve)
+	}
+	// Unknown paths: authenticated callers only, so that they leak nothing.
+	mux.Handle("/", s.authed(nil, serveNotFound))
+	s.mux = mux
+	limit := s.opts.MaxRequestsInFlight
+	if limit == 0 {
+		limit = DefaultMaxRequestsInFlight
+	}
+	if limit > 0 {
+		s.inflight = make(chan struct{}, limit)
+	}
+	bodies := maxUnauthorizedBodies
+	if limit > 0 {
+		bodies = min(limit, bodies)
+	}
+	s.unauthorizedBodies = make(chan struct{}, bodies)
+}

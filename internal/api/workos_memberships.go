@@ -1,0 +1,164 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// The WorkOS membership reads: one organization membership by id, and the
+// paginated list. They answer from the index, like the other reads.
+
+// membershipObject is WorkOS's organization_membership object.
+type membershipObject struct {
+	Object           string            `json:"object"`
+	ID               string            `json:"id"`
+	UserID           string            `json:"user_id"`
+	OrganizationID   string            `json:"organization_id"`
+	OrganizationName string            `json:"organization_name"`
+	Status           string            `json:"status"`
+	Role             *slugRef          `json:"role"`
+	Roles            []slugRef         `json:"roles"`
+	DirectoryManaged bool              `json:"directory_managed"`
+	CustomAttributes map[string]string `json:"custom_attributes"`
+	CreatedAt        string            `json:"created_at"`
+	UpdatedAt        string            `json:"updated_at"`
+}
+
+// workosStatus maps a membership state to WorkOS's status.
+func workosStatus(s orgrbacv1alpha1.MembershipState) string {
+	switch s {
+	case orgrbacv1alpha1.MembershipInactive:
+		return "inactive"
+	case orgrbacv1alpha1.MembershipPending:
+		return "pending"
+	default:
+		return "active"
+	}
+}
+
+func (c *content) membershipObject(m *memberEntry) membershipObject {
+	id, name := c.orgID(m)
+	out := membershipObject{Object: "organization_membership", ID: m.name, UserID: m.user,
+		OrganizationID: id, OrganizationName: name, Status: workosStatus(m.state),
+		Roles: make([]slugRef, 0, len(m.roles)), DirectoryManaged: m.source == orgrbacv1alpha1.SourceDirectory,
+		CustomAttributes: map[string]string{}, CreatedAt: formatTime(time.Unix(0, m.created)),
+		UpdatedAt: formatTime(time.Unix(0, m.updated))}
+	if role := m.primaryRole(); role != "" {
+		out.Role = &slugRef{Slug: role}
+	}
+	for _, r := range m.roles {
+		out.Roles = append(out.Roles, slugRef{Slug: r})
+	}
+	return out
+}
+
+// listQuery is a parsed organization memberships list request.
+type listQuery struct {
+	paging
+	userID, organizationID string
+	statuses               []orgrbacv1alpha1.MembershipState // nil: every status (the route asks for active ones)
+}
+
+// parseListQuery validates the query parameters of the memberships list. get
+// returns every value of a parameter.
+func parseListQuery(get func(string) []string) (listQuery, error) {
+	var bad []fieldError
+	one := lastValue(get)
+	q := listQuery{paging: parsePage(one, &bad), userID: one("user_id"), organizationID: one("organization_id")}
+	var statuses []string
+	for _, v := range append(get("statuses"), get("statuses[]")...) {
+		statuses = append(statuses, strings.Split(v, ",")...)
+	}
+	for _, s := range statuses {
+		switch strings.TrimSpace(s) {
+		case "":
+		case "active":
+			q.statuses = append(q.statuses, orgrbacv1alpha1.MembershipActive)
+		case "inactive":
+			q.statuses = append(q.statuses, orgrbacv1alpha1.MembershipInactive)
+		case "pending":
+			q.statuses = append(q.statuses, orgrbacv1alpha1.MembershipPending)
+		default:
+			bad = append(bad, fieldError{Code: "statuses must be active, inactive or pending", Field: "statuses"})
+		}
+	}
+	if len(bad) > 0 {
+		return q, &errInvalid{fields: bad}
+	}
+	return q, nil
+}
+
+// listMemberships filters and paginates the memberships of an environment. Memberships
+// are ordered by creation time (then name), newest first unless q says asc; a
+// cursor is a membership id, and the page holds the memberships strictly after
+// (after) or strictly before (before) it in that order.
+func (c *content) listMemberships(q listQuery) (listObject[membershipObject], error) {
+	var orgName string
+	if q.organizationID != "" {
+		o := c.organization(q.organizationID)
+		if o == nil {
+			return listObject[membershipObject]{Object: "list", Data: []membershipObject{},
+				ListMetadata: &listMetadata{}}, nil
+		}
+		orgName = o.name
+	}
+	items := make([]*memberEntry, 0, len(c.sorted))
+	for _, m := range c.sorted {
+		// Memberships of no organization a caller could name are left out
+		// (content.membership).
+		if c.orgs[m.organization] == nil || (orgName != "" && m.organization != orgName) ||
+			(q.userID != "" && m.user != q.userID) ||
+			(q.statuses != nil && !slices.Contains(q.statuses, m.state)) {
+			continue
+		}
+		items = append(items, m)
+	}
+	if q.desc {
+		slices.Reverse(items) // c.sorted is oldest first
+	}
+	data, before, after, err := window(q.paging, items, inOrder(q.paging, compareMembers),
+		func(cursor string) (*memberEntry, bool) { m := c.membership(cursor); return m, m != nil },
+		func(m *memberEntry) string { return m.name }, "organization membership")
+	if err != nil {
+		return listObject[membershipObject]{}, err
+	}
+	out := listObject[membershipObject]{Object: "list", Data: make([]membershipObject, 0, len(data)),
+		ListMetadata: &listMetadata{Before: before, After: after}}
+	for _, m := range data {
+		out.Data = append(out.Data, c.membershipObject(m))
+	}
+	return out, nil
+}
+
+func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u caller) {
+	e := s.environment(w, r, u)
+	if e == nil {
+		return
+	}
+	q, err := parseListQuery(func(name string) []string { return r.URL.Query()[name] })
+	if writeInvalidQuery(w, err) {
+		return
+	}
+	if q.statuses == nil {
+		// As WorkOS's: without statuses, the list holds the active memberships.
+		q.statuses = []orgrbacv1alpha1.MembershipState{orgrbacv1alpha1.MembershipActive}
+	}
+	answer(w, e, func(c *content) (int, any) {
+		list, err := c.listMemberships(q)
+		return listAnswer(q.paging, list, err)
+	})
+}
+
+func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
+		m := c.membership(r.PathValue("id"))
+		if m == nil {
+			return notFound("Organization membership", r.PathValue("id"))
+		}
+		return http.StatusOK, c.membershipObject(m)
+	})
+}

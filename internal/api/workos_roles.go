@@ -1,0 +1,102 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/orgrbac/orgrbac/internal/resolve"
+)
+
+// The WorkOS role reads: the environment's roles and an organization's (the
+// environment roles it sees and its own), listed or one by slug.
+
+// roleObject is WorkOS's role object. Its JSON (MarshalJSON) also carries
+// WorkOS's resource_type_slug, and a null description when it has none.
+type roleObject struct {
+	Object      string   `json:"object"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Slug        string   `json:"slug"`
+	Description string   `json:"description"`
+	Permissions []string `json:"permissions"`
+	Type        string   `json:"type"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+}
+
+// roleResourceType is the resource type of every role: organization roles
+// and environment roles are all scoped to organizations, as WorkOS's default.
+const roleResourceType = "organization"
+
+// MarshalJSON writes the role as WorkOS does: description null when empty,
+// and the resource type slug.
+func (r roleObject) MarshalJSON() ([]byte, error) {
+	var desc *string
+	if r.Description != "" {
+		desc = &r.Description
+	}
+	return json.Marshal(struct {
+		Object           string   `json:"object"`
+		ID               string   `json:"id"`
+		Name             string   `json:"name"`
+		Slug             string   `json:"slug"`
+		Description      *string  `json:"description"`
+		Permissions      []string `json:"permissions"`
+		ResourceTypeSlug string   `json:"resource_type_slug"`
+		Type             string   `json:"type"`
+		CreatedAt        string   `json:"created_at"`
+		UpdatedAt        string   `json:"updated_at"`
+	}{r.Object, r.ID, r.Name, r.Slug, desc, r.Permissions, roleResourceType, r.Type, r.CreatedAt, r.UpdatedAt})
+}
+
+func roleObjectOf(r *roleEntry) roleObject {
+	name := r.displayName
+	if name == "" {
+		name = r.slug
+	}
+	typ := string(r.typ)
+	if typ == "" {
+		typ = string(resolve.RoleTypeEnvironment)
+	}
+	return roleObject{Object: "role", ID: r.name, Name: name, Slug: r.slug, Description: r.description,
+		Permissions: append(make([]string, 0, len(r.permissions)), r.permissions...), Type: typ,
+		CreatedAt: formatTime(r.created), UpdatedAt: formatTime(r.updated)}
+}
+
+func roleList(roles []*roleEntry) listObject[roleObject] {
+	out := listObject[roleObject]{Object: "list", Data: make([]roleObject, 0, len(roles))}
+	for _, r := range roles {
+		out.Data = append(out.Data, roleObjectOf(r))
+	}
+	return out
+}
+
+func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
+}
+
+func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerEnv(w, r, u, func(c *content) (int, any) {
+		role := c.envRoleBySlug[r.PathValue("slug")]
+		if role == nil {
+			return notFound("Role", r.PathValue("slug"))
+		}
+		return http.StatusOK, roleObjectOf(role)
+	})
+}
+
+func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
+		return http.StatusOK, roleList(org.roles)
+	})
+}
+
+func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u caller) {
+	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
+		role := org.roleBySlug[r.PathValue("slug")]
+		if role == nil {
+			return notFound("Role", r.PathValue("slug"))
+		}
+		return http.StatusOK, roleObjectOf(role)
+	})
+}
