@@ -102,10 +102,7 @@ type Env struct {
 	envRoles     map[string]visibleRole // environment roles with their env order index
 	envOrder     []string
 	envUnknown   []string
-	envDefault   string
 	envUnknownDf string
-	roleDups     map[string]string
-	orgRoleDups  map[string]string
 	orgs         map[string]*OrgView
 	orgNames     []string
 	orgIDs       *OrganizationIndex // the ids of the winning organizations
@@ -129,7 +126,6 @@ type OrgView struct {
 	unknown        []string
 	defaultRole    string
 	unknownDefault string
-	shadowed       []string
 	mappings       [mapSources]map[string][]target
 }
 
@@ -195,14 +191,8 @@ func (e *Env) compileRoles(roles []Role) {
 	winners := make(map[string]*roleData, len(all))
 	var byAge []*roleData // winners, oldest first
 	for _, r := range all {
-		if w, ok := winners[r.slug]; ok {
-			if r.meta.Name != w.meta.Name {
-				if e.roleDups == nil {
-					e.roleDups = map[string]string{}
-				}
-				e.roleDups[r.meta.Name] = w.meta.Name
-			}
-			continue
+		if _, ok := winners[r.slug]; ok {
+			continue // a younger duplicate (R8): invisible
 		}
 		winners[r.slug] = r
 		byAge = append(byAge, r)
@@ -219,15 +209,8 @@ func (e *Env) compileRoles(roles []Role) {
 	}
 
 	if e.env != nil && e.env.DefaultRole != "" {
-		if _, ok := e.envRoles[e.env.DefaultRole]; ok {
-			e.envDefault = e.env.DefaultRole
-		} else {
+		if _, ok := e.envRoles[e.env.DefaultRole]; !ok {
 			e.envUnknownDf = e.env.DefaultRole
-		}
-	}
-	if e.envDefault == "" {
-		if _, ok := e.envRoles["member"]; ok {
-			e.envDefault = "member"
 		}
 	}
 }
@@ -280,14 +263,9 @@ func winningOrganizations(orgs []Organization) map[string]*Organization {
 	return out
 }
 
-// orgRoleSet holds one organization's winning OrganizationRoles, oldest first,
-// and the names of those an environment Role shadows.
-type orgRoleSet struct {
-	byAge    []*roleData
-	shadowed []string
-}
-
-func (e *Env) compileOrganizationRoles(roles []OrganizationRole, orgs map[string]*Organization) map[string]*orgRoleSet {
+// compileOrganizationRoles returns, per organization, its winning
+// OrganizationRoles oldest first, without those an environment Role shadows.
+func (e *Env) compileOrganizationRoles(roles []OrganizationRole, orgs map[string]*Organization) map[string][]*roleData {
 	all := make([]*roleData, 0, len(roles))
 	for i := range roles {
 		r := &roles[i]
@@ -300,33 +278,17 @@ func (e *Env) compileOrganizationRoles(roles []OrganizationRole, orgs map[string
 
 	type key struct{ org, slug string }
 	winners := make(map[key]*roleData, len(all))
-	out := map[string]*orgRoleSet{}
+	out := map[string][]*roleData{}
 	for _, r := range all {
 		k := key{r.org, r.slug}
-		if w, ok := winners[k]; ok {
-			if r.meta.Name != w.meta.Name {
-				if e.orgRoleDups == nil {
-					e.orgRoleDups = map[string]string{}
-				}
-				e.orgRoleDups[r.meta.Name] = w.meta.Name
-			}
-			continue
+		if _, ok := winners[k]; ok {
+			continue // a younger duplicate (R8): invisible
 		}
 		winners[k] = r
-		set := out[r.org]
-		if set == nil {
-			set = &orgRoleSet{}
-			out[r.org] = set
-		}
 		if _, env := e.envRoles[r.slug]; env {
-			set.shadowed = append(set.shadowed, r.meta.Name)
-			continue
+			continue // shadowed by the environment Role: invisible
 		}
-		set.byAge = append(set.byAge, r)
-	}
-	for _, set := range out {
-		slices.Sort(set.shadowed)
-		set.shadowed = slices.Clip(slices.Compact(set.shadowed))
+		out[r.org] = append(out[r.org], r)
 	}
 	return out
 }
@@ -361,13 +323,8 @@ func collectMappings(gms []GroupMapping, orgs map[string]*Organization) map[stri
 	return out
 }
 
-func (e *Env) compileOrganization(o *Organization, set *orgRoleSet, mappings *[mapSources]map[string][]string) *OrgView {
+func (e *Env) compileOrganization(o *Organization, ownRoles []*roleData, mappings *[mapSources]map[string][]string) *OrgView {
 	v := &OrgView{name: o.Name, env: e}
-	var ownRoles []*roleData
-	if set != nil {
-		ownRoles = set.byAge
-		v.shadowed = set.shadowed
-	}
 	ownBySlug := make(map[string]*roleData, len(ownRoles))
 	for _, r := range ownRoles {
 		ownBySlug[r.slug] = r
@@ -471,17 +428,9 @@ func (e *Env) Environment() (winner *Environment, duplicates []string) {
 // there is no Environment).
 func (e *Env) MultipleRoles() bool { return e.multiple }
 
-// EnvironmentOrder returns the environment order: the known slugs of
-// E.rolePriority, then the other Roles oldest first.
-func (e *Env) EnvironmentOrder() []string { return slices.Clone(e.envOrder) }
-
 // UnknownEnvironmentPriority returns the sorted, unique slugs of
 // E.rolePriority that name no Role.
 func (e *Env) UnknownEnvironmentPriority() []string { return slices.Clone(e.envUnknown) }
-
-// DefaultRole returns the environment-level default role: E.defaultRole when it
-// names a Role, else "member" when that Role exists.
-func (e *Env) DefaultRole() (slug string, ok bool) { return e.envDefault, e.envDefault != "" }
 
 // UnknownDefault returns E.defaultRole when it is set but names no Role, else "".
 func (e *Env) UnknownDefault() string { return e.envUnknownDf }
@@ -498,15 +447,6 @@ func (e *Env) Roles() []RoleInfo {
 	return out
 }
 
-// DuplicateRoles maps the name of each losing Role to the name of the winning
-// Role with the same slug; nil when there is none. Losers grant nothing.
-func (e *Env) DuplicateRoles() map[string]string { return maps.Clone(e.roleDups) }
-
-// DuplicateOrganizationRoles maps the name of each losing OrganizationRole to
-// the name of the winning OrganizationRole with the same organization and
-// slug; nil when there is none. Losers grant nothing.
-func (e *Env) DuplicateOrganizationRoles() map[string]string { return maps.Clone(e.orgRoleDups) }
-
 // Organization returns the compiled organization, nil when it was not in the
 // Input.
 func (e *Env) Organization(name string) *OrgView { return e.orgs[name] }
@@ -522,40 +462,13 @@ func (e *Env) OrganizationIDs() *OrganizationIndex { return e.orgIDs }
 // Name returns the organization's name.
 func (o *OrgView) Name() string { return o.name }
 
-// Order returns the organization's priority order over every role visible to
-// it, highest first: the known slugs of O.rolePriority, then O's other
-// OrganizationRoles oldest first, then the environment order.
-func (o *OrgView) Order() []string {
-	n := len(o.head) + len(o.env.envOrder) - len(o.headEnv)
-	if n == 0 {
-		return nil
-	}
-	out := make([]string, 0, n)
-	out = append(out, o.head...)
-	for _, s := range o.env.envOrder {
-		if _, inHead := o.own[s]; !inHead {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // UnknownPriority returns the sorted, unique slugs of O.rolePriority that name
 // no role visible to the organization.
 func (o *OrgView) UnknownPriority() []string { return slices.Clone(o.unknown) }
 
-// DefaultRole returns the organization's default role: O.defaultRole, else
-// E.defaultRole, else the Role "member", the first that names a visible role.
-// ok is false when none does.
-func (o *OrgView) DefaultRole() (slug string, ok bool) { return o.defaultRole, o.defaultRole != "" }
-
 // UnknownDefault returns O.defaultRole when it is set but names no role visible
 // to the organization, else "".
 func (o *OrgView) UnknownDefault() string { return o.unknownDefault }
-
-// Shadowed returns the sorted names of the organization's OrganizationRoles
-// hidden by an environment Role with the same slug.
-func (o *OrgView) Shadowed() []string { return slices.Clone(o.shadowed) }
 
 // Role returns the sorted permission set of a role visible to the
 // organization; ok is false when the slug names no visible role.
@@ -571,16 +484,6 @@ func (o *OrgView) Role(slug string) (permissions []string, ok bool) {
 func (o *OrgView) Defines(slug string) bool {
 	_, ok := o.lookup(slug)
 	return ok
-}
-
-// RoleType says whether a visible role is an environment or an organization
-// role; ok is false when the slug names no visible role.
-func (o *OrgView) RoleType(slug string) (t RoleType, ok bool) {
-	r, ok := o.lookup(slug)
-	if !ok {
-		return "", false
-	}
-	return r.role.typ, true
 }
 
 // RoleInfo describes a visible role; ok is false when the slug names none.
@@ -608,17 +511,8 @@ type RoleRef struct {
 // roles it has not seen.
 func (o *OrgView) RoleRefs() iter.Seq[RoleRef] {
 	return func(yield func(RoleRef) bool) {
-		emit := func(slug string) bool {
-			r, _ := o.lookup(slug)
-			return yield(RoleRef{Slug: r.role.slug, Name: r.role.meta.Name, Type: r.role.typ})
-		}
-		for _, s := range o.head {
-			if !emit(s) {
-				return
-			}
-		}
-		for _, s := range o.env.envOrder {
-			if _, inHead := o.own[s]; !inHead && !emit(s) {
+		for r := range o.ordered() {
+			if !yield(RoleRef{Slug: r.slug, Name: r.meta.Name, Type: r.typ}) {
 				return
 			}
 		}
@@ -627,14 +521,32 @@ func (o *OrgView) RoleRefs() iter.Seq[RoleRef] {
 
 // Roles returns every role visible to the organization, in its order.
 func (o *OrgView) Roles() []RoleInfo {
-	order := o.Order()
-	if len(order) == 0 {
+	n := len(o.head) + len(o.env.envOrder) - len(o.headEnv)
+	if n == 0 {
 		return nil
 	}
-	out := make([]RoleInfo, len(order))
-	for i, s := range order {
-		r, _ := o.lookup(s)
-		out[i] = r.role.info()
+	out := make([]RoleInfo, 0, n)
+	for r := range o.ordered() {
+		out = append(out, r.info())
 	}
 	return out
+}
+
+// ordered yields every role visible to the organization in its order (R1),
+// highest priority first: the head (the known slugs of O.rolePriority, then O's
+// other OrganizationRoles oldest first), then the environment order without the
+// head's slugs.
+func (o *OrgView) ordered() iter.Seq[*roleData] {
+	return func(yield func(*roleData) bool) {
+		for _, s := range o.head {
+			if !yield(o.own[s].role) {
+				return
+			}
+		}
+		for _, s := range o.env.envOrder {
+			if _, inHead := o.own[s]; !inHead && !yield(o.env.envRoles[s].role) {
+				return
+			}
+		}
+	}
 }

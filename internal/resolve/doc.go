@@ -29,10 +29,11 @@ limitations under the License.
 //   - R1 Order: O.rolePriority (slugs visible to O), then O's other
 //     OrganizationRoles oldest first (name breaks ties), then the environment
 //     order: E.rolePriority, then the other Roles oldest first. Unknown slugs
-//     in a priority list are ignored and reported ([OrgView.Order]).
+//     in a priority list are ignored and reported (the order: [OrgView.Roles];
+//     the unknown slugs: [OrgView.UnknownPriority]).
 //   - R2 Default role: O.defaultRole, else E.defaultRole, else the Role with
 //     slug "member"; a default naming no role visible to O is skipped (and
-//     reported) ([OrgView.DefaultRole]).
+//     reported) ([Compile], [OrgView.UnknownDefault]).
 //   - R3 Candidates: Directory = roles of O's Directory GroupMappings whose
 //     group is in M.directoryGroups; SSO likewise with M.ssoGroups; Manual =
 //     M.roles. Slugs naming no role visible to O are dropped
@@ -91,8 +92,8 @@ limitations under the License.
 //   - A role is visible to O when it is an environment Role or one of O's own
 //     OrganizationRoles. If an OrganizationRole has the slug of an environment
 //     Role (invalid by contract: organization role slugs start with "org-" or
-//     "org_"), the environment Role wins and the OrganizationRole is reported as
-//     shadowed ([OrgView.Shadowed]).
+//     "org_"), the environment Role wins and the OrganizationRole is invisible
+//     to O, as a duplicate loser is.
 //   - E.defaultRole counts for O when it names a role visible to O.
 //   - Only State "" and "Active" are active; any other value gets no
 //     permissions (fail closed).

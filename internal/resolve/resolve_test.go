@@ -17,6 +17,7 @@ limitations under the License.
 package resolve
 
 import (
+	"cmp"
 	"reflect"
 	"slices"
 	"sync"
@@ -706,13 +707,13 @@ func TestOrder(t *testing.T) {
 				tc.edit(&in)
 			}
 			for _, env := range []*Env{Compile(in), Compile(reversed(in))} {
-				equal(t, "EnvironmentOrder", env.EnvironmentOrder(), tc.wantEnv)
+				equal(t, "environment order", slugsOf(env.Roles()), tc.wantEnv)
 				equal(t, "UnknownEnvironmentPriority", env.UnknownEnvironmentPriority(), tc.wantEnvUnknown)
 				o := env.Organization(tc.org)
 				if o == nil {
 					t.Fatalf("Organization(%q) = nil", tc.org)
 				}
-				equal(t, "Order", o.Order(), tc.want)
+				equal(t, "order", slugsOf(o.Roles()), tc.want)
 				equal(t, "UnknownPriority", o.UnknownPriority(), tc.wantUnknown)
 			}
 		})
@@ -726,6 +727,30 @@ func equal[T any](t *testing.T, what string, got, want T) {
 	}
 }
 
+// slugsOf lists the slugs of roles in their order; nil for none.
+func slugsOf(roles []RoleInfo) []string {
+	var out []string
+	for _, r := range roles {
+		out = append(out, r.Slug)
+	}
+	return out
+}
+
+// defaultOf is the default role of organization org as Resolve gives it to a
+// member with no groups and no roles (R2, R4); ok is false when none resolves.
+func defaultOf(t *testing.T, env *Env, org string) (slug string, ok bool) {
+	t.Helper()
+	r := env.Resolve(Membership{Meta: meta("m", 0), Organization: org, User: "u"})
+	switch {
+	case r.Source == SourceDefault && len(r.Roles) == 1:
+		return r.Roles[0], true
+	case r.Reason == ReasonDefaultRoleMissing:
+		return "", false
+	}
+	t.Fatalf("a member of %s with no groups and no roles: %+v", org, r)
+	return "", false
+}
+
 func TestDefaultRole(t *testing.T) {
 	cases := map[string]struct {
 		// envDefault, acmeDefault are E.defaultRole and acme's defaultRole.
@@ -736,7 +761,9 @@ func TestDefaultRole(t *testing.T) {
 		want        string
 		wantOK      bool
 		wantUnknown string
-		// wantEnv/wantEnvOK are the environment default; wantEnvUnknown its UnknownDefault.
+		// wantEnv/wantEnvOK are the environment-level default (E.defaultRole when
+		// it names a Role, else "member"), which an organization with no default and
+		// no roles of its own has; wantEnvUnknown is the Env's UnknownDefault.
 		wantEnv        string
 		wantEnvOK      bool
 		wantEnvUnknown string
@@ -773,16 +800,17 @@ func TestDefaultRole(t *testing.T) {
 			if tc.noMember {
 				in.Roles = slices.DeleteFunc(in.Roles, func(r Role) bool { return r.Slug == "member" })
 			}
+			in.Organizations = append(in.Organizations, Organization{Meta: meta("plain", 0)})
 			env := Compile(in)
 			o := env.Organization("acme")
-			got, ok := o.DefaultRole()
+			got, ok := defaultOf(t, env, "acme")
 			if got != tc.want || ok != tc.wantOK {
-				t.Errorf("OrgView.DefaultRole() = %q, %v; want %q, %v", got, ok, tc.want, tc.wantOK)
+				t.Errorf("acme's default role = %q, %v; want %q, %v", got, ok, tc.want, tc.wantOK)
 			}
 			equal(t, "OrgView.UnknownDefault", o.UnknownDefault(), tc.wantUnknown)
-			gotEnv, okEnv := env.DefaultRole()
+			gotEnv, okEnv := defaultOf(t, env, "plain")
 			if gotEnv != tc.wantEnv || okEnv != tc.wantEnvOK {
-				t.Errorf("Env.DefaultRole() = %q, %v; want %q, %v", gotEnv, okEnv, tc.wantEnv, tc.wantEnvOK)
+				t.Errorf("the environment-level default role = %q, %v; want %q, %v", gotEnv, okEnv, tc.wantEnv, tc.wantEnvOK)
 			}
 			equal(t, "Env.UnknownDefault", env.UnknownDefault(), tc.wantEnvUnknown)
 		})
@@ -860,11 +888,41 @@ func TestDuplicates(t *testing.T) {
 				}
 				equal(t, "Environment winner", gotName, tc.wantEnv)
 				equal(t, "Environment duplicates", dups, tc.wantEnvDups)
-				equal(t, "DuplicateRoles", env.DuplicateRoles(), tc.wantRoles)
-				equal(t, "DuplicateOrganizationRoles", env.DuplicateOrganizationRoles(), tc.wantOrgRoles)
-				equal(t, "Shadowed", env.Organization("acme").Shadowed(), tc.wantShadowed)
+				checkRoleWinners(t, env, in, tc.wantRoles, tc.wantOrgRoles, tc.wantShadowed)
 			}
 		})
+	}
+}
+
+// checkRoleWinners checks R8 and shadowing through what the views show. Under
+// the slug of every Role of in, the environment shows the winner: the Role
+// itself, or the one losers maps it to. Under the slug of every OrganizationRole
+// of a compiled organization, that organization shows the winner likewise
+// (orgLosers), or the environment Role when the winner is shadowed.
+func checkRoleWinners(t *testing.T, env *Env, in Input, losers, orgLosers map[string]string, shadowed []string) {
+	t.Helper()
+	bySlug := map[string]RoleInfo{}
+	for _, r := range env.Roles() {
+		bySlug[r.Slug] = r
+	}
+	for _, r := range in.Roles {
+		want := cmp.Or(losers[r.Name], r.Name)
+		if got := bySlug[r.Slug]; got.Name != want || got.Type != RoleTypeEnvironment {
+			t.Errorf("Role %s: the environment shows %+v under slug %q, want Role %s", r.Name, got, r.Slug, want)
+		}
+	}
+	for _, r := range in.OrganizationRoles {
+		view := env.Organization(r.Organization)
+		if view == nil {
+			continue
+		}
+		want, wantType := cmp.Or(orgLosers[r.Name], r.Name), RoleTypeOrganization
+		if slices.Contains(shadowed, want) {
+			want, wantType = bySlug[r.Slug].Name, RoleTypeEnvironment
+		}
+		if got, _ := view.RoleInfo(r.Slug); got.Name != want || got.Type != wantType {
+			t.Errorf("OrganizationRole %s: %s shows %+v under slug %q, want %s %s", r.Name, r.Organization, got, r.Slug, wantType, want)
+		}
 	}
 }
 
@@ -966,46 +1024,40 @@ func TestViews(t *testing.T) {
 	if perms != nil || ok {
 		t.Errorf("Role(org-sales) = %v, %v; want nil, false", perms, ok)
 	}
-	typ, ok := acme.RoleType("org-auditor")
-	equal(t, "RoleType(org-auditor)", typ, RoleTypeOrganization)
-	equal(t, "RoleType ok", ok, true)
-	typ, _ = acme.RoleType("admin")
-	equal(t, "RoleType(admin)", typ, RoleTypeEnvironment)
-	if _, ok := acme.RoleType("ghost"); ok {
-		t.Errorf("RoleType(ghost) ok")
-	}
-	info, _ := acme.RoleInfo("admin")
+	info, ok := acme.RoleInfo("org-auditor")
+	equal(t, "RoleInfo(org-auditor).Type", info.Type, RoleTypeOrganization)
+	equal(t, "RoleInfo(org-auditor) ok", ok, true)
+	info, _ = acme.RoleInfo("admin")
 	equal(t, "RoleInfo(admin)", info, RoleInfo{Slug: "admin", Name: "role-admin", Type: RoleTypeEnvironment,
 		Permissions: []string{"docs:read", "settings:manage", "videos:delete"}})
 	if _, ok := acme.RoleInfo("ghost"); ok {
 		t.Errorf("RoleInfo(ghost) ok")
 	}
 
-	var slugs []string
-	for _, r := range acme.Roles() {
-		slugs = append(slugs, r.Slug)
+	equal(t, "acme Roles()", slugsOf(acme.Roles()), []string{"org-auditor", "org-owner", "admin", "editor", "member", "viewer"})
+	var refs []string
+	for r := range acme.RoleRefs() {
+		refs = append(refs, r.Slug)
 	}
-	equal(t, "acme Roles()", slugs, acme.Order())
-	slugs = nil
+	equal(t, "acme RoleRefs()", refs, slugsOf(acme.Roles()))
 	for _, r := range env.Roles() {
-		slugs = append(slugs, r.Slug)
 		equal(t, "env role type", r.Type, RoleTypeEnvironment)
 	}
-	equal(t, "env Roles()", slugs, env.EnvironmentOrder())
+	equal(t, "env Roles()", slugsOf(env.Roles()), []string{"admin", "editor", "member", "viewer"})
 
 	// Returned values are copies: changing them changes nothing inside.
-	order := acme.Order()
-	order[0] = "changed"
+	roles := acme.Roles()
+	roles[0].Slug = "changed"
 	perms, _ = acme.Role("admin")
 	perms[0] = "changed"
 	win, _ := env.Environment()
 	win.RolePriority[0] = "changed"
-	env.EnvironmentOrder()[0] = "changed"
-	equal(t, "Order after edit", acme.Order()[0], "org-auditor")
+	env.Roles()[0].Slug = "changed"
+	equal(t, "Roles after edit", acme.Roles()[0].Slug, "org-auditor")
 	equal(t, "Role after edit", env.Organization("acme").Roles()[2].Permissions[0], "docs:read")
 	win, _ = env.Environment()
 	equal(t, "Environment after edit", win.RolePriority[0], "admin")
-	equal(t, "EnvironmentOrder after edit", env.EnvironmentOrder()[0], "admin")
+	equal(t, "env Roles after edit", env.Roles()[0].Slug, "admin")
 	r := env.Resolve(Membership{Organization: "acme", Roles: []string{"admin"}})
 	r.Permissions[0] = "changed"
 	equal(t, "Resolve after edit", env.Resolve(Membership{Organization: "acme", Roles: []string{"admin"}}).Permissions[0], "docs:read")
@@ -1056,7 +1108,7 @@ func TestConcurrentResolve(t *testing.T) {
 					t.Errorf("concurrent Resolve = %+v, want %+v", got, want)
 					return
 				}
-				env.Organization("acme").Order()
+				env.Organization("acme").Roles()
 			}
 		})
 	}
