@@ -18,116 +18,10 @@ package resolve
 
 import (
 	"cmp"
-	"iter"
 	"maps"
 	"slices"
 	"strings"
 )
-
-// RoleType says whether a role belongs to the environment or to one
-// organization. The values are WorkOS's role "type" field.
-type RoleType string
-
-const (
-	// RoleTypeEnvironment is an environment Role, visible to every organization.
-	RoleTypeEnvironment RoleType = "EnvironmentRole"
-	// RoleTypeOrganization is an OrganizationRole, visible to its organization.
-	RoleTypeOrganization RoleType = "OrganizationRole"
-)
-
-// RoleInfo describes one role visible to an organization or environment.
-type RoleInfo struct {
-	// Slug is the role's slug.
-	Slug string
-	// Name is the name of the Role or OrganizationRole object.
-	Name string
-	// Type says which kind of object defines the role.
-	Type RoleType
-	// Permissions is the role's sorted, unique permission set.
-	Permissions []string
-}
-
-// roleData is a winning role, shared read-only by every view that sees it.
-type roleData struct {
-	meta  Meta
-	org   string // "" for environment roles
-	slug  string
-	typ   RoleType
-	perms []string // sorted, unique, non-empty
-}
-
-func (r *roleData) info() RoleInfo {
-	return RoleInfo{Slug: r.slug, Name: r.meta.Name, Type: r.typ, Permissions: slices.Clone(r.perms)}
-}
-
-func compareRoleData(a, b *roleData) int {
-	return cmp.Or(
-		CompareMeta(a.meta, b.meta),
-		strings.Compare(a.org, b.org),
-		strings.Compare(a.slug, b.slug),
-		slices.Compare(a.perms, b.perms),
-	)
-}
-
-// visibleRole is a role as one organization sees it: the role and its index
-// in the organization's order (0 is the highest priority).
-type visibleRole struct {
-	role *roleData
-	prio int
-}
-
-// target is one role a mapped group grants: the visible role with its
-// priority index in the organization's order, or a nil role when the slug
-// names no visible role.
-type target struct {
-	slug string
-	role *roleData
-	prio int
-}
-
-// mapping sources, as indexes into OrgView.mappings.
-const (
-	mapDirectory = iota
-	mapSSO
-	mapSources
-)
-
-// Env is an environment compiled for resolution: every duplicate settled,
-// every order, default and mapping lookup precomputed. It is immutable and safe
-// for concurrent use; its methods return copies the caller may modify.
-type Env struct {
-	env          *Environment // winning Environment, nil when none
-	envLosers    []string
-	multiple     bool
-	envRoles     map[string]visibleRole // environment roles with their env order index
-	envOrder     []string
-	envUnknown   []string
-	envUnknownDf string
-	orgs         map[string]*OrgView
-	orgNames     []string
-	orgIDs       *OrganizationIndex // the ids of the winning organizations
-}
-
-// OrgView is one organization as compiled in an Env: the roles it sees, their
-// order, its default role and its group mappings. It is immutable and safe for
-// concurrent use; its methods return copies the caller may modify.
-//
-// Its order is a head (O.rolePriority, then O's other OrganizationRoles)
-// followed by the environment order without the head's slugs. Only the head is
-// stored; the index of an environment Role in the tail is derived from its
-// environment index, so an organization costs memory in proportion to its own
-// settings, not to the number of environment Roles.
-type OrgView struct {
-	name           string
-	env            *Env
-	head           []string               // the head of the order
-	own            map[string]visibleRole // the head's roles, with their index
-	headEnv        []int                  // sorted environment indexes of the environment Roles in the head
-	unknown        []string
-	defaultRole    string
-	unknownDefault string
-	mappings       [mapSources]map[string][]target
-}
 
 // Compile settles duplicates and precomputes everything Resolve needs. It never
 // modifies in and never keeps references to its slices.
@@ -213,6 +107,17 @@ func (e *Env) compileRoles(roles []Role) {
 			e.envUnknownDf = e.env.DefaultRole
 		}
 	}
+}
+
+// compareRoleData orders roles oldest first (R8); the other fields break ties,
+// so that the winners never depend on the order of the input.
+func compareRoleData(a, b *roleData) int {
+	return cmp.Or(
+		CompareMeta(a.meta, b.meta),
+		strings.Compare(a.org, b.org),
+		strings.Compare(a.slug, b.slug),
+		slices.Compare(a.perms, b.perms),
+	)
 }
 
 // buildOrder lists the known slugs of priority (first occurrence only), then
@@ -389,164 +294,10 @@ func (e *Env) compileOrganization(o *Organization, ownRoles []*roleData, mapping
 	return v
 }
 
-// lookup returns a role visible to the organization with its index in the
-// organization's order.
-func (o *OrgView) lookup(slug string) (visibleRole, bool) {
-	if r, ok := o.own[slug]; ok {
-		return r, true
-	}
-	r, ok := o.env.envRoles[slug]
-	if !ok {
-		return visibleRole{}, false
-	}
-	// In the tail: after the head, minus the head's environment Roles that
-	// come earlier in the environment order.
-	before, _ := slices.BinarySearch(o.headEnv, r.prio)
-	return visibleRole{role: r.role, prio: len(o.head) + r.prio - before}, true
-}
-
 // cloneOrNil copies s; an empty s gives nil.
 func cloneOrNil(s []string) []string {
 	if len(s) == 0 {
 		return nil
 	}
 	return slices.Clone(s)
-}
-
-// Environment returns the winning (oldest) Environment, nil when there is none,
-// and the sorted names of the losing duplicates.
-func (e *Env) Environment() (winner *Environment, duplicates []string) {
-	if e.env == nil {
-		return nil, nil
-	}
-	cp := *e.env
-	cp.RolePriority = cloneOrNil(e.env.RolePriority)
-	return &cp, slices.Clone(e.envLosers)
-}
-
-// MultipleRoles reports the winning Environment's multipleRoles (false when
-// there is no Environment).
-func (e *Env) MultipleRoles() bool { return e.multiple }
-
-// UnknownEnvironmentPriority returns the sorted, unique slugs of
-// E.rolePriority that name no Role.
-func (e *Env) UnknownEnvironmentPriority() []string { return slices.Clone(e.envUnknown) }
-
-// UnknownDefault returns E.defaultRole when it is set but names no Role, else "".
-func (e *Env) UnknownDefault() string { return e.envUnknownDf }
-
-// Roles returns the winning environment Roles in environment order.
-func (e *Env) Roles() []RoleInfo {
-	if len(e.envOrder) == 0 {
-		return nil
-	}
-	out := make([]RoleInfo, len(e.envOrder))
-	for i, s := range e.envOrder {
-		out[i] = e.envRoles[s].role.info()
-	}
-	return out
-}
-
-// Organization returns the compiled organization, nil when it was not in the
-// Input.
-func (e *Env) Organization(name string) *OrgView { return e.orgs[name] }
-
-// OrganizationNames returns the sorted names of the compiled organizations.
-func (e *Env) OrganizationNames() []string { return slices.Clone(e.orgNames) }
-
-// OrganizationIDs is IndexOrganizations of the compiled organizations: which
-// organization each id names, and which organizations are duplicates. Resolve
-// gives the members of a duplicate no roles (ReasonOrganizationDuplicate).
-func (e *Env) OrganizationIDs() *OrganizationIndex { return e.orgIDs }
-
-// Name returns the organization's name.
-func (o *OrgView) Name() string { return o.name }
-
-// UnknownPriority returns the sorted, unique slugs of O.rolePriority that name
-// no role visible to the organization.
-func (o *OrgView) UnknownPriority() []string { return slices.Clone(o.unknown) }
-
-// UnknownDefault returns O.defaultRole when it is set but names no role visible
-// to the organization, else "".
-func (o *OrgView) UnknownDefault() string { return o.unknownDefault }
-
-// Role returns the sorted permission set of a role visible to the
-// organization; ok is false when the slug names no visible role.
-func (o *OrgView) Role(slug string) (permissions []string, ok bool) {
-	r, ok := o.lookup(slug)
-	if !ok {
-		return nil, false
-	}
-	return slices.Clone(r.role.perms), true
-}
-
-// Defines reports whether the slug names a role visible to the organization.
-func (o *OrgView) Defines(slug string) bool {
-	_, ok := o.lookup(slug)
-	return ok
-}
-
-// RoleInfo describes a visible role; ok is false when the slug names none.
-func (o *OrgView) RoleInfo(slug string) (info RoleInfo, ok bool) {
-	r, ok := o.lookup(slug)
-	if !ok {
-		return RoleInfo{}, false
-	}
-	return r.role.info(), true
-}
-
-// RoleRef names a role visible to an organization, without its permissions.
-type RoleRef struct {
-	// Slug is the role's slug.
-	Slug string
-	// Name is the name of the Role or OrganizationRole object.
-	Name string
-	// Type says which kind of object defines the role.
-	Type RoleType
-}
-
-// RoleRefs yields every role visible to the organization, in its order, as
-// Roles does but without copying permission sets: a caller that builds one
-// entry per role object for many organizations asks RoleInfo only for the
-// roles it has not seen.
-func (o *OrgView) RoleRefs() iter.Seq[RoleRef] {
-	return func(yield func(RoleRef) bool) {
-		for r := range o.ordered() {
-			if !yield(RoleRef{Slug: r.slug, Name: r.meta.Name, Type: r.typ}) {
-				return
-			}
-		}
-	}
-}
-
-// Roles returns every role visible to the organization, in its order.
-func (o *OrgView) Roles() []RoleInfo {
-	n := len(o.head) + len(o.env.envOrder) - len(o.headEnv)
-	if n == 0 {
-		return nil
-	}
-	out := make([]RoleInfo, 0, n)
-	for r := range o.ordered() {
-		out = append(out, r.info())
-	}
-	return out
-}
-
-// ordered yields every role visible to the organization in its order (R1),
-// highest priority first: the head (the known slugs of O.rolePriority, then O's
-// other OrganizationRoles oldest first), then the environment order without the
-// head's slugs.
-func (o *OrgView) ordered() iter.Seq[*roleData] {
-	return func(yield func(*roleData) bool) {
-		for _, s := range o.head {
-			if !yield(o.own[s].role) {
-				return
-			}
-		}
-		for _, s := range o.env.envOrder {
-			if _, inHead := o.own[s]; !inHead && !yield(o.env.envRoles[s].role) {
-				return
-			}
-		}
-	}
 }
