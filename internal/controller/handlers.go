@@ -86,6 +86,22 @@ func nothing(context.Context, client.Object, client.Object) []reconcile.Request 
 // new one. A failed list is logged and maps nothing: the cache only fails when
 // it is not synced or the index is missing, and the next event maps again.
 func byIndex(ctx context.Context, c client.Reader, list client.ObjectList, ns, field, value string) []reconcile.Request {
+	return listRequests(ctx, c, list, ns, field, value, nil)
+}
+
+// byIndexWhere is byIndex keeping only the objects for which keep holds: for a
+// mapping that an index narrows but does not decide (an organization role's
+// slug is only unique within its organization).
+func byIndexWhere[T client.Object](ctx context.Context, c client.Reader, list client.ObjectList, ns, field, value string, keep func(T) bool) []reconcile.Request {
+	return listRequests(ctx, c, list, ns, field, value, func(o client.Object) bool {
+		t, ok := o.(T)
+		return ok && keep(t)
+	})
+}
+
+// listRequests is byIndex, keeping only the objects for which keep holds (all
+// when keep is nil).
+func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, ns, field, value string, keep func(client.Object) bool) []reconcile.Request {
 	opts := []client.ListOption{client.InNamespace(ns), readOnly}
 	if field != "" {
 		opts = append(opts, client.MatchingFields{field: value})
@@ -97,10 +113,22 @@ func byIndex(ctx context.Context, c client.Reader, list client.ObjectList, ns, f
 	}
 	var reqs []reconcile.Request
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
-		if obj, ok := o.(client.Object); ok {
+		if obj, ok := o.(client.Object); ok && (keep == nil || keep(obj)) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
 		}
 		return nil
 	})
+	return reqs
+}
+
+// requestsOf returns one request per object.
+func requestsOf[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(items))
+	for i := range items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))})
+	}
 	return reqs
 }

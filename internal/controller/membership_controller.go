@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,8 +37,9 @@ const (
 	eventRolesChanged = "RolesChanged"
 )
 
-// Reconcile gathers the membership's environment from the cache, resolves it and
-// writes its status when it changed.
+// Reconcile gathers the membership's environment from the cache, resolves it,
+// builds its status (membershipStatus) and writes it when it changed, then
+// records events for what changed.
 func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var m orgrbacv1alpha1.Membership
 	if err := r.Client.Get(ctx, req.NamespacedName, &m); err != nil {
@@ -51,27 +51,27 @@ func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := ensureOrganizationOwner(ctx, r.Client, &m, m.Spec.Organization); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The builder replaces the status and changes nothing of the old one, so
+	// this copy is what the membership said before.
+	before := m.Status
 
-	res, err := r.resolve(ctx, &m)
+	wrote, err := reconcileStatus(ctx, r.Client, r.Clock, &m,
+		func(m *orgrbacv1alpha1.Membership) *orgrbacv1alpha1.MembershipStatus { return &m.Status },
+		r.resolve, func(old orgrbacv1alpha1.MembershipStatus, gen int64, res resolve.Result, now metav1.Time) orgrbacv1alpha1.MembershipStatus {
+			return membershipStatus(&old, gen, res, now)
+		})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-
-	orig := m.DeepCopy()
-	m.Status = membershipStatus(&orig.Status, m.Generation, res, metav1.NewTime(r.Clock.Now()))
-	wrote, err := patchStatus(ctx, r.Client, &m, orig, orig.Status, m.Status)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
-	}
 	if wrote {
-		r.events(orig, &m)
+		r.events(&before, &m)
 	}
 	return ctrl.Result{}, nil
 }
 
+// resolve is the membership's gather step: it reads the memberships of the
+// same user and the namespace's compiled environment, and resolves the
+// membership with them.
 func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.Membership) (resolve.Result, error) {
 	self := toResolveMembership(m)
 
@@ -101,15 +101,15 @@ func (r *MembershipReconciler) resolve(ctx context.Context, m *orgrbacv1alpha1.M
 
 // events records a Normal event when the effective roles changed (not on the first
 // resolution) and a Warning event when a problem appeared or changed.
-func (r *MembershipReconciler) events(before, after *orgrbacv1alpha1.Membership) {
-	if before.Status.ObservedGeneration > 0 && !slices.Equal(before.Status.Roles, after.Status.Roles) {
+func (r *MembershipReconciler) events(before *orgrbacv1alpha1.MembershipStatus, after *orgrbacv1alpha1.Membership) {
+	if before.ObservedGeneration > 0 && !slices.Equal(before.Roles, after.Status.Roles) {
 		// Bounded as condition messages are: an event's note has at most 1 kB.
 		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, eventRolesChanged, "Resolve", "%s", boundMessage(fmt.Sprintf(
 			"effective roles changed from [%s] to [%s] (source %s)",
-			textlist.Join(before.Status.Roles), textlist.Join(after.Status.Roles), sourceOrNone(after.Status.Source))))
+			textlist.Join(before.Roles), textlist.Join(after.Status.Roles), sourceOrNone(after.Status.Source))))
 	}
 	for _, typ := range []string{orgrbacv1alpha1.ConditionReady, orgrbacv1alpha1.ConditionReferencesResolved} {
-		if c := changedCondition(before.Status.Conditions, after.Status.Conditions, typ); c != nil {
+		if c := changedCondition(before.Conditions, after.Status.Conditions, typ); c != nil {
 			r.Recorder.Eventf(after, nil, corev1.EventTypeWarning, c.Reason, "Resolve", "%s", c.Message)
 		}
 	}

@@ -18,33 +18,15 @@ type membershipMapper struct {
 	c client.Reader
 }
 
-// memberships returns requests for the memberships of ns matching the field
-// selector (all of ns when field is empty) and keep (all when nil).
-func (mm *membershipMapper) memberships(ctx context.Context, ns, field, value string, keep func(*orgrbacv1alpha1.Membership) bool) []reconcile.Request {
-	opts := []client.ListOption{client.InNamespace(ns), readOnly}
-	if field != "" {
-		opts = append(opts, client.MatchingFields{field: value})
-	}
-	var list orgrbacv1alpha1.MembershipList
-	if err := mm.c.List(ctx, &list, opts...); err != nil {
-		log.FromContext(ctx).Error(err, "Listing memberships to enqueue", "namespace", ns, "index", field)
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		m := &list.Items[i]
-		if keep == nil || keep(m) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(m)})
-		}
-	}
-	return reqs
-}
-
-func inOrganization(org string) func(*orgrbacv1alpha1.Membership) bool {
+// memberships returns requests for the memberships of ns whose index field
+// holds value (all of ns when field is empty), of organization org (of any
+// when org is empty).
+func (mm *membershipMapper) memberships(ctx context.Context, ns, field, value, org string) []reconcile.Request {
 	if org == "" {
-		return nil
+		return byIndex(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, field, value)
 	}
-	return func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org }
+	return byIndexWhere(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, field, value,
+		func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org })
 }
 
 // peers: the memberships of the same (organization, user).
@@ -53,22 +35,22 @@ func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reco
 	if !ok {
 		return nil
 	}
-	return mm.memberships(ctx, m.Namespace, index.MembershipByOrgUser, index.OrgUserKey(m.Spec.Organization, m.Spec.User), nil)
+	return mm.memberships(ctx, m.Namespace, index.MembershipByOrgUser, index.OrgUserKey(m.Spec.Organization, m.Spec.User), "")
 }
 
 // environment: every membership of the namespace (the environment's settings
 // apply to all of them).
 func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) []reconcile.Request {
-	return mm.memberships(ctx, obj.GetNamespace(), "", "", nil)
+	return mm.memberships(ctx, obj.GetNamespace(), "", "", "")
 }
 
 // organization: the organization's memberships, and those of the organizations
 // whose ids collide with its own (idPeerRequests), which may become or stop
 // being duplicates, whose members resolve to nothing.
 func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
-	reqs := mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), nil)
+	reqs := mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), "")
 	for _, peer := range idPeerRequests(ctx, mm.c, obj) {
-		reqs = append(reqs, mm.memberships(ctx, peer.Namespace, index.MembershipByOrganization, peer.Name, nil)...)
+		reqs = append(reqs, mm.memberships(ctx, peer.Namespace, index.MembershipByOrganization, peer.Name, "")...)
 	}
 	return reqs
 }
@@ -80,7 +62,7 @@ func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object)
 		return nil
 	}
 	return mm.memberships(ctx, g.Namespace, index.MembershipByGroup,
-		index.GroupKey(g.Spec.Organization, g.Spec.Source, g.Spec.Group), nil)
+		index.GroupKey(g.Spec.Organization, g.Spec.Source, g.Spec.Group), "")
 }
 
 // roleChanged: a role's permissions changed; the memberships naming or holding it.
@@ -89,7 +71,7 @@ func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Objec
 	if !ok {
 		return nil
 	}
-	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.EffectiveSlug(), nil)
+	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.EffectiveSlug(), "")
 }
 
 // orgRoleChanged: an organization role's permissions changed.
@@ -98,7 +80,7 @@ func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Ob
 	if !ok {
 		return nil
 	}
-	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.Spec.Slug, inOrganization(r.Spec.Organization))
+	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.Spec.Slug, r.Spec.Organization)
 }
 
 // roleCreatedOrDeleted: a role appeared or went away.
@@ -124,8 +106,7 @@ func (mm *membershipMapper) orgRoleCreatedOrDeleted(ctx context.Context, obj cli
 // those naming or holding it, those in a group mapped to it, and, when it is or
 // may be a default role, those resolved to a default or not resolved at all.
 func (mm *membershipMapper) slugAppearedOrWent(ctx context.Context, ns, org, slug string) []reconcile.Request {
-	keep := inOrganization(org)
-	reqs := mm.memberships(ctx, ns, index.MembershipByRoleRef, slug, keep)
+	reqs := mm.memberships(ctx, ns, index.MembershipByRoleRef, slug, org)
 
 	var gms orgrbacv1alpha1.GroupMappingList
 	if err := mm.c.List(ctx, &gms, client.InNamespace(ns), client.MatchingFields{index.GroupMappingByRole: slug}, readOnly); err != nil {
@@ -139,8 +120,8 @@ func (mm *membershipMapper) slugAppearedOrWent(ctx context.Context, ns, org, slu
 	}
 
 	if mm.mayBeDefault(ctx, ns, slug) {
-		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, string(orgrbacv1alpha1.SourceDefault), keep)...)
-		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, index.NotResolved, keep)...)
+		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, string(orgrbacv1alpha1.SourceDefault), org)...)
+		reqs = append(reqs, mm.memberships(ctx, ns, index.MembershipByResolution, index.NotResolved, org)...)
 	}
 	return reqs
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
 // condition builds a condition observed at generation gen.
@@ -39,6 +40,19 @@ func referencesCondition(reason, message string, gen int64) metav1.Condition {
 		return condition(orgrbacv1alpha1.ConditionReferencesResolved, true, orgrbacv1alpha1.ReasonAllFound, "", gen)
 	}
 	return condition(orgrbacv1alpha1.ConditionReferencesResolved, false, reason, message, gen)
+}
+
+// oldest returns the name of the winner among duplicates (resolve.Oldest, rule
+// R8), objects being deleted left out; "" when none.
+func oldest[T any](items []T, obj func(*T) metav1.Object) string {
+	i := resolve.Oldest(items, func(t *T) (resolve.Meta, bool) {
+		o := obj(t)
+		return metaOf(o), !deleting(o)
+	})
+	if i < 0 {
+		return ""
+	}
+	return obj(&items[i]).GetName()
 }
 
 // mergeConditions returns a copy of existing with each of want set, its message
