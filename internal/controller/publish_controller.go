@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -124,11 +123,11 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	existing, err := r.published(ctx, ns)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.internalError(ctx, ns, err)
 	}
 	w, err := r.gather(ctx, ns)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, r.internalError(ctx, ns, err)
 	}
 	owned := ownedOnly(existing)
 	if w.empty() {
@@ -213,17 +212,21 @@ func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 				message = cur.Message
 			}
 		}
-		orig := w.env.DeepCopy()
-		w.env.Status.Revision = snap.Revision
-		w.env.Status.PublishedConfigMaps = names
-		w.env.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()),
+		want := w.env.Status.DeepCopy()
+		want.Revision = snap.Revision
+		want.PublishedConfigMaps = names
+		want.Conditions = mergeConditions(w.env.Status.Conditions, metav1.NewTime(r.Clock.Now()),
 			condition(orgrbacv1alpha1.ConditionPublished, true, reason, message, w.env.Generation))
-		if !equality.Semantic.DeepEqual(orig.Status, w.env.Status) {
+		if publishStatusWriter.differs(&w.env.Status, want) {
 			log.V(1).Info("Recording the published revision", "environment", w.env.Name, "revision", snap.Revision)
 			if reset != "" {
 				r.Recorder.Eventf(w.env, nil, corev1.EventTypeWarning, orgrbacv1alpha1.ReasonRevisionReset, "Publish", "%s", message)
 			}
-			if err := r.Client.Status().Patch(ctx, w.env, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			// Locked on the cached copy's resourceVersion: what is applied is
+			// computed from that copy, so one the cache has not caught up with
+			// is refused (Conflict) and a later pass computes it again from a
+			// current one.
+			if err := publishStatusWriter.apply(ctx, r.Client, w.env, want, true); err != nil {
 				if apierrors.IsConflict(err) {
 					return ctrl.Result{RequeueAfter: r.Interval}, nil
 				}
@@ -242,16 +245,43 @@ func (r *PublishReconciler) failed(ctx context.Context, env *orgrbacv1alpha1.Env
 		return nil
 	}
 	message = truncateMessage(message)
-	orig := env.DeepCopy()
-	env.Status.Conditions = mergeConditions(orig.Status.Conditions, metav1.NewTime(r.Clock.Now()),
+	want := env.Status.DeepCopy()
+	want.Conditions = mergeConditions(env.Status.Conditions, metav1.NewTime(r.Clock.Now()),
 		condition(orgrbacv1alpha1.ConditionPublished, false, reason, message, env.Generation))
-	if equality.Semantic.DeepEqual(orig.Status, env.Status) {
+	if !publishStatusWriter.differs(&env.Status, want) {
 		return nil
 	}
 	r.Recorder.Eventf(env, nil, corev1.EventTypeWarning, reason, "Publish", "%s", message)
-	err := r.Client.Status().Patch(ctx, env, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	// The publisher's whole part is applied, the copy's revision and ConfigMap
+	// names with the condition: locked on the copy's resourceVersion, a stale
+	// copy can never take status.revision back.
+	err := publishStatusWriter.apply(ctx, r.Client, env, want, true)
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return nil // the next pass records it
+	}
+	return err
+}
+
+// internalError is the publisher's internal-error path: a failure to gather
+// what the snapshot is built from is the Published condition False with reason
+// InternalError and the stable internalErrorMessage (the error, which can carry
+// what a reader of the Environment should not see, goes to the log with the
+// returned error) on the namespace's oldest Environment, when the cache can
+// tell which. Ready is the environment controller's, never the publisher's. It
+// returns err, joined with the status write's error if that failed too.
+func (r *PublishReconciler) internalError(ctx context.Context, ns string, err error) error {
+	publishFailures.WithLabelValues(orgrbacv1alpha1.ReasonInternalError).Inc()
+	var envs orgrbacv1alpha1.EnvironmentList
+	if lerr := r.Client.List(ctx, &envs, client.InNamespace(ns)); lerr != nil {
+		return err
+	}
+	name := oldest(envs.Items, func(e *orgrbacv1alpha1.Environment) metav1.Object { return e })
+	for i := range envs.Items {
+		if envs.Items[i].Name == name {
+			if ferr := r.failed(ctx, &envs.Items[i], orgrbacv1alpha1.ReasonInternalError, internalErrorMessage); ferr != nil {
+				return errors.Join(err, fmt.Errorf("recording the internal error in status: %w", ferr))
+			}
+		}
 	}
 	return err
 }
@@ -427,23 +457,16 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
-	byNamespace := func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{publishRequest(o.GetNamespace())}
-	}
+	var m publishMapper
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("publish").
-		Watches(&orgrbacv1alpha1.Environment{}, byEvent(byNamespace, nothing), inv).
-		Watches(&orgrbacv1alpha1.Role{}, onSpecChange(byNamespace), inv).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, onSpecChange(byNamespace), inv).
-		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(byNamespace), inv).
-		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(byNamespace, membershipPublishRelevant)).
+		Watches(&orgrbacv1alpha1.Environment{}, byEvent(m.objectToNamespace, nothing), inv).
+		Watches(&orgrbacv1alpha1.Role{}, onSpecChange(m.objectToNamespace), inv).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, onSpecChange(m.objectToNamespace), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.objectToNamespace), inv).
+		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(m.objectToNamespace, membershipPublishRelevant)).
 		WatchesRawSource(source.Kind(cmCache, configMapMetadata(),
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, cm *metav1.PartialObjectMetadata) []reconcile.Request {
-				if !publishedNames.MatchString(cm.Name) {
-					return nil
-				}
-				return []reconcile.Request{publishRequest(cm.Namespace)}
-			}))).
+			handler.TypedEnqueueRequestsFromMapFunc(m.configMapToNamespace))).
 		WithOptions(opts).
 		Complete(r)
 }
