@@ -138,12 +138,12 @@ func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 		Named("membership").
 		For(&orgrbacv1alpha1.Membership{}).
 		// A membership created or deleted can make another one a duplicate, or not.
-		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.peers)).
-		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environment), inv).
-		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organization), inv).
-		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleCreatedOrDeleted, m.roleChanged), inv).
-		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.orgRoleCreatedOrDeleted, m.orgRoleChanged), inv).
-		Watches(&orgrbacv1alpha1.GroupMapping{}, onSpecChange(m.groupMapping), inv).
+		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.membershipToPeers)).
+		Watches(&orgrbacv1alpha1.Environment{}, onSpecChange(m.environmentToMemberships), inv).
+		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organizationToMemberships), inv).
+		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleToMemberships, m.roleChangeToMemberships), inv).
+		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.organizationRoleToMemberships, m.organizationRoleChangeToMemberships), inv).
+		Watches(&orgrbacv1alpha1.GroupMapping{}, onSpecChange(m.groupMappingToMemberships), inv).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -29,8 +29,8 @@ func (mm *membershipMapper) memberships(ctx context.Context, ns, field, value, o
 		func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org })
 }
 
-// peers: the memberships of the same (organization, user).
-func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reconcile.Request {
+// membershipToPeers: the memberships of the same (organization, user).
+func (mm *membershipMapper) membershipToPeers(ctx context.Context, obj client.Object) []reconcile.Request {
 	m, ok := obj.(*orgrbacv1alpha1.Membership)
 	if !ok {
 		return nil
@@ -38,16 +38,16 @@ func (mm *membershipMapper) peers(ctx context.Context, obj client.Object) []reco
 	return mm.memberships(ctx, m.Namespace, index.MembershipByOrgUser, index.OrgUserKey(m.Spec.Organization, m.Spec.User), "")
 }
 
-// environment: every membership of the namespace (the environment's settings
-// apply to all of them).
-func (mm *membershipMapper) environment(ctx context.Context, obj client.Object) []reconcile.Request {
+// environmentToMemberships: every membership of the namespace (the
+// environment's settings apply to all of them).
+func (mm *membershipMapper) environmentToMemberships(ctx context.Context, obj client.Object) []reconcile.Request {
 	return mm.memberships(ctx, obj.GetNamespace(), "", "", "")
 }
 
-// organization: the organization's memberships, and those of the organizations
-// whose ids collide with its own (idPeerRequests), which may become or stop
-// being duplicates, whose members resolve to nothing.
-func (mm *membershipMapper) organization(ctx context.Context, obj client.Object) []reconcile.Request {
+// organizationToMemberships: the organization's memberships, and those of the
+// organizations whose ids collide with its own (idPeerRequests), which may
+// become or stop being duplicates, whose members resolve to nothing.
+func (mm *membershipMapper) organizationToMemberships(ctx context.Context, obj client.Object) []reconcile.Request {
 	reqs := mm.memberships(ctx, obj.GetNamespace(), index.MembershipByOrganization, obj.GetName(), "")
 	for _, peer := range idPeerRequests(ctx, mm.c, obj) {
 		reqs = append(reqs, mm.memberships(ctx, peer.Namespace, index.MembershipByOrganization, peer.Name, "")...)
@@ -55,8 +55,8 @@ func (mm *membershipMapper) organization(ctx context.Context, obj client.Object)
 	return reqs
 }
 
-// groupMapping: the memberships in the mapped group.
-func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object) []reconcile.Request {
+// groupMappingToMemberships: the memberships in the mapped group.
+func (mm *membershipMapper) groupMappingToMemberships(ctx context.Context, obj client.Object) []reconcile.Request {
 	g, ok := obj.(*orgrbacv1alpha1.GroupMapping)
 	if !ok {
 		return nil
@@ -65,8 +65,9 @@ func (mm *membershipMapper) groupMapping(ctx context.Context, obj client.Object)
 		index.GroupKey(g.Spec.Organization, g.Spec.Source, g.Spec.Group), "")
 }
 
-// roleChanged: a role's permissions changed; the memberships naming or holding it.
-func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+// roleChangeToMemberships: a role's permissions changed; the memberships
+// naming or holding it.
+func (mm *membershipMapper) roleChangeToMemberships(ctx context.Context, _, obj client.Object) []reconcile.Request {
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -74,8 +75,9 @@ func (mm *membershipMapper) roleChanged(ctx context.Context, _, obj client.Objec
 	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.EffectiveSlug(), "")
 }
 
-// orgRoleChanged: an organization role's permissions changed.
-func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Object) []reconcile.Request {
+// organizationRoleChangeToMemberships: an organization role's permissions
+// changed; the memberships of its organization naming or holding it.
+func (mm *membershipMapper) organizationRoleChangeToMemberships(ctx context.Context, _, obj client.Object) []reconcile.Request {
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil
@@ -83,8 +85,8 @@ func (mm *membershipMapper) orgRoleChanged(ctx context.Context, _, obj client.Ob
 	return mm.memberships(ctx, r.Namespace, index.MembershipByRoleRef, r.Spec.Slug, r.Spec.Organization)
 }
 
-// roleCreatedOrDeleted: a role appeared or went away.
-func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+// roleToMemberships: a role appeared or went away.
+func (mm *membershipMapper) roleToMemberships(ctx context.Context, obj client.Object) []reconcile.Request {
 	r, ok := obj.(*orgrbacv1alpha1.Role)
 	if !ok {
 		return nil
@@ -92,8 +94,8 @@ func (mm *membershipMapper) roleCreatedOrDeleted(ctx context.Context, obj client
 	return mm.slugAppearedOrWent(ctx, r.Namespace, "", r.EffectiveSlug())
 }
 
-// orgRoleCreatedOrDeleted: an organization role appeared or went away.
-func (mm *membershipMapper) orgRoleCreatedOrDeleted(ctx context.Context, obj client.Object) []reconcile.Request {
+// organizationRoleToMemberships: an organization role appeared or went away.
+func (mm *membershipMapper) organizationRoleToMemberships(ctx context.Context, obj client.Object) []reconcile.Request {
 	r, ok := obj.(*orgrbacv1alpha1.OrganizationRole)
 	if !ok {
 		return nil
@@ -115,7 +117,7 @@ func (mm *membershipMapper) slugAppearedOrWent(ctx context.Context, ns, org, slu
 	for i := range gms.Items {
 		g := &gms.Items[i]
 		if org == "" || g.Spec.Organization == org {
-			reqs = append(reqs, mm.groupMapping(ctx, g)...)
+			reqs = append(reqs, mm.groupMappingToMemberships(ctx, g)...)
 		}
 	}
 
