@@ -120,15 +120,3 @@ func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, 
 	})
 	return reqs
 }
-
-// requestsOf returns one request per object.
-func requestsOf[T any, PT interface {
-	*T
-	client.Object
-}](items []T) []reconcile.Request {
-	reqs := make([]reconcile.Request, 0, len(items))
-	for i := range items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))})
-	}
-	return reqs
-}
