@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,17 +100,8 @@ func (rc *roleCleanup) moveEnvironments(ctx context.Context, d deletedRole, repl
 		if deleting(e) {
 			continue
 		}
-		orig := e.DeepCopy()
-		def, defChanged := replaceDefault(e.Spec.DefaultRole, d.slug, repl)
-		if implicit && e.Name == winner {
-			def, defChanged = repl, true
-		}
-		prio, prioChanged := replaceSlug(e.Spec.RolePriority, d.slug, repl)
-		if !defChanged && !prioChanged {
-			continue
-		}
-		e.Spec.DefaultRole, e.Spec.RolePriority = def, prio
-		errs = append(errs, rc.patch(ctx, e, orig, d, repl, changedFields(defChanged, prioChanged)))
+		errs = append(errs, rc.moveDefaultAndPriority(ctx, e, &e.Spec.DefaultRole, &e.Spec.RolePriority, d, repl,
+			implicit && e.Name == winner))
 	}
 	return errors.Join(errs...)
 }
@@ -129,16 +120,29 @@ func (rc *roleCleanup) moveOrganizations(ctx context.Context, d deletedRole, rep
 		if deleting(o) || (d.org != "" && o.Name != d.org) {
 			continue
 		}
-		orig := o.DeepCopy()
-		def, defChanged := replaceDefault(o.Spec.DefaultRole, d.slug, repl)
-		prio, prioChanged := replaceSlug(o.Spec.RolePriority, d.slug, repl)
-		if !defChanged && !prioChanged {
-			continue
-		}
-		o.Spec.DefaultRole, o.Spec.RolePriority = def, prio
-		errs = append(errs, rc.patch(ctx, o, orig, d, repl, changedFields(defChanged, prioChanged)))
+		errs = append(errs, rc.moveDefaultAndPriority(ctx, o, &o.Spec.DefaultRole, &o.Spec.RolePriority, d, repl, false))
 	}
 	return errors.Join(errs...)
+}
+
+// moveDefaultAndPriority is the one rewrite Environments and Organizations share:
+// obj's defaultRole (def) and rolePriority (prio), which point into obj's spec,
+// stop naming the deleted role, and obj is patched when either changed.
+// replDefault makes the replacement obj's defaultRole whatever it was (the
+// implicit default, see moveEnvironments).
+func (rc *roleCleanup) moveDefaultAndPriority(ctx context.Context, obj client.Object, def *string, prio *[]string,
+	d deletedRole, repl string, replDefault bool) error {
+	orig, _ := obj.DeepCopyObject().(client.Object)
+	newDef, defChanged := replaceDefault(*def, d.slug, repl)
+	if replDefault {
+		newDef, defChanged = repl, true
+	}
+	newPrio, prioChanged := replaceSlug(*prio, d.slug, repl)
+	if !defChanged && !prioChanged {
+		return nil
+	}
+	*def, *prio = newDef, newPrio
+	return rc.patch(ctx, obj, orig, d, repl, changedFields(defChanged, prioChanged))
 }
 
 func changedFields(def, prio bool) string {
@@ -168,34 +172,23 @@ func (rc *roleCleanup) moveMemberships(ctx context.Context, d deletedRole, repl 
 			todo = append(todo, m)
 		}
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		work = make(chan *orgrbacv1alpha1.Membership)
-	)
-	for range min(cleanupWorkers, len(todo)) {
-		wg.Go(func() {
-			for m := range work {
-				if err := rc.moveMembership(ctx, m, d, repl); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, m := range todo {
+	// One membership failing does not stop the others: each keeps its own error
+	// (so no errgroup.WithContext, which would cancel the rest), and all of them
+	// are returned together. Only a cancelled ctx stops starting new rewrites.
+	errs := make([]error, len(todo), len(todo)+1)
+	var g errgroup.Group
+	g.SetLimit(cleanupWorkers)
+	for i, m := range todo {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- m
+		g.Go(func() error {
+			errs[i] = rc.moveMembership(ctx, m, d, repl)
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
-	}
+	_ = g.Wait() // the goroutines return nil; their errors are in errs
+	errs = append(errs, ctx.Err())
 	return errors.Join(errs...)
 }
 
