@@ -99,18 +99,19 @@ func (w environmentWriter) write(ctx context.Context, c client.Client, env *orgr
 // write fails with a Conflict when env is not the stored object's current
 // version.
 //
-// The apply configuration is an unstructured object, as controller-runtime
-// documents for a kind without generated apply configurations
-// (client.ApplyConfigurationFromUnstructured). It is built from the typed
-// owned part, whose zero fields (omitempty) are left out: a count of 0 or an
-// empty publishedConfigMaps is absent from the configuration, and the API
-// server removes a field its only owner no longer applies, as the merge patch
-// wrote null before. Every field of the part is applied on every write, never
-// a subset: a field left out is a field given up.
+// The apply configuration is an unstructured object
+// (client.ApplyConfigurationFromUnstructured), the way controller-runtime
+// offers for a kind without generated apply configurations. It is converted
+// from the typed owned part, which controller-runtime warns against because a
+// zero value then cannot be told from an unset one; here that is the intent:
+// a zero field (omitempty: a count of 0, no publishedConfigMaps) is left out,
+// and the API server removes a field its only owner no longer applies, as the
+// merge patch wrote null before. So every field of the part is applied on
+// every write, never a subset: a field left out is a field given up.
 //
 // The ownership is forced: each field has one writer by design, and a field
-// another manager holds (a hand edit, or the Update of an older operator
-// version) is taken back rather than failing forever.
+// another manager holds with another value (a hand edit of the status) is
+// taken back rather than refused forever.
 func (w environmentWriter) apply(ctx context.Context, c client.Client, env *orgrbacv1alpha1.Environment,
 	want *orgrbacv1alpha1.EnvironmentStatus, lock bool) error {
 	part := w.owned(want)

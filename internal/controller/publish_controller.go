@@ -56,7 +56,8 @@ const conflictRetry = time.Minute
 // orgrbac-permissions. It writes only when the content (or a hand-edited
 // ConfigMap) differs, bumps the revision only when the content changes, and
 // records the revision, the ConfigMap names and the Published condition in the
-// Environment's status.
+// Environment's status: its part of that status, which it alone writes, with
+// server-side apply (environment_writers.go).
 //
 // It caches the metadata of the labelled ConfigMaps only (never their data), and
 // trusts none of it: a ConfigMap whose resourceVersion is not one it wrote or
