@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // The callers of TestRouteAccess, each granted some accesses in videos.
@@ -87,7 +88,7 @@ func accessWriteClient(t *testing.T) client.Client {
 	if err := orgrbacv1alpha1.AddToScheme(sch); err != nil {
 		t.Fatal(err)
 	}
-	in := sampleInput()
+	in := storetest.Sample()
 	b := fake.NewClientBuilder().WithScheme(sch).WithInterceptorFuncs(interceptor.Funcs{
 		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error { return nil },
 		Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error { return nil },
@@ -99,7 +100,7 @@ func accessWriteClient(t *testing.T) client.Client {
 	for i := range in.OrganizationRoles {
 		b = b.WithObjects(&in.OrganizationRoles[i])
 	}
-	return b.WithObjects(&orgrbacv1alpha1.OrganizationRole{ObjectMeta: objMeta("acme-temp", 8),
+	return b.WithObjects(&orgrbacv1alpha1.OrganizationRole{ObjectMeta: storetest.ObjMeta("acme-temp", 8),
 		Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: "acme", Slug: "org-temp"}}).Build()
 }
 

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/apiview"
 )
 
@@ -193,19 +194,19 @@ var _ = Describe("Decisions", func() {
 			reason string
 		}{
 			{map[string]any{"organization": "acme", "user": "user_erin", "permission": "videos:view"},
-				checkResponse{Role: "admin", Roles: []string{"admin"}, Reason: ReasonMembershipInactive}, "inactive"},
+				checkResponse{Role: "admin", Roles: []string{"admin"}, Reason: store.ReasonMembershipInactive}, "inactive"},
 			{map[string]any{"organization": "acme", "user": "user_paula", "permission": "videos:view"},
-				checkResponse{Role: "editor", Roles: []string{"editor"}, Reason: ReasonMembershipPending}, "pending"},
+				checkResponse{Role: "editor", Roles: []string{"editor"}, Reason: store.ReasonMembershipPending}, "pending"},
 			{map[string]any{"organization": "acme", "user": "user_nobody", "permission": "videos:view"},
-				checkResponse{Roles: []string{}, Reason: ReasonMembershipNotFound}, "not a member"},
+				checkResponse{Roles: []string{}, Reason: store.ReasonMembershipNotFound}, "not a member"},
 			{map[string]any{"organization": "umbrella", "user": "user_alice", "permission": "videos:view"},
-				checkResponse{Roles: []string{}, Reason: ReasonOrganizationNotFound}, "no organization"},
+				checkResponse{Roles: []string{}, Reason: store.ReasonOrganizationNotFound}, "no organization"},
 			{map[string]any{"organization": "acme", "user": "user_bob", "permissions": []string{"videos:view", "videos:edit"}},
-				checkResponse{Allowed: true, Role: "editor", Roles: []string{"editor"}, Reason: ReasonGranted}, "all held"},
+				checkResponse{Allowed: true, Role: "editor", Roles: []string{"editor"}, Reason: store.ReasonGranted}, "all held"},
 			{map[string]any{"organization": "acme", "user": "user_bob", "permissions": []string{"videos:view", "videos:delete"}},
-				checkResponse{Role: "editor", Roles: []string{"editor"}, Reason: ReasonPermissionNotGranted, Missing: []string{"videos:delete"}}, "one missing"},
+				checkResponse{Role: "editor", Roles: []string{"editor"}, Reason: store.ReasonPermissionNotGranted, Missing: []string{"videos:delete"}}, "one missing"},
 			{map[string]any{"organization": "globex", "user": "user_alice", "permission": "videos:view"},
-				checkResponse{Allowed: true, Role: "member", Roles: []string{"member"}, Reason: ReasonGranted}, "the other organization"},
+				checkResponse{Allowed: true, Role: "member", Roles: []string{"member"}, Reason: store.ReasonGranted}, "the other organization"},
 		} {
 			var got checkResponse
 			res := call(http.MethodPost, "/v1/check", appToken, tc.body)

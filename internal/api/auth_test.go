@@ -18,6 +18,8 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // fakeReviewer counts reviews and answers from fixed tables.
@@ -55,7 +57,7 @@ func (f *fakeReviewer) reviewAccess(_ context.Context, u *userInfo, ns string, a
 
 func TestAuthCache(t *testing.T) {
 	ctx := context.Background()
-	clk := clocktesting.NewFakeClock(t0)
+	clk := clocktesting.NewFakeClock(storetest.T0)
 	app := &userInfo{name: "system:serviceaccount:videos:app", groups: []string{"b", "a"}}
 	rev := &fakeReviewer{users: map[string]*userInfo{"good": app}, allowed: map[string]bool{app.name + "/videos": true}}
 	a := newAuthCache(rev, AuthCacheOptions{Size: 2, TTL: 30 * time.Second, NegativeTTL: 10 * time.Second}, clk)
@@ -159,7 +161,7 @@ func FuzzIsDNSLabel(f *testing.F) {
 func TestAuthenticateComputesTheKeyOnce(t *testing.T) {
 	u := &userInfo{name: "system:serviceaccount:videos:api", uid: "1", groups: []string{"b", "a"}}
 	rev := &fakeReviewer{users: map[string]*userInfo{"tok": u}}
-	a := newAuthCache(rev, AuthCacheOptions{Size: 4, TTL: time.Minute, NegativeTTL: time.Second}, clocktesting.NewFakeClock(t0))
+	a := newAuthCache(rev, AuthCacheOptions{Size: 4, TTL: time.Minute, NegativeTTL: time.Second}, clocktesting.NewFakeClock(storetest.T0))
 	got, err := a.authenticate(context.Background(), "10.0.0.1", "tok")
 	if err != nil || got == nil {
 		t.Fatalf("authenticate = %v, %v", got, err)
@@ -211,11 +213,11 @@ func TestTokenExpiry(t *testing.T) {
 // own expiry; a token already expired by the local clock is not cached.
 func TestTokenCacheNeverOutlivesTheToken(t *testing.T) {
 	ctx := context.Background()
-	clk := clocktesting.NewFakeClock(t0)
+	clk := clocktesting.NewFakeClock(storetest.T0)
 	app := &userInfo{name: "system:serviceaccount:videos:app"}
-	short := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(10*time.Second).Unix()))
-	long := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(time.Hour).Unix()))
-	expired := jwt(fmt.Sprintf(`{"exp":%d}`, t0.Add(-time.Second).Unix()))
+	short := jwt(fmt.Sprintf(`{"exp":%d}`, storetest.T0.Add(10*time.Second).Unix()))
+	long := jwt(fmt.Sprintf(`{"exp":%d}`, storetest.T0.Add(time.Hour).Unix()))
+	expired := jwt(fmt.Sprintf(`{"exp":%d}`, storetest.T0.Add(-time.Second).Unix()))
 	rev := &fakeReviewer{users: map[string]*userInfo{short: app, long: app, expired: app}}
 	a := newAuthCache(rev, AuthCacheOptions{TTL: 30 * time.Second}, clk)
 	authenticate := func(token string, reviews int) {
@@ -302,6 +304,20 @@ func TestKubeReviewerAccess(t *testing.T) {
 		want := authorizationv1.ResourceAttributes{Namespace: "videos", Verb: a.verb, Group: "orgrbac.dev", Resource: a.resource}
 		if got == nil || *got != want {
 			t.Errorf("SubjectAccessReview for %s: %+v; want %+v", a, got, want)
+		}
+	}
+}
+
+func TestNamespaceOf(t *testing.T) {
+	for user, want := range map[string]string{
+		"system:serviceaccount:videos:app": "videos",
+		"system:serviceaccount:videos":     "",
+		"system:serviceaccount::app":       "",
+		"alice":                            "",
+		"system:node:n1":                   "",
+	} {
+		if got := namespaceOf(user); got != want {
+			t.Errorf("namespaceOf(%q) = %q, want %q", user, got, want)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 	"github.com/orgrbac/orgrbac/internal/badinput"
 )
 
@@ -73,21 +75,20 @@ func newBadInputServer(t testing.TB) *Server {
 	for _, add := range badCallers {
 		add(rev)
 	}
-	s := &Server{opts: opts, log: logr.Discard(), index: newIndex(nil, clk, logr.Discard()),
+	s := &Server{opts: opts, log: logr.Discard(), store: store.New(nil, clk, logr.Discard()),
 		auth: newAuthCache(rev, opts.AuthCache, clk)}
-	in := sampleInput()
+	in := storetest.Sample()
 	for i := range in.Memberships {
 		in.Memberships[i].Spec.Email = in.Memberships[i].Name + "@videos.test"
 	}
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
-	o := sampleInput()
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
+	o := storetest.Sample()
 	for i := range o.Memberships {
 		o.Memberships[i].Namespace = "other"
 		o.Memberships[i].Spec.User = "u_secret_" + o.Memberships[i].Spec.User
 		o.Memberships[i].Spec.Email = o.Memberships[i].Name + "@other.test"
 	}
-	s.index.env("other").update(buildStructure(o), 3, membersOf(o))
-	s.index.ready.Store(true)
+	s.store.Load("other", o.Objects, o.Memberships, 3)
 	s.routes()
 	return s
 }

@@ -32,7 +32,7 @@ func TestDisabledServerBuildsNoIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.index != nil {
+	if s.store != nil {
 		t.Error("a disabled server built an index")
 	}
 	if err := s.ReadyzCheck()(nil); err != nil {

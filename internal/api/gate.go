@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/orgrbac/orgrbac/internal/api/store"
 )
 
 // The gate every route passes: the caller is authenticated, the environment
@@ -24,7 +26,7 @@ const (
 // which authorizes it for needs in the environment it selects.
 func (s *Server) authed(needs []access, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.index.ready.Load() {
+		if !s.store.Ready() {
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The decision API is starting.")
 			return
 		}
@@ -127,15 +129,15 @@ func forbid(w http.ResponseWriter, ns string, denied access) {
 }
 
 // serve returns the index of ns, whose revision it sets in the response header.
-func (s *Server) serve(w http.ResponseWriter, ns string) *envIndex {
-	e := s.index.get(ns)
-	setRevision(w, e.revision())
+func (s *Server) serve(w http.ResponseWriter, ns string) *store.EnvIndex {
+	e := s.store.Get(ns)
+	setRevision(w, e.Revision())
 	return e
 }
 
 // authorizeIn authorizes u in ns (403 otherwise) and returns its index; nil
 // when it wrote an error response.
-func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u caller, ns string) *envIndex {
+func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u caller, ns string) *store.EnvIndex {
 	denied, allowed, done := s.allowedIn(w, r, u, ns)
 	if done {
 		return nil
@@ -150,10 +152,10 @@ func (s *Server) authorizeIn(w http.ResponseWriter, r *http.Request, u caller, n
 // environment selects the environment of a request without a body (the
 // namespace query parameter, else the caller's own namespace), authorizes the
 // caller there (403 otherwise) and returns its index, whose revision it sets in
-// the response header. Handlers then answer from envIndex.read, and set the
+// the response header. Handlers then answer from EnvIndex.Read, and set the
 // header again from the revision of the content they read. It writes the
 // error response and returns nil when the request must stop.
-func (s *Server) environment(w http.ResponseWriter, r *http.Request, u caller) *envIndex {
+func (s *Server) environment(w http.ResponseWriter, r *http.Request, u caller) *store.EnvIndex {
 	ns, ok := queryNamespace(w, r)
 	if !ok {
 		return nil
@@ -179,7 +181,7 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request, u caller) *
 // short (unauthorizedBodyTimeout), and any body that names no other namespace
 // answers 403, valid or not.
 func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u caller, limit int64,
-	v any, bodyNS func() string) *envIndex {
+	v any, bodyNS func() string) *store.EnvIndex {
 	query, ok := queryNamespace(w, r)
 	if !ok {
 		return nil
@@ -245,18 +247,18 @@ func (s *Server) bodyEnvironment(w http.ResponseWriter, r *http.Request, u calle
 // answer computes a response from the environment's content under its read
 // lock, and writes it once the lock is released: a slow client never holds
 // the index's writer back.
-func answer(w http.ResponseWriter, e *envIndex, f func(c *content) (code int, body any)) {
+func answer(w http.ResponseWriter, e *store.EnvIndex, f func(c *store.Content) (code int, body any)) {
 	var (
 		code int
 		body any
 	)
-	setRevision(w, e.read(func(c *content) { code, body = f(c) }))
+	setRevision(w, e.Read(func(c *store.Content) { code, body = f(c) }))
 	writeJSON(w, code, body)
 }
 
 // answerEnv answers a request that names no environment in its body: from the
 // environment s.environment selects and authorizes, with f's status and body.
-func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u caller, f func(c *content) (code int, body any)) {
+func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u caller, f func(c *store.Content) (code int, body any)) {
 	if e := s.environment(w, r, u); e != nil {
 		answer(w, e, f)
 	}
@@ -265,9 +267,9 @@ func (s *Server) answerEnv(w http.ResponseWriter, r *http.Request, u caller, f f
 // answerOrg is answerEnv for a request about the organization its path value
 // key names (WorkOS id or name): 404 when there is none, else f's answer.
 func (s *Server) answerOrg(w http.ResponseWriter, r *http.Request, u caller, key string,
-	f func(c *content, org *orgEntry) (code int, body any)) {
-	s.answerEnv(w, r, u, func(c *content) (int, any) {
-		org := c.organization(r.PathValue(key))
+	f func(c *store.Content, org *store.Organization) (code int, body any)) {
+	s.answerEnv(w, r, u, func(c *store.Content) (int, any) {
+		org := c.Organization(r.PathValue(key))
 		if org == nil {
 			return notFound("Organization", r.PathValue(key))
 		}

@@ -18,14 +18,11 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // The callers of the tests below.
@@ -48,11 +45,10 @@ func newLimitedServer(t *testing.T, opts Options) (*Server, *fakeReviewer) {
 		allowed: map[string]bool{videosApp.name + "/videos": true, crosser.name + "/videos": true,
 			human.name + "/videos": true},
 	}
-	s := &Server{opts: opts, log: logr.Discard(), index: newIndex(nil, opts.Clock, logr.Discard()),
+	s := &Server{opts: opts, log: logr.Discard(), store: store.New(nil, opts.Clock, logr.Discard()),
 		auth: newAuthCache(rev, opts.AuthCache, opts.Clock)}
-	in := sampleInput()
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
-	s.index.ready.Store(true)
+	in := storetest.Sample()
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
 	s.routes()
 	return s, rev
 }
@@ -417,7 +413,7 @@ func TestUndecodableNamespaceQueryIsRefused(t *testing.T) {
 // caller cycling namespaces is bounded the same way.
 func TestFailedReviewsAreBoundedAndEvictNothing(t *testing.T) {
 	ctx := context.Background()
-	clk := clocktesting.NewFakeClock(t0)
+	clk := clocktesting.NewFakeClock(storetest.T0)
 	other := &userInfo{name: "system:serviceaccount:billing:app"}
 	rev := &fakeReviewer{users: map[string]*userInfo{"good": videosApp, "billing": other},
 		allowed: map[string]bool{videosApp.name + "/videos": true, other.name + "/billing": true}}
@@ -522,88 +518,5 @@ func TestSpentFailureBudgetAnswers429(t *testing.T) {
 	}
 	if fmt.Sprint(codes) != "[403 403 429 429]" {
 		t.Errorf("namespaces a, b, c, videos: %v, want [403 403 429 429] (videos is not cached yet)", codes)
-	}
-}
-
-// listCache is a cache.Cache whose List reads a client; the index uses nothing else.
-type listCache struct {
-	cache.Cache
-	c client.Client
-}
-
-func (l listCache) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
-	return l.c.List(ctx, list, opts...)
-}
-
-// The security review's L7 (the decision API's part): the state the index
-// keeps for a namespace is freed once the namespace's environment is gone,
-// and kept (with its revision) while any of its objects remains.
-func TestIndexForgetsNamespacesWhoseEnvironmentIsGone(t *testing.T) {
-	ctx := context.Background()
-	sch := runtime.NewScheme()
-	if err := orgrbacv1alpha1.AddToScheme(sch); err != nil {
-		t.Fatal(err)
-	}
-	in := sampleInput()
-	in.Environments[0].Status.Revision = 7
-	var objs []client.Object
-	for i := range in.Environments {
-		objs = append(objs, &in.Environments[i])
-	}
-	for i := range in.Roles {
-		objs = append(objs, &in.Roles[i])
-	}
-	for i := range in.Organizations {
-		objs = append(objs, &in.Organizations[i])
-	}
-	for i := range in.OrganizationRoles {
-		objs = append(objs, &in.OrganizationRoles[i])
-	}
-	c := fake.NewClientBuilder().WithScheme(sch).WithObjects(objs...).Build()
-	x := newIndex(listCache{c: c}, clocktesting.NewFakeClock(t0), logr.Discard())
-	x.structureChanged("videos")
-	x.revisionChanged("videos")
-	for i := range in.Memberships {
-		x.memberChanged("videos", in.Memberships[i].Name, &in.Memberships[i])
-	}
-	// A namespace that only ever saw the deletion of a membership holds nothing.
-	x.memberChanged("churned", "gone", nil)
-	if err := x.flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := x.envs["churned"]; ok {
-		t.Error("a namespace without objects was kept")
-	}
-	if got := x.get("videos").revision(); got != 7 || x.count() != 1 {
-		t.Fatalf("revision %d, %d environments; want 7 and 1", got, x.count())
-	}
-
-	// Every membership goes: the roles and organizations remain, and so does
-	// the namespace's state.
-	for i := range in.Memberships {
-		x.memberChanged("videos", in.Memberships[i].Name, nil)
-	}
-	if err := x.flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := x.envs["videos"]; !ok || x.get("videos").revision() != 7 {
-		t.Fatal("the namespace's state was dropped while its environment remained")
-	}
-
-	// The environment goes (the namespace is deleted): its state is freed.
-	for _, o := range objs {
-		if err := c.Delete(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	x.structureChanged("videos")
-	if err := x.flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if len(x.envs) != 0 {
-		t.Errorf("the index still holds %d namespaces after their environments went", len(x.envs))
-	}
-	if e := x.get("videos"); e.revision() != 0 || !e.empty() {
-		t.Error("a forgotten namespace does not answer as an unknown one")
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // The callers of the write tests, by token.
@@ -32,13 +34,13 @@ var (
 // writeInput is the model the write tests write in: a single-role
 // environment (default role member), acme (external id org_acme, with an
 // organization role and a Directory mapping eng-admins -> admin) and globex.
-func writeInput() *input {
-	in := sampleInput()
+func writeInput() *storetest.Objects {
+	in := storetest.Sample()
 	in.Environments[0].Spec.DefaultRole = "member"
-	in.GroupMappings = []orgrbacv1alpha1.GroupMapping{{ObjectMeta: objMeta("acme-eng-admins", 7),
+	in.GroupMappings = []orgrbacv1alpha1.GroupMapping{{ObjectMeta: storetest.ObjMeta("acme-eng-admins", 7),
 		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: "acme", Source: orgrbacv1alpha1.GroupSourceDirectory,
 			Group: "eng-admins", Role: "admin"}}}
-	dir := member("ivy", "acme", "u_ivy", 16, "", true, []string{"admin"}, "videos:delete", "videos:edit", "videos:view")
+	dir := storetest.Member("ivy", "acme", "u_ivy", 16, "", true, []string{"admin"}, "videos:delete", "videos:edit", "videos:view")
 	dir.Spec.DirectoryGroups, dir.Spec.Roles = []string{"eng-admins"}, []string{"member"}
 	in.Memberships = append(in.Memberships, dir)
 	for i := range in.Memberships {
@@ -51,7 +53,7 @@ func writeInput() *input {
 
 // newWriteServer serves in (namespace videos) with a fake write client
 // holding its memberships; funcs intercept the client's calls.
-func newWriteServer(t *testing.T, in *input, funcs *interceptor.Funcs) (*Server, client.Client) {
+func newWriteServer(t *testing.T, in *storetest.Objects, funcs *interceptor.Funcs) (*Server, client.Client) {
 	t.Helper()
 	sch := runtime.NewScheme()
 	if err := orgrbacv1alpha1.AddToScheme(sch); err != nil {
@@ -65,7 +67,7 @@ func newWriteServer(t *testing.T, in *input, funcs *interceptor.Funcs) (*Server,
 		b = b.WithInterceptorFuncs(*funcs)
 	}
 	cl := b.Build()
-	clk := clocktesting.NewFakeClock(t0.Add(time.Hour))
+	clk := clocktesting.NewFakeClock(storetest.T0.Add(time.Hour))
 	rev := &fakeReviewer{
 		users: map[string]*userInfo{"writer": memberWriter, "reader": onlyReader},
 		grants: map[string][]access{
@@ -73,10 +75,9 @@ func newWriteServer(t *testing.T, in *input, funcs *interceptor.Funcs) (*Server,
 			onlyReader.name + "/videos":   {mayGetMembership, mayListMemberships},
 		},
 	}
-	s := &Server{opts: Options{Client: cl, Clock: clk}, log: logr.Discard(), index: newIndex(nil, clk, logr.Discard()),
+	s := &Server{opts: Options{Client: cl, Clock: clk}, log: logr.Discard(), store: store.New(nil, clk, logr.Discard()),
 		auth: newAuthCache(rev, AuthCacheOptions{}, clk)}
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
-	s.index.ready.Store(true)
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
 	s.routes()
 	return s, cl
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // The decision API's metrics, registered in controller-runtime's registry and
-// served on the manager's metrics endpoint.
+// served on the manager's metrics endpoint. The store's own (its age, its
+// updates) are in internal/api/store.
 var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orgrbac_api_requests_total",
@@ -25,26 +26,10 @@ var (
 		Name: "orgrbac_api_auth_cache_total",
 		Help: "Lookups in the authentication (token) and authorization (access) caches, by result (hit, miss).",
 	}, []string{"cache", "result"})
-	snapshotAge = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "orgrbac_api_snapshot_age_seconds",
-		Help: "How far the served index may lag behind the informer cache: the age of the oldest change " +
-			"not yet indexed, 0 when the index is current.",
-	})
-	indexRebuildDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "orgrbac_api_index_rebuild_duration_seconds",
-		Help: "Time to apply one batch of changes to the index of one environment: the changed memberships' " +
-			"entries, and its roles and organizations when one of them changed.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
-	})
-	indexUpdatesTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "orgrbac_api_index_updates_total",
-		Help: "Batches of changes that changed an environment's index (its content or its revision).",
-	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, decisionsTotal, authCacheTotal,
-		snapshotAge, indexRebuildDuration, indexUpdatesTotal)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, decisionsTotal, authCacheTotal)
 }
 
 // countDecision counts a check's answer by endpoint and result.

@@ -15,6 +15,9 @@ import (
 	"k8s.io/utils/clock"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
+	"github.com/orgrbac/orgrbac/internal/model"
 )
 
 // getJSON serves a GET as app and decodes the JSON object it answers.
@@ -85,16 +88,16 @@ func jsonEqual(t *testing.T, a, b map[string]any) bool {
 
 // orgListInput is an environment of seven organizations o1..o7, created in
 // that order, whose display names say whether they are even.
-func orgListInput() *input {
-	in := &input{Environments: []orgrbacv1alpha1.Environment{{ObjectMeta: objMeta("env", 0)}}}
+func orgListInput() *storetest.Objects {
+	in := &storetest.Objects{Objects: model.Objects{Environments: []orgrbacv1alpha1.Environment{{ObjectMeta: storetest.ObjMeta("env", 0)}}}}
 	for i := 1; i <= 7; i++ {
-		o := orgrbacv1alpha1.Organization{ObjectMeta: objMeta(fmt.Sprintf("n%d", i), 10+i)}
+		o := orgrbacv1alpha1.Organization{ObjectMeta: storetest.ObjMeta(fmt.Sprintf("n%d", i), 10+i)}
 		o.Spec.ExternalID = fmt.Sprintf("o%d", i)
 		o.Spec.DisplayName = map[bool]string{true: "Even Org", false: "Odd Org"}[i%2 == 0]
 		in.Organizations = append(in.Organizations, o)
 	}
 	// A younger duplicate of o3's external id: never listed.
-	in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: objMeta("n8", 30),
+	in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: storetest.ObjMeta("n8", 30),
 		Spec: orgrbacv1alpha1.OrganizationSpec{ExternalID: "o3"}})
 	return in
 }
@@ -106,10 +109,9 @@ func orgListServer(tb testing.TB) *Server {
 	rev := &fakeReviewer{users: map[string]*userInfo{"app": videosApp},
 		allowed: map[string]bool{videosApp.name + "/videos": true}}
 	s := &Server{opts: Options{Clock: clock.RealClock{}}, log: logr.Discard(),
-		index: newIndex(nil, clock.RealClock{}, logr.Discard()), auth: newAuthCache(rev, AuthCacheOptions{}, clock.RealClock{})}
+		store: store.New(nil, clock.RealClock{}, logr.Discard()), auth: newAuthCache(rev, AuthCacheOptions{}, clock.RealClock{})}
 	in := orgListInput()
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
-	s.index.ready.Store(true)
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
 	s.routes()
 	return s
 }
@@ -198,7 +200,7 @@ func TestOrganizationList(t *testing.T) {
 // Following after from the first page, and before from the last, visits
 // every organization once, in order, whatever the page size.
 func TestOrganizationListPagesCoverAll(t *testing.T) {
-	c := buildContent(orgListInput())
+	c := contentOf(orgListInput())
 	all := []string{"o7", "o6", "o5", "o4", "o3", "o2", "o1"}
 	for limit := 1; limit <= 8; limit++ {
 		for _, desc := range []bool{true, false} {
@@ -210,7 +212,7 @@ func TestOrganizationListPagesCoverAll(t *testing.T) {
 			q := orgListQuery{paging: paging{limit: limit, desc: desc}}
 			var last listObject[organizationObject]
 			for range 10 {
-				page, err := c.listOrganizations(q)
+				page, err := listOrganizationsOf(c, q)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -235,7 +237,7 @@ func TestOrganizationListPagesCoverAll(t *testing.T) {
 			for page := last; page.ListMetadata.Before != nil; {
 				q.before = *page.ListMetadata.Before
 				var err error
-				if page, err = c.listOrganizations(q); err != nil {
+				if page, err = listOrganizationsOf(c, q); err != nil {
 					t.Fatal(err)
 				}
 				ids := []string{}

@@ -7,25 +7,27 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve/orgidtest"
 )
 
 // orgidInput is a case of the shared organization-id table as cached objects:
 // a Role "r" granting "p", and in every organization one Ready, Active member
 // user_<organization> holding r.
-func orgidInput(tc orgidtest.Case) *input {
-	in := &input{Roles: []orgrbacv1alpha1.Role{{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "videos",
-		CreationTimestamp: metav1.NewTime(orgidtest.T0)}, Spec: orgrbacv1alpha1.RoleSpec{Permissions: []string{"p"}}}}}
+func orgidInput(tc orgidtest.Case) *storetest.Objects {
+	in := &storetest.Objects{Objects: model.Objects{Roles: []orgrbacv1alpha1.Role{{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "videos",
+		CreationTimestamp: metav1.NewTime(orgidtest.T0)}, Spec: orgrbacv1alpha1.RoleSpec{Permissions: []string{"p"}}}}}}
 	for _, o := range tc.Orgs {
 		meta := metav1.ObjectMeta{Name: o.Name, Namespace: "videos", CreationTimestamp: metav1.NewTime(o.Created())}
 		in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: meta,
 			Spec: orgrbacv1alpha1.OrganizationSpec{ExternalID: o.ExternalID}})
-		m := member(o.Name+"-m", o.Name, "user_"+o.Name, 0, orgrbacv1alpha1.MembershipActive, true, []string{"r"}, "p")
+		m := storetest.Member(o.Name+"-m", o.Name, "user_"+o.Name, 0, orgrbacv1alpha1.MembershipActive, true, []string{"r"}, "p")
 		m.CreationTimestamp = metav1.NewTime(o.Created())
 		in.Memberships = append(in.Memberships, m)
 	}
@@ -39,24 +41,24 @@ func orgidInput(tc orgidtest.Case) *input {
 func TestOrganizationIDsSharedTable(t *testing.T) {
 	for _, tc := range orgidtest.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			c := buildContent(orgidInput(tc))
+			c := contentOf(orgidInput(tc))
 			for key, want := range tc.Lookups {
 				got := ""
-				if o := c.organization(key); o != nil {
-					got = o.name
+				if o := c.Organization(key); o != nil {
+					got = o.Name()
 				}
 				if got != want {
 					t.Errorf("organization(%q) = %q, want %q", key, got, want)
 				}
 				for _, o := range tc.Orgs {
-					if d := c.check(key, "user_"+o.Name, []string{"p"}); d.allowed != (o.Name == want) {
+					if d := c.Check(key, "user_"+o.Name, []string{"p"}); d.Allowed != (o.Name == want) {
 						t.Errorf("check(%q, user_%s) = %+v; %q should name %q", key, o.Name, d, key, want)
 					}
 				}
 				if key == "" {
 					continue // no organization_id filter
 				}
-				list, err := c.listMemberships(listQuery{paging: paging{limit: 10}, organizationID: key})
+				list, err := listMembershipsOf(c, listQuery{paging: paging{limit: 10}, organizationID: key})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -72,7 +74,7 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 			// about, and are served nowhere: not by id, not in any list, and
 			// never under their organization's raw name, which may be another
 			// organization's id.
-			all, err := c.listMemberships(listQuery{paging: paging{limit: 100}})
+			all, err := listMembershipsOf(c, listQuery{paging: paging{limit: 100}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,12 +84,13 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 			}
 			for _, o := range tc.Orgs {
 				name := o.Name
-				m := c.members[name+"-m"]
-				if m == nil {
+				i := slices.IndexFunc(c.Memberships(), func(m *store.Member) bool { return m.Name() == name+"-m" })
+				if i < 0 {
 					t.Fatalf("membership %s-m not indexed", name)
 				}
+				m := c.Memberships()[i]
 				if !slices.Contains(tc.Duplicates, name) {
-					if c.membership(name+"-m") != m {
+					if c.Membership(name+"-m") != m {
 						t.Errorf("the member of %q is not served", name)
 					}
 					want := o.ExternalID
@@ -99,26 +102,26 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 					}
 					continue
 				}
-				if d := decide(c.orgs[m.organization], m, []string{"p"}); d.allowed {
+				if d := store.Decide(c.OrganizationOf(m), m, []string{"p"}); d.Allowed {
 					t.Errorf("a member of duplicate %q is granted p", name)
 				}
-				if got := c.membership(name + "-m"); got != nil {
+				if got := c.Membership(name + "-m"); got != nil {
 					t.Errorf("a member of duplicate %q is served by id", name)
 				}
 				if id, ok := listed[name+"-m"]; ok {
 					t.Errorf("a member of duplicate %q is listed, with organization_id %q", name, id)
 				}
-				if id, _ := c.orgID(m); id != "" {
+				if id, _ := c.OrgID(m); id != "" {
 					t.Errorf("a member of duplicate %q has organization_id %q, want none", name, id)
 				}
-				byUser, err := c.listMemberships(listQuery{paging: paging{limit: 10}, userID: "user_" + name})
+				byUser, err := listMembershipsOf(c, listQuery{paging: paging{limit: 10}, userID: "user_" + name})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if len(byUser.Data) != 0 {
 					t.Errorf("a member of duplicate %q is listed by user_id: %+v", name, byUser.Data)
 				}
-				if _, err := c.listMemberships(listQuery{paging: paging{after: name + "-m", limit: 10}}); err == nil {
+				if _, err := listMembershipsOf(c, listQuery{paging: paging{after: name + "-m", limit: 10}}); err == nil {
 					t.Errorf("a member of duplicate %q is accepted as a cursor", name)
 				}
 			}
@@ -136,11 +139,10 @@ func TestOrganizationIDsSharedTable(t *testing.T) {
 func TestDuplicateOrganizationMembersAreNotServed(t *testing.T) {
 	tc := orgidtest.Case{Orgs: []orgidtest.Org{{Name: "acme", ExternalID: "globex"}, {Name: "globex", Age: 1}}}
 	rev := &fakeReviewer{users: map[string]*userInfo{"app": videosApp}, allowed: map[string]bool{videosApp.name + "/videos": true}}
-	s := &Server{opts: Options{Clock: clock.RealClock{}}, log: logr.Discard(), index: newIndex(nil, clock.RealClock{}, logr.Discard()),
+	s := &Server{opts: Options{Clock: clock.RealClock{}}, log: logr.Discard(), store: store.New(nil, clock.RealClock{}, logr.Discard()),
 		auth: newAuthCache(rev, AuthCacheOptions{}, clock.RealClock{})}
 	in := orgidInput(tc)
-	s.index.env("videos").update(buildStructure(in), 1, membersOf(in))
-	s.index.ready.Store(true)
+	s.store.Load("videos", in.Objects, in.Memberships, 1)
 	s.routes()
 
 	get := func(method, target, body string, wantCode int) []byte {

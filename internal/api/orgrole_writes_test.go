@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // orgRoleInput is the sample environment with the organization roles the
@@ -26,10 +27,10 @@ import (
 // org-specced (named by a membership's spec only, not resolved yet), globex's
 // own org-spare, and a younger organization that duplicates acme's external
 // id.
-func orgRoleInput() *input {
-	in := sampleInput()
+func orgRoleInput() *storetest.Objects {
+	in := storetest.Sample()
 	orole := func(name, org, slug string, age int, display, desc string, perms ...string) orgrbacv1alpha1.OrganizationRole {
-		return orgrbacv1alpha1.OrganizationRole{ObjectMeta: objMeta(name, age), Spec: orgrbacv1alpha1.OrganizationRoleSpec{
+		return orgrbacv1alpha1.OrganizationRole{ObjectMeta: storetest.ObjMeta(name, age), Spec: orgrbacv1alpha1.OrganizationRoleSpec{
 			Organization: org, Slug: slug, DisplayName: display, Description: desc, Permissions: perms}}
 	}
 	in.OrganizationRoles = append(in.OrganizationRoles,
@@ -37,12 +38,12 @@ func orgRoleInput() *input {
 		orole("acme-spare", "acme", "org-spare", 8, "", ""),
 		orole("acme-specced", "acme", "org-specced", 9, "", ""),
 		orole("globex-spare", "globex", "org-spare", 10, "", ""))
-	in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: objMeta("dupe", 20),
+	in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: storetest.ObjMeta("dupe", 20),
 		Spec: orgrbacv1alpha1.OrganizationSpec{ExternalID: "org_acme"}})
-	in.GroupMappings = append(in.GroupMappings, orgrbacv1alpha1.GroupMapping{ObjectMeta: objMeta("acme-leads", 16),
+	in.GroupMappings = append(in.GroupMappings, orgrbacv1alpha1.GroupMapping{ObjectMeta: storetest.ObjMeta("acme-leads", 16),
 		Spec: orgrbacv1alpha1.GroupMappingSpec{Organization: "acme", Source: orgrbacv1alpha1.GroupSourceSSO,
 			Group: "leads", Role: "org-lite"}})
-	grace := orgrbacv1alpha1.Membership{ObjectMeta: objMeta("grace", 17), Spec: orgrbacv1alpha1.MembershipSpec{
+	grace := orgrbacv1alpha1.Membership{ObjectMeta: storetest.ObjMeta("grace", 17), Spec: orgrbacv1alpha1.MembershipSpec{
 		Organization: "acme", User: "u_grace", Roles: []string{"org-specced"}}}
 	in.Memberships = append(in.Memberships, grace)
 	return in
@@ -82,7 +83,7 @@ func anys[T any](s []T) []any {
 
 // newOrgRoleServer serves in (namespace videos, revision 7) with a fake
 // write client holding the same objects; the log records every write.
-func newOrgRoleServer(t *testing.T, in *input) (*Server, client.Client, *writeLog) {
+func newOrgRoleServer(t *testing.T, in *storetest.Objects) (*Server, client.Client, *writeLog) {
 	t.Helper()
 	sch := runtime.NewScheme()
 	if err := orgrbacv1alpha1.AddToScheme(sch); err != nil {
@@ -133,7 +134,7 @@ func newOrgRoleServer(t *testing.T, in *input) (*Server, client.Client, *writeLo
 		},
 	}).Build()
 	s, _ := newLimitedServer(t, Options{Client: c})
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
 	return s, c, log
 }
 

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/orgrbac/orgrbac/internal/api/store"
 )
 
 // DefaultBindAddress is where the decision API listens unless told otherwise.
@@ -112,7 +114,7 @@ const (
 type Server struct {
 	opts    Options
 	log     logr.Logger
-	index   *index
+	store   *store.Store
 	auth    *authCache
 	mux     *http.ServeMux
 	cert    *tls.Certificate
@@ -169,7 +171,7 @@ func NewServer(opts Options) (*Server, error) {
 		s.routes()
 		return s, nil
 	}
-	s.index = newIndex(opts.Cache, opts.Clock, log)
+	s.store = store.New(opts.Cache, opts.Clock, log)
 	if !opts.Insecure && opts.CertDir == "" {
 		hosts := append([]string{"localhost", "127.0.0.1", "::1"}, opts.Hosts...)
 		if h, err := os.Hostname(); err == nil {
@@ -210,7 +212,7 @@ func (s *Server) ReadyzCheck() healthz.Checker {
 				return errors.New("the decision API's serving certificate is not ready yet")
 			}
 		}
-		if !s.index.ready.Load() {
+		if !s.store.Ready() {
 			return errors.New("the decision API index is not built yet")
 		}
 		return nil
@@ -224,7 +226,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	}
 	errs := make(chan error, 3)
-	go func() { errs <- s.index.Start(ctx) }()
+	go func() { errs <- s.store.Start(ctx) }()
 	if s.opts.CertReady != nil && !s.opts.Insecure {
 		s.log.Info("Waiting for the serving certificate", "dir", s.opts.CertDir)
 		select {

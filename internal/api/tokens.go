@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
@@ -93,43 +94,43 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 	if issuer == "" {
 		issuer = DefaultTokenIssuer
 	}
-	claims := &authz.AccessTokenClaims{Issuer: issuer, Subject: req.User, Audience: e.c.namespace,
+	claims := &authz.AccessTokenClaims{Issuer: issuer, Subject: req.User, Audience: e.Namespace(),
 		SessionID: randomID("session_"), ID: randomID("tok_"), IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix()}
 	var (
 		code int
 		fail errorObject
 	)
-	setRevision(w, e.read(func(c *content) {
-		o := c.organization(req.Organization)
+	setRevision(w, e.Read(func(c *store.Content) {
+		o := c.Organization(req.Organization)
 		if o == nil {
 			code, fail = http.StatusNotFound, errorObject{Code: codeNotFound,
 				Message: fmt.Sprintf("Organization not found: '%s'.", req.Organization)}
 			return
 		}
-		m := c.member(o, req.User)
-		switch d := decide(o, m, nil); d.reason {
-		case ReasonGranted:
-		case ReasonMembershipNotFound:
+		m := c.Member(o, req.User)
+		switch d := store.Decide(o, m, nil); d.Reason {
+		case store.ReasonGranted:
+		case store.ReasonMembershipNotFound:
 			code, fail = http.StatusNotFound, errorObject{Code: codeNotFound, Message: fmt.Sprintf(
-				"Organization membership of user '%s' in organization '%s' not found.", req.User, o.id)}
+				"Organization membership of user '%s' in organization '%s' not found.", req.User, o.ID())}
 			return
-		case ReasonMembershipInactive:
+		case store.ReasonMembershipInactive:
 			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipInactive, Message: fmt.Sprintf(
-				"The organization membership '%s' is inactive: it gets no access token.", m.name)}
+				"The organization membership '%s' is inactive: it gets no access token.", m.Name())}
 			return
-		case ReasonMembershipPending:
+		case store.ReasonMembershipPending:
 			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipPending, Message: fmt.Sprintf(
-				"The organization membership '%s' is pending: it gets no access token.", m.name)}
+				"The organization membership '%s' is pending: it gets no access token.", m.Name())}
 			return
 		default:
 			code, fail = http.StatusUnprocessableEntity, errorObject{Code: codeMembershipNotReady, Message: fmt.Sprintf(
-				"The organization membership '%s' is not Ready (%s): it gets no access token.", m.name, m.reason)}
+				"The organization membership '%s' is not Ready (%s): it gets no access token.", m.Name(), m.Reason())}
 			return
 		}
-		claims.OrgID = o.id
-		claims.Roles = append([]string{}, m.roles...)
-		claims.Role = m.primaryRole()
-		claims.Permissions = m.heldPermissions(o)
+		claims.OrgID = o.ID()
+		claims.Roles = append([]string{}, m.Roles()...)
+		claims.Role = m.PrimaryRole()
+		claims.Permissions = m.HeldPermissions(o)
 	}))
 	if code != 0 {
 		writeJSON(w, code, fail)
@@ -137,7 +138,7 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request, u caller) {
 	}
 	token, err := s.opts.Tokens.Sign(claims)
 	if err != nil {
-		s.log.Error(err, "Signing an access token", "namespace", e.c.namespace)
+		s.log.Error(err, "Signing an access token", "namespace", e.Namespace())
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "The access token could not be signed; try again.")
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/go-logr/logr"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
@@ -42,22 +44,21 @@ var minter = &userInfo{name: "system:serviceaccount:videos:minter"}
 // permission and a membership that is not Ready) with opts.
 func newTokenServer(t *testing.T, opts Options) (*Server, *fakeReviewer) {
 	t.Helper()
-	clk := clocktesting.NewFakeClock(t0.Add(time.Hour))
+	clk := clocktesting.NewFakeClock(storetest.T0.Add(time.Hour))
 	opts.Clock = clk
 	rev := &fakeReviewer{
 		users: map[string]*userInfo{"minter": minter, "reader": onlyReader},
 		grants: map[string][]access{minter.name + "/videos": {mayMintToken},
 			onlyReader.name + "/videos": {mayGetMembership, mayListMemberships, mayCheck}},
 	}
-	s := &Server{opts: opts, log: logr.Discard(), index: newIndex(nil, clk, logr.Discard()),
+	s := &Server{opts: opts, log: logr.Discard(), store: store.New(nil, clk, logr.Discard()),
 		auth: newAuthCache(rev, AuthCacheOptions{}, clk)}
-	in := sampleInput()
+	in := storetest.Sample()
 	// A permission left in a status after its role lost it is not in tokens,
 	// as checks deny it.
 	in.Memberships[0].Status.Permissions = []string{"videos:archive", "videos:delete", "videos:edit", "videos:view"}
-	in.Memberships = append(in.Memberships, member("nora", "acme", "u_nora", 20, "", false, []string{"member"}, "videos:view"))
-	s.index.env("videos").update(buildStructure(in), 7, membersOf(in))
-	s.index.ready.Store(true)
+	in.Memberships = append(in.Memberships, storetest.Member("nora", "acme", "u_nora", 20, "", false, []string{"member"}, "videos:view"))
+	s.store.Load("videos", in.Objects, in.Memberships, 7)
 	s.routes()
 	return s, rev
 }
@@ -65,7 +66,7 @@ func newTokenServer(t *testing.T, opts Options) (*Server, *fakeReviewer) {
 // POST /v1/tokens: claims of what the membership grants now; nothing signed
 // for a refused caller or a membership that grants nothing.
 func TestTokenMint(t *testing.T) {
-	now := t0.Add(time.Hour)
+	now := storetest.T0.Add(time.Hour)
 	for _, tc := range []struct {
 		name, token, target, body string
 		opts                      Options
@@ -213,11 +214,12 @@ func TestTokenPermissionsAreTheChecks(t *testing.T) {
 	if w, _ := serve(s, http.MethodPost, "/v1/tokens", "minter", `{"organization":"org_acme","user":"u_alice"}`); w.Code != 200 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	e := s.index.get("videos")
+	e := s.store.Get("videos")
 	for _, p := range []string{"videos:archive", "videos:delete", "videos:edit", "videos:view", "videos:create"} {
-		d := e.check("org_acme", "u_alice", []string{p})
-		if d.allowed != slices.Contains(iss.signed[0].Permissions, p) {
-			t.Errorf("%s: check allowed %v, token %v", p, d.allowed, iss.signed[0].Permissions)
+		var d store.Decision
+		e.Read(func(c *store.Content) { d = c.Check("org_acme", "u_alice", []string{p}) })
+		if d.Allowed != slices.Contains(iss.signed[0].Permissions, p) {
+			t.Errorf("%s: check allowed %v, token %v", p, d.Allowed, iss.signed[0].Permissions)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/apiview"
 )
 
@@ -74,38 +75,38 @@ func (s *Server) v1Check(w http.ResponseWriter, r *http.Request, u caller) {
 		writeInvalid(w, "permissions", "permissions must not be empty strings")
 		return
 	}
-	var d decision
-	// d.roles is an interned value: immutable, safe to read after the lock.
-	setRevision(w, e.read(func(c *content) { d = c.check(req.Organization, req.User, perms) }))
-	countDecision("v1", d.allowed)
-	roles := d.roles
+	var d store.Decision
+	// d.Roles is an interned value: immutable, safe to read after the lock.
+	setRevision(w, e.Read(func(c *store.Content) { d = c.Check(req.Organization, req.User, perms) }))
+	countDecision("v1", d.Allowed)
+	roles := d.Roles
 	if roles == nil {
 		roles = []string{}
 	}
-	writeJSON(w, http.StatusOK, checkResponse{Allowed: d.allowed, Role: d.role, Roles: roles, Reason: d.reason, Missing: d.missing})
+	writeJSON(w, http.StatusOK, checkResponse{Allowed: d.Allowed, Role: d.Role, Roles: roles, Reason: d.Reason, Missing: d.Missing})
 }
 
 func (s *Server) v1Membership(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
-		m := c.member(org, r.PathValue("user"))
+	s.answerOrg(w, r, u, "org", func(c *store.Content, org *store.Organization) (int, any) {
+		m := c.Member(org, r.PathValue("user"))
 		if m == nil {
 			return notFound("Organization membership of user", r.PathValue("user"))
 		}
-		v := apiview.Membership{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, User: m.user,
-			Email: m.email, Membership: m.name, State: string(m.state), Ready: m.ready, Reason: m.reason,
-			Active: m.grants(), Role: m.role, Roles: append([]string{}, m.roles...), Source: string(m.source)}
-		v.SetGrants(org, m.assignments, m.permissions)
+		v := apiview.Membership{Namespace: c.Namespace(), Organization: org.Name(), OrganizationID: org.ID(), User: m.User(),
+			Email: m.Email(), Membership: m.Name(), State: string(m.State()), Ready: m.Ready(), Reason: m.Reason(),
+			Active: m.Grants(), Role: m.Role(), Roles: append([]string{}, m.Roles()...), Source: string(m.Source())}
+		v.SetGrants(org, m.Assignments(), m.Permissions())
 		return http.StatusOK, v
 	})
 }
 
 func (s *Server) v1Members(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerOrg(w, r, u, "org", func(c *content, org *orgEntry) (int, any) {
+	s.answerOrg(w, r, u, "org", func(c *store.Content, org *store.Organization) (int, any) {
 		p := r.PathValue("permission")
-		v := apiview.Holders{Namespace: c.namespace, Organization: org.name, OrganizationID: org.id, Permission: p,
+		v := apiview.Holders{Namespace: c.Namespace(), Organization: org.Name(), OrganizationID: org.ID(), Permission: p,
 			Members: []apiview.Holder{}}
-		for _, m := range c.holders(org, p) {
-			v.Members = append(v.Members, apiview.NewHolder(org, m.user, m.name, m.roles, p))
+		for _, m := range c.Holders(org, p) {
+			v.Members = append(v.Members, apiview.NewHolder(org, m.User(), m.Name(), m.Roles(), p))
 		}
 		return http.StatusOK, v
 	})

@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/orgrbac/orgrbac/internal/api/store"
 )
 
 // The WorkOS authorization check of one organization membership.
@@ -45,25 +47,25 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 		writeInvalid(w, "resource_external_id", "resource_external_id is required with resource_type_slug")
 		return
 	}
-	answer(w, e, func(c *content) (int, any) {
-		m := c.membership(r.PathValue("id"))
+	answer(w, e, func(c *store.Content) (int, any) {
+		m := c.Membership(r.PathValue("id"))
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
 		// The one resource of this model is the membership's organization (type
 		// "organization", its WorkOS id as external id or id): any other
 		// resource does not exist for it.
-		org := c.orgs[m.organization]
+		org := c.OrganizationOf(m)
 		switch {
 		case req.ResourceTypeSlugName != "" && req.ResourceTypeSlugName != roleResourceType:
 			return notFound("Resource type", req.ResourceTypeSlugName)
-		case req.ResourceExternalID != "" && req.ResourceExternalID != org.id:
+		case req.ResourceExternalID != "" && req.ResourceExternalID != org.ID():
 			return notFound("Resource", req.ResourceExternalID)
-		case req.ResourceID != "" && req.ResourceID != org.id:
+		case req.ResourceID != "" && req.ResourceID != org.ID():
 			return notFound("Resource", req.ResourceID)
 		}
-		d := decide(org, m, []string{req.PermissionSlug})
-		countDecision("workos", d.allowed)
-		return http.StatusOK, checkResult{Authorized: d.allowed}
+		d := store.Decide(org, m, []string{req.PermissionSlug})
+		countDecision("workos", d.Allowed)
+		return http.StatusOK, checkResult{Authorized: d.Allowed}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -102,17 +103,17 @@ func (req *membershipWriteRequest) requestedRoles() ([]string, *writeFailure) {
 
 // checkRoles refuses roles the organization does not see, and several roles
 // in a single-role environment.
-func checkRoles(st *structure, org *orgEntry, roles []string) *writeFailure {
+func checkRoles(env *resolve.Env, org *store.Organization, roles []string) *writeFailure {
 	field := "role_slugs"
 	if len(roles) == 1 {
 		field = "role_slug"
 	}
 	for _, r := range roles {
-		if org.roleBySlug[r] == nil {
-			return invalidField(field, fmt.Sprintf("role '%s' is not a role of organization '%s'", r, org.id))
+		if org.RoleBySlug(r) == nil {
+			return invalidField(field, fmt.Sprintf("role '%s' is not a role of organization '%s'", r, org.ID()))
 		}
 	}
-	if len(roles) > 1 && !st.env.MultipleRoles() {
+	if len(roles) > 1 && !env.MultipleRoles() {
 		return invalidField("role_slugs", "the environment allows one role per membership: role_slugs may hold only one role")
 	}
 	return nil
@@ -141,31 +142,31 @@ func newMembershipName() string {
 }
 
 // writeTarget is what a write reads from the served model under its lock: the
-// immutable structure, the organization, and the membership named by the
-// route (zero when none) with the name of its user's membership in its
-// organization (its winner among duplicates).
+// compiled environment and the organization (both immutable), and the
+// membership named by the route (zero when none) with the name of its user's
+// membership in its organization (its winner among duplicates).
 type writeTarget struct {
-	st     *structure
-	org    *orgEntry
+	env    *resolve.Env
+	org    *store.Organization
 	name   string
 	state  orgrbacv1alpha1.MembershipState
 	winner string
 }
 
 // servedMembership finds the membership a route's id names as the read
-// routes serve it (content.membership): 404 otherwise.
-func servedMembership(e *envIndex, id string) (writeTarget, *writeFailure) {
+// routes serve it (store.Content.Membership): 404 otherwise.
+func servedMembership(e *store.EnvIndex, id string) (writeTarget, *writeFailure) {
 	var t writeTarget
 	found := false
-	e.read(func(c *content) {
-		m := c.membership(id)
+	e.Read(func(c *store.Content) {
+		m := c.Membership(id)
 		if m == nil {
 			return
 		}
 		found = true
-		t = writeTarget{st: c.structure, org: c.orgs[m.organization], name: m.name, state: m.state}
-		if w := c.member(t.org, m.user); w != nil {
-			t.winner = w.name
+		t = writeTarget{env: c.Env(), org: c.OrganizationOf(m), name: m.Name(), state: m.State()}
+		if w := c.Member(t.org, m.User()); w != nil {
+			t.winner = w.Name()
 		}
 	})
 	if !found {
@@ -184,11 +185,11 @@ func (s *Server) resolvedObject(t writeTarget, obj *orgrbacv1alpha1.Membership) 
 	if t.winner != "" && t.winner != obj.Name {
 		res = resolve.DuplicateResult(m, t.winner)
 	} else {
-		res = t.st.env.Resolve(m)
+		res = t.env.Resolve(m)
 	}
-	name := t.org.displayName
+	name := t.org.DisplayName()
 	if name == "" {
-		name = t.org.name
+		name = t.org.Name()
 	}
 	now := s.opts.Clock.Now()
 	created := obj.CreationTimestamp.Time
@@ -196,7 +197,7 @@ func (s *Server) resolvedObject(t writeTarget, obj *orgrbacv1alpha1.Membership) 
 		created = now
 	}
 	out := membershipWriteObject{membershipObject: membershipObject{Object: "organization_membership", ID: obj.Name,
-		UserID: obj.Spec.User, OrganizationID: t.org.id, OrganizationName: name,
+		UserID: obj.Spec.User, OrganizationID: t.org.ID(), OrganizationName: name,
 		Status: workosStatus(obj.Spec.State), Roles: make([]slugRef, 0, len(res.Roles)),
 		DirectoryManaged: res.Source == resolve.SourceDirectory, CustomAttributes: map[string]string{},
 		CreatedAt: formatTime(created), UpdatedAt: formatTime(now)}}
@@ -252,14 +253,14 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		t        writeTarget
 		existing string
 	)
-	setRevision(w, e.read(func(c *content) {
-		t.st = c.structure
-		t.org = c.organization(req.OrganizationID)
+	setRevision(w, e.Read(func(c *store.Content) {
+		t.env = c.Env()
+		t.org = c.Organization(req.OrganizationID)
 		if t.org == nil {
 			return
 		}
-		if m := c.member(t.org, req.UserID); m != nil {
-			existing, t.state, t.name, t.winner = m.name, m.state, m.name, m.name
+		if m := c.Member(t.org, req.UserID); m != nil {
+			existing, t.state, t.name, t.winner = m.Name(), m.State(), m.Name(), m.Name()
 		}
 	}))
 	switch {
@@ -267,9 +268,9 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		fail = failWith(http.StatusNotFound, codeNotFound, fmt.Sprintf("Organization not found: '%s'.", req.OrganizationID))
 	case existing != "" && t.state != orgrbacv1alpha1.MembershipInactive:
 		fail = failWith(http.StatusConflict, codeConflict, fmt.Sprintf(
-			"The user '%s' already has an organization membership in organization '%s': '%s'.", req.UserID, t.org.id, existing))
+			"The user '%s' already has an organization membership in organization '%s': '%s'.", req.UserID, t.org.ID(), existing))
 	default:
-		fail = checkRoles(t.st, t.org, roles)
+		fail = checkRoles(t.env, t.org, roles)
 	}
 	if fail != nil {
 		writeJSON(w, fail.code, fail.body)
@@ -282,13 +283,13 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		// roles asked for.
 		var obj orgrbacv1alpha1.Membership
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			if err := cl.Get(ctx, client.ObjectKey{Namespace: e.c.namespace, Name: existing}, &obj); err != nil {
+			if err := cl.Get(ctx, client.ObjectKey{Namespace: e.Namespace(), Name: existing}, &obj); err != nil {
 				return err
 			}
 			if obj.Spec.State != orgrbacv1alpha1.MembershipInactive {
 				return failWith(http.StatusConflict, codeConflict, fmt.Sprintf(
 					"The user '%s' already has an organization membership in organization '%s': '%s'.",
-					req.UserID, t.org.id, existing))
+					req.UserID, t.org.ID(), existing))
 			}
 			obj.Spec.State, obj.Spec.Roles = orgrbacv1alpha1.MembershipActive, roles
 			markWritten(&obj, u)
@@ -302,8 +303,8 @@ func (s *Server) createMembership(w http.ResponseWriter, r *http.Request, u call
 		return
 	}
 	obj := &orgrbacv1alpha1.Membership{
-		ObjectMeta: metav1.ObjectMeta{Namespace: e.c.namespace, Name: newMembershipName()},
-		Spec: orgrbacv1alpha1.MembershipSpec{Organization: t.org.name, User: req.UserID, Roles: roles,
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.Namespace(), Name: newMembershipName()},
+		Spec: orgrbacv1alpha1.MembershipSpec{Organization: t.org.Name(), User: req.UserID, Roles: roles,
 			State: orgrbacv1alpha1.MembershipActive},
 	}
 	markWritten(obj, u)
@@ -331,7 +332,7 @@ func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request, u call
 		t, fail = servedMembership(e, id)
 	}
 	if fail == nil {
-		fail = checkRoles(t.st, t.org, roles)
+		fail = checkRoles(t.env, t.org, roles)
 	}
 	if fail != nil {
 		writeJSON(w, fail.code, fail.body)
@@ -339,7 +340,7 @@ func (s *Server) updateMembership(w http.ResponseWriter, r *http.Request, u call
 	}
 	// Without a role the update changes nothing (WorkOS's "defaults to member"
 	// is create's): the membership is answered as it is.
-	s.changeMembership(w, r, cl, e.c.namespace, t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
+	s.changeMembership(w, r, cl, e.Namespace(), t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
 		if roles == nil || slices.Equal(obj.Spec.Roles, roles) {
 			return false, nil
 		}
@@ -379,7 +380,7 @@ func (s *Server) changeMembership(w http.ResponseWriter, r *http.Request, cl cli
 // path's id names (delete, deactivate, reactivate): the environment, the write
 // client and the served membership, or false once it has answered.
 func (s *Server) bodilessMembershipWrite(w http.ResponseWriter, r *http.Request, u caller) (
-	e *envIndex, cl client.Client, t writeTarget, id string, ok bool) {
+	e *store.EnvIndex, cl client.Client, t writeTarget, id string, ok bool) {
 	if e = s.environment(w, r, u); e == nil {
 		return nil, nil, t, "", false
 	}
@@ -405,7 +406,7 @@ func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u call
 	// The current object, on which deleteWritten records the caller before it
 	// deletes exactly that version.
 	obj := &orgrbacv1alpha1.Membership{}
-	err := cl.Get(ctx, client.ObjectKey{Namespace: e.c.namespace, Name: t.name}, obj)
+	err := cl.Get(ctx, client.ObjectKey{Namespace: e.Namespace(), Name: t.name}, obj)
 	if err == nil {
 		err = s.deleteWritten(ctx, cl, obj, u)
 	}
@@ -413,7 +414,7 @@ func (s *Server) deleteMembership(w http.ResponseWriter, r *http.Request, u call
 		s.writeKubeError(w, err, "Organization membership", id)
 		return
 	}
-	s.log.V(1).Info("Deleted a membership for a caller", "namespace", e.c.namespace, "membership", t.name, "caller", u.name)
+	s.log.V(1).Info("Deleted a membership for a caller", "namespace", e.Namespace(), "membership", t.name, "caller", u.name)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -434,8 +435,12 @@ func (s *Server) setMembershipState(w http.ResponseWriter, r *http.Request, u ca
 	if !ok {
 		return
 	}
-	s.changeMembership(w, r, cl, e.c.namespace, t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
-		switch canonState(obj.Spec.State) {
+	s.changeMembership(w, r, cl, e.Namespace(), t, id, u, func(obj *orgrbacv1alpha1.Membership) (bool, error) {
+		state := obj.Spec.State
+		if resolve.State(state).IsActive() {
+			state = orgrbacv1alpha1.MembershipActive // "" is Active too
+		}
+		switch state {
 		case to:
 			return false, nil
 		case orgrbacv1alpha1.MembershipPending:

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
 )
 
 // The WorkOS membership reads: one organization membership by id, and the
@@ -40,17 +40,17 @@ func workosStatus(s orgrbacv1alpha1.MembershipState) string {
 	}
 }
 
-func (c *content) membershipObject(m *memberEntry) membershipObject {
-	id, name := c.orgID(m)
-	out := membershipObject{Object: "organization_membership", ID: m.name, UserID: m.user,
-		OrganizationID: id, OrganizationName: name, Status: workosStatus(m.state),
-		Roles: make([]slugRef, 0, len(m.roles)), DirectoryManaged: m.source == orgrbacv1alpha1.SourceDirectory,
-		CustomAttributes: map[string]string{}, CreatedAt: formatTime(time.Unix(0, m.created)),
-		UpdatedAt: formatTime(time.Unix(0, m.updated))}
-	if role := m.primaryRole(); role != "" {
+func membershipObjectOf(c *store.Content, m *store.Member) membershipObject {
+	id, name := c.OrgID(m)
+	out := membershipObject{Object: "organization_membership", ID: m.Name(), UserID: m.User(),
+		OrganizationID: id, OrganizationName: name, Status: workosStatus(m.State()),
+		Roles: make([]slugRef, 0, len(m.Roles())), DirectoryManaged: m.Source() == orgrbacv1alpha1.SourceDirectory,
+		CustomAttributes: map[string]string{}, CreatedAt: formatTime(m.Created()),
+		UpdatedAt: formatTime(m.Updated())}
+	if role := m.PrimaryRole(); role != "" {
 		out.Role = &slugRef{Slug: role}
 	}
-	for _, r := range m.roles {
+	for _, r := range m.Roles() {
 		out.Roles = append(out.Roles, slugRef{Slug: r})
 	}
 	return out
@@ -96,40 +96,40 @@ func parseListQuery(get func(string) []string) (listQuery, error) {
 // are ordered by creation time (then name), newest first unless q says asc; a
 // cursor is a membership id, and the page holds the memberships strictly after
 // (after) or strictly before (before) it in that order.
-func (c *content) listMemberships(q listQuery) (listObject[membershipObject], error) {
+func listMembershipsOf(c *store.Content, q listQuery) (listObject[membershipObject], error) {
 	var orgName string
 	if q.organizationID != "" {
-		o := c.organization(q.organizationID)
+		o := c.Organization(q.organizationID)
 		if o == nil {
 			return listObject[membershipObject]{Object: "list", Data: []membershipObject{},
 				ListMetadata: &listMetadata{}}, nil
 		}
-		orgName = o.name
+		orgName = o.Name()
 	}
-	items := make([]*memberEntry, 0, len(c.sorted))
-	for _, m := range c.sorted {
+	items := make([]*store.Member, 0, len(c.Memberships()))
+	for _, m := range c.Memberships() {
 		// Memberships of no organization a caller could name are left out
-		// (content.membership).
-		if c.orgs[m.organization] == nil || (orgName != "" && m.organization != orgName) ||
-			(q.userID != "" && m.user != q.userID) ||
-			(q.statuses != nil && !slices.Contains(q.statuses, m.state)) {
+		// (store.Content.Membership).
+		if c.OrganizationOf(m) == nil || (orgName != "" && m.Organization() != orgName) ||
+			(q.userID != "" && m.User() != q.userID) ||
+			(q.statuses != nil && !slices.Contains(q.statuses, m.State())) {
 			continue
 		}
 		items = append(items, m)
 	}
 	if q.desc {
-		slices.Reverse(items) // c.sorted is oldest first
+		slices.Reverse(items) // c.Memberships() is oldest first
 	}
-	data, before, after, err := window(q.paging, items, inOrder(q.paging, compareMembers),
-		func(cursor string) (*memberEntry, bool) { m := c.membership(cursor); return m, m != nil },
-		func(m *memberEntry) string { return m.name }, "organization membership")
+	data, before, after, err := window(q.paging, items, inOrder(q.paging, store.CompareMembers),
+		func(cursor string) (*store.Member, bool) { m := c.Membership(cursor); return m, m != nil },
+		func(m *store.Member) string { return m.Name() }, "organization membership")
 	if err != nil {
 		return listObject[membershipObject]{}, err
 	}
 	out := listObject[membershipObject]{Object: "list", Data: make([]membershipObject, 0, len(data)),
 		ListMetadata: &listMetadata{Before: before, After: after}}
 	for _, m := range data {
-		out.Data = append(out.Data, c.membershipObject(m))
+		out.Data = append(out.Data, membershipObjectOf(c, m))
 	}
 	return out, nil
 }
@@ -147,18 +147,18 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, u calle
 		// As WorkOS's: without statuses, the list holds the active memberships.
 		q.statuses = []orgrbacv1alpha1.MembershipState{orgrbacv1alpha1.MembershipActive}
 	}
-	answer(w, e, func(c *content) (int, any) {
-		list, err := c.listMemberships(q)
+	answer(w, e, func(c *store.Content) (int, any) {
+		list, err := listMembershipsOf(c, q)
 		return listAnswer(q.paging, list, err)
 	})
 }
 
 func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerEnv(w, r, u, func(c *content) (int, any) {
-		m := c.membership(r.PathValue("id"))
+	s.answerEnv(w, r, u, func(c *store.Content) (int, any) {
+		m := c.Membership(r.PathValue("id"))
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
-		return http.StatusOK, c.membershipObject(m)
+		return http.StatusOK, membershipObjectOf(c, m)
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/orgrbac/orgrbac/internal/api/store"
 )
 
 // The WorkOS organization reads: one organization by id or by external id,
@@ -29,20 +31,20 @@ type organizationObject struct {
 // orgExternalID is the externalID of an organization, "" when it has none: its
 // WorkOS id is its externalID when it has one, else its name. (An externalID
 // equal to the organization's own name cannot be told apart from none.)
-func orgExternalID(o *orgEntry) string {
-	if o.id != o.name {
-		return o.id
+func orgExternalID(o *store.Organization) string {
+	if o.ID() != o.Name() {
+		return o.ID()
 	}
 	return ""
 }
 
-func organizationObjectOf(o *orgEntry) organizationObject {
-	name := o.displayName
+func organizationObjectOf(o *store.Organization) organizationObject {
+	name := o.DisplayName()
 	if name == "" {
-		name = o.name
+		name = o.Name()
 	}
-	out := organizationObject{Object: "organization", ID: o.id, Name: name, Domains: []struct{}{},
-		Metadata: map[string]string{}, CreatedAt: formatTime(o.created), UpdatedAt: formatTime(o.updated)}
+	out := organizationObject{Object: "organization", ID: o.ID(), Name: name, Domains: []struct{}{},
+		Metadata: map[string]string{}, CreatedAt: formatTime(o.Created()), UpdatedAt: formatTime(o.Updated())}
 	if ext := orgExternalID(o); ext != "" {
 		out.ExternalID = &ext
 	}
@@ -79,8 +81,8 @@ func parseOrganizationListQuery(get func(string) []string) (orgListQuery, error)
 }
 
 // compareOrgs orders organizations oldest first, then by name.
-func compareOrgs(a, b *orgEntry) int {
-	return cmp.Or(a.created.Compare(b.created), strings.Compare(a.name, b.name))
+func compareOrgs(a, b *store.Organization) int {
+	return cmp.Or(a.Created().Compare(b.Created()), strings.Compare(a.Name(), b.Name()))
 }
 
 // listOrganizations filters and paginates the organizations of an environment
@@ -89,17 +91,17 @@ func compareOrgs(a, b *orgEntry) int {
 // unless q says asc; a cursor is an organization id, and the page holds the
 // organizations strictly after (after) or strictly before (before) it in that
 // order, as listMemberships pages.
-func (c *content) listOrganizations(q orgListQuery) (listObject[organizationObject], error) {
-	items := make([]*orgEntry, 0, len(c.orgs))
+func listOrganizationsOf(c *store.Content, q orgListQuery) (listObject[organizationObject], error) {
+	var items []*store.Organization
 	search := strings.ToLower(q.search)
-	for _, o := range c.orgs {
+	for o := range c.Organizations() {
 		if len(q.domains) > 0 {
 			break
 		}
 		if search != "" {
-			name := o.displayName
+			name := o.DisplayName()
 			if name == "" {
-				name = o.name
+				name = o.Name()
 			}
 			if !strings.Contains(strings.ToLower(name), search) {
 				continue
@@ -110,8 +112,8 @@ func (c *content) listOrganizations(q orgListQuery) (listObject[organizationObje
 	order := inOrder(q.paging, compareOrgs)
 	slices.SortFunc(items, order)
 	data, before, after, err := window(q.paging, items, order,
-		func(cursor string) (*orgEntry, bool) { o := c.organization(cursor); return o, o != nil },
-		func(o *orgEntry) string { return o.id }, "organization")
+		func(cursor string) (*store.Organization, bool) { o := c.Organization(cursor); return o, o != nil },
+		func(o *store.Organization) string { return o.ID() }, "organization")
 	if err != nil {
 		return listObject[organizationObject]{}, err
 	}
@@ -132,23 +134,23 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, u cal
 	if writeInvalidQuery(w, err) {
 		return
 	}
-	answer(w, e, func(c *content) (int, any) {
-		list, err := c.listOrganizations(q)
+	answer(w, e, func(c *store.Content) (int, any) {
+		list, err := listOrganizationsOf(c, q)
 		return listAnswer(q.paging, list, err)
 	})
 }
 
 func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
+	s.answerOrg(w, r, u, "id", func(_ *store.Content, org *store.Organization) (int, any) {
 		return http.StatusOK, organizationObjectOf(org)
 	})
 }
 
 func (s *Server) getOrganizationByExternalID(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerEnv(w, r, u, func(c *content) (int, any) {
+	s.answerEnv(w, r, u, func(c *store.Content) (int, any) {
 		ext := r.PathValue("external_id")
 		// Only the externalID names the organization here, never its name.
-		org := c.organization(ext)
+		org := c.Organization(ext)
 		if org == nil || orgExternalID(org) != ext {
 			return notFound("Organization", ext)
 		}

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -186,15 +188,6 @@ func orgRoleGenerateName(org, slug string) string {
 	return base + "-"
 }
 
-// orgRoleEntry is the role entry of an OrganizationRole as written, for its
-// WorkOS role object.
-func orgRoleEntry(o *orgrbacv1alpha1.OrganizationRole) *roleEntry {
-	return &roleEntry{name: o.Name, slug: o.Spec.Slug, displayName: o.Spec.DisplayName,
-		description: o.Spec.Description, typ: resolve.RoleTypeOrganization,
-		permissions: sortedSet(o.Spec.Permissions), created: o.CreationTimestamp.UTC(),
-		updated: updatedAt(o, o.Status.Conditions)}
-}
-
 // orgRoleTarget is the environment and organization an organization-role
 // write acts in.
 type orgRoleTarget struct {
@@ -221,10 +214,10 @@ func (s *Server) orgRoleWrite(w http.ResponseWriter, r *http.Request, u caller, 
 		return nil, orgRoleTarget{}, false
 	}
 	t := orgRoleTarget{id: r.PathValue("id")}
-	setRevision(w, e.read(func(c *content) {
-		t.namespace = c.namespace
-		if o := c.organization(t.id); o != nil {
-			t.org = o.name
+	setRevision(w, e.Read(func(c *store.Content) {
+		t.namespace = c.Namespace()
+		if o := c.Organization(t.id); o != nil {
+			t.org = o.Name()
 		}
 	}))
 	if t.org == "" {
@@ -243,7 +236,7 @@ func orgRoles(ctx context.Context, wc client.Client, t orgRoleTarget) ([]orgrbac
 		return nil, err
 	}
 	return slices.DeleteFunc(list.Items, func(o orgrbacv1alpha1.OrganizationRole) bool {
-		return o.Spec.Organization != t.org || deleting(&o)
+		return o.Spec.Organization != t.org || model.Deleting(&o)
 	}), nil
 }
 
@@ -255,7 +248,7 @@ func findOrgRole(ctx context.Context, wc client.Client, t orgRoleTarget, slug st
 		return nil, err
 	}
 	i := resolve.Oldest(roles, func(o *orgrbacv1alpha1.OrganizationRole) (resolve.Meta, bool) {
-		return metaOf(o), o.Spec.Slug == slug
+		return model.Meta(o), o.Spec.Slug == slug
 	})
 	if i < 0 {
 		return nil, refuse(http.StatusNotFound, codeNotFound, fmt.Sprintf("Role not found: '%s'.", slug))
@@ -283,7 +276,7 @@ func (s *Server) updateOrgRole(r *http.Request, wc client.Client, t orgRoleTarge
 		if err := wc.Get(ctx, key, o); err != nil {
 			return err
 		}
-		if o.UID != found.UID || deleting(o) {
+		if o.UID != found.UID || model.Deleting(o) {
 			return refuse(http.StatusNotFound, codeNotFound, fmt.Sprintf("Role not found: '%s'.", slug))
 		}
 		changed, err := change(o)
@@ -382,7 +375,7 @@ func (s *Server) createOrganizationRole(w http.ResponseWriter, r *http.Request, 
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusCreated, roleObjectOf(orgRoleEntry(o)))
+	writeJSON(w, http.StatusCreated, roleObjectOf(store.RoleOf(o)))
 }
 
 // updateOrganizationRoleRequest is the body of PATCH
@@ -437,7 +430,7 @@ func (s *Server) updateOrganizationRole(w http.ResponseWriter, r *http.Request, 
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(orgRoleEntry(o)))
+	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
 }
 
 // roleInUse returns the 409 of a role that memberships or group mappings of
@@ -452,7 +445,7 @@ func roleInUse(ctx context.Context, wc client.Client, t orgRoleTarget, slug stri
 	n := 0
 	for i := range members.Items {
 		m := &members.Items[i]
-		if m.Spec.Organization == t.org && !deleting(m) &&
+		if m.Spec.Organization == t.org && !model.Deleting(m) &&
 			(slices.Contains(m.Spec.Roles, slug) || slices.Contains(m.Status.Roles, slug)) {
 			n++
 		}
@@ -468,7 +461,7 @@ func roleInUse(ctx context.Context, wc client.Client, t orgRoleTarget, slug stri
 	n = 0
 	for i := range mappings.Items {
 		g := &mappings.Items[i]
-		if g.Spec.Organization == t.org && g.Spec.Role == slug && !deleting(g) {
+		if g.Spec.Organization == t.org && g.Spec.Role == slug && !model.Deleting(g) {
 			n++
 		}
 	}
@@ -521,7 +514,7 @@ func (s *Server) addOrganizationRolePermission(w http.ResponseWriter, r *http.Re
 		return
 	}
 	o, err := s.updateOrgRole(r, wc, t, u, slug, func(o *orgrbacv1alpha1.OrganizationRole) (bool, error) {
-		perms := sortedSet(o.Spec.Permissions)
+		perms := store.SortedSet(o.Spec.Permissions)
 		if _, found := slices.BinarySearch(perms, req.Slug); found {
 			return false, nil // already there: nothing to write
 		}
@@ -529,14 +522,14 @@ func (s *Server) addOrganizationRolePermission(w http.ResponseWriter, r *http.Re
 			return false, invalid([]fieldError{{Code: fmt.Sprintf("a role holds at most %d permissions",
 				maxOrgRolePermissions), Field: "slug"}})
 		}
-		o.Spec.Permissions = sortedSet(append(perms, req.Slug))
+		o.Spec.Permissions = store.SortedSet(append(perms, req.Slug))
 		return true, nil
 	})
 	if err != nil {
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(orgRoleEntry(o)))
+	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
 }
 
 // permissionSlugRule is the field error of an invalid permission slug.
@@ -565,7 +558,7 @@ func (s *Server) setOrganizationRolePermissions(w http.ResponseWriter, r *http.R
 	}
 	var perms []string
 	if len(bad) == 0 {
-		if perms = sortedSet(*req.Permissions); len(perms) > maxOrgRolePermissions {
+		if perms = store.SortedSet(*req.Permissions); len(perms) > maxOrgRolePermissions {
 			bad = append(bad, fieldError{Code: fmt.Sprintf("a role holds at most %d permissions", maxOrgRolePermissions),
 				Field: "permissions"})
 		}
@@ -575,7 +568,7 @@ func (s *Server) setOrganizationRolePermissions(w http.ResponseWriter, r *http.R
 		return
 	}
 	o, err := s.updateOrgRole(r, wc, t, u, slug, func(o *orgrbacv1alpha1.OrganizationRole) (bool, error) {
-		if slices.Equal(sortedSet(o.Spec.Permissions), perms) {
+		if slices.Equal(store.SortedSet(o.Spec.Permissions), perms) {
 			return false, nil
 		}
 		o.Spec.Permissions = perms
@@ -588,7 +581,7 @@ func (s *Server) setOrganizationRolePermissions(w http.ResponseWriter, r *http.R
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(orgRoleEntry(o)))
+	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
 }
 
 func (s *Server) removeOrganizationRolePermission(w http.ResponseWriter, r *http.Request, u caller) {
@@ -602,7 +595,7 @@ func (s *Server) removeOrganizationRolePermission(w http.ResponseWriter, r *http
 			return false, refuse(http.StatusNotFound, codeNotFound,
 				fmt.Sprintf("Permission '%s' is not assigned to role '%s'.", perm, slug))
 		}
-		o.Spec.Permissions = slices.DeleteFunc(sortedSet(o.Spec.Permissions), func(p string) bool { return p == perm })
+		o.Spec.Permissions = slices.DeleteFunc(store.SortedSet(o.Spec.Permissions), func(p string) bool { return p == perm })
 		if len(o.Spec.Permissions) == 0 {
 			o.Spec.Permissions = nil
 		}
@@ -612,5 +605,5 @@ func (s *Server) removeOrganizationRolePermission(w http.ResponseWriter, r *http
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(orgRoleEntry(o)))
+	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
@@ -49,21 +50,21 @@ func (r roleObject) MarshalJSON() ([]byte, error) {
 	}{r.Object, r.ID, r.Name, r.Slug, desc, r.Permissions, roleResourceType, r.Type, r.CreatedAt, r.UpdatedAt})
 }
 
-func roleObjectOf(r *roleEntry) roleObject {
-	name := r.displayName
+func roleObjectOf(r *store.Role) roleObject {
+	name := r.DisplayName()
 	if name == "" {
-		name = r.slug
+		name = r.Slug()
 	}
-	typ := string(r.typ)
+	typ := string(r.Type())
 	if typ == "" {
 		typ = string(resolve.RoleTypeEnvironment)
 	}
-	return roleObject{Object: "role", ID: r.name, Name: name, Slug: r.slug, Description: r.description,
-		Permissions: append(make([]string, 0, len(r.permissions)), r.permissions...), Type: typ,
-		CreatedAt: formatTime(r.created), UpdatedAt: formatTime(r.updated)}
+	return roleObject{Object: "role", ID: r.Name(), Name: name, Slug: r.Slug(), Description: r.Description(),
+		Permissions: append(make([]string, 0, len(r.Permissions())), r.Permissions()...), Type: typ,
+		CreatedAt: formatTime(r.Created()), UpdatedAt: formatTime(r.Updated())}
 }
 
-func roleList(roles []*roleEntry) listObject[roleObject] {
+func roleList(roles []*store.Role) listObject[roleObject] {
 	out := listObject[roleObject]{Object: "list", Data: make([]roleObject, 0, len(roles))}
 	for _, r := range roles {
 		out.Data = append(out.Data, roleObjectOf(r))
@@ -72,12 +73,12 @@ func roleList(roles []*roleEntry) listObject[roleObject] {
 }
 
 func (s *Server) listEnvironmentRoles(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerEnv(w, r, u, func(c *content) (int, any) { return http.StatusOK, roleList(c.envRoles) })
+	s.answerEnv(w, r, u, func(c *store.Content) (int, any) { return http.StatusOK, roleList(c.EnvironmentRoles()) })
 }
 
 func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerEnv(w, r, u, func(c *content) (int, any) {
-		role := c.envRoleBySlug[r.PathValue("slug")]
+	s.answerEnv(w, r, u, func(c *store.Content) (int, any) {
+		role := c.EnvironmentRole(r.PathValue("slug"))
 		if role == nil {
 			return notFound("Role", r.PathValue("slug"))
 		}
@@ -86,14 +87,14 @@ func (s *Server) getEnvironmentRole(w http.ResponseWriter, r *http.Request, u ca
 }
 
 func (s *Server) listOrganizationRoles(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
-		return http.StatusOK, roleList(org.roles)
+	s.answerOrg(w, r, u, "id", func(_ *store.Content, org *store.Organization) (int, any) {
+		return http.StatusOK, roleList(org.Roles())
 	})
 }
 
 func (s *Server) getOrganizationRole(w http.ResponseWriter, r *http.Request, u caller) {
-	s.answerOrg(w, r, u, "id", func(_ *content, org *orgEntry) (int, any) {
-		role := org.roleBySlug[r.PathValue("slug")]
+	s.answerOrg(w, r, u, "id", func(_ *store.Content, org *store.Organization) (int, any) {
+		role := org.RoleBySlug(r.PathValue("slug"))
 		if role == nil {
 			return notFound("Role", r.PathValue("slug"))
 		}

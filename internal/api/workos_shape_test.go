@@ -3,13 +3,11 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"slices"
 	"testing"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
-	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 )
 
 // The membership list holds the active memberships unless statuses asks for
@@ -73,9 +71,9 @@ func TestShapeRoleObjects(t *testing.T) {
 // role is never null on a membership that has roles: a status without a
 // primary role (written by an older controller) gives its first role.
 func TestShapeMembershipRoleNeverNull(t *testing.T) {
-	in := sampleInput()
+	in := storetest.Sample()
 	in.Memberships[1].Status.Role = "" // bob: roles org-producer, member
-	c := buildContent(in)
+	c := contentOf(in)
 	for _, tc := range []struct {
 		name string
 		want *slugRef
@@ -84,7 +82,7 @@ func TestShapeMembershipRoleNeverNull(t *testing.T) {
 		{"alice", &slugRef{Slug: "admin"}},
 		{"alice-dup", nil}, // no roles: no role
 	} {
-		got := c.membershipObject(c.members[tc.name]).Role
+		got := membershipObjectOf(c, c.Membership(tc.name)).Role
 		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
 			t.Errorf("%s: role %v, want %v", tc.name, got, tc.want)
 		}
@@ -149,35 +147,31 @@ func TestShapeResourceChecks(t *testing.T) {
 	}
 }
 
-// GroupMappings are part of the structure the writes resolve with: a
-// mapping's spec changes it, its status does not.
-func TestShapeGroupMappingsInTheStructure(t *testing.T) {
-	gm := &orgrbacv1alpha1.GroupMapping{ObjectMeta: objMeta("map", 1), Spec: orgrbacv1alpha1.GroupMappingSpec{
-		Organization: "acme", Source: orgrbacv1alpha1.GroupSourceSSO, Group: "g", Role: "admin"}}
-	changed := gm.DeepCopy()
-	changed.Spec.Role = "editor"
-	status := gm.DeepCopy()
-	status.Status.Conditions = readyCond(true, "Resolved", t0)
-	if got := structureDiffers(gm, changed); got != structureChange {
-		t.Errorf("a mapping's new role: %d", got)
+// Roles and memberships become WorkOS's role and organization_membership
+// objects, names, types and times included.
+func TestShapeRoleAndMembershipObjects(t *testing.T) {
+	c := contentOf(storetest.Sample())
+	acme := c.Organization("org_acme")
+	r := roleObjectOf(acme.RoleBySlug("org-producer"))
+	want := roleObject{Object: "role", ID: "acme-producer", Name: "org-producer", Slug: "org-producer",
+		Permissions: []string{"videos:create"}, Type: "OrganizationRole",
+		CreatedAt: "2026-01-02T03:10:05.000Z", UpdatedAt: "2026-01-02T03:10:05.000Z"}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("role object %+v, want %+v", r, want)
 	}
-	if got := structureDiffers(gm, status); got != noChange {
-		t.Errorf("a mapping's new status: %d", got)
+	if got := roleObjectOf(c.EnvironmentRole("editor")); got.Name != "Editor" || got.Type != "EnvironmentRole" {
+		t.Errorf("editor role object %+v", got)
 	}
-	if !slices.ContainsFunc(watched(), func(o client.Object) bool {
-		_, ok := o.(*orgrbacv1alpha1.GroupMapping)
-		return ok
-	}) {
-		t.Error("the index does not watch GroupMappings")
+
+	mo := membershipObjectOf(c, c.Membership("bob"))
+	wantM := membershipObject{Object: "organization_membership", ID: "bob", UserID: "u_bob", OrganizationID: "org_acme",
+		OrganizationName: "Acme Inc.", Status: "active", Role: &slugRef{Slug: "org-producer"},
+		Roles: []slugRef{{Slug: "org-producer"}, {Slug: "member"}}, CustomAttributes: map[string]string{},
+		CreatedAt: "2026-01-02T03:15:05.000Z", UpdatedAt: "2026-01-02T03:16:05.000Z"}
+	if !reflect.DeepEqual(mo, wantM) {
+		t.Errorf("membership object\n got %+v\nwant %+v", mo, wantM)
 	}
-	in := sampleInput()
-	in.GroupMappings = []orgrbacv1alpha1.GroupMapping{*gm}
-	st := buildStructure(in)
-	res := st.env.Resolve(resolve.Membership{Organization: "acme", User: "u", SSOGroups: []string{"g"}})
-	if res.Role != "admin" || res.Source != "SSO" {
-		t.Errorf("resolved with the mapping: %+v", res)
-	}
-	if st.objects != 8 {
-		t.Errorf("%d objects counted, want 8", st.objects)
+	if got := membershipObjectOf(c, c.Membership("carol")).Status; got != "inactive" {
+		t.Errorf("carol's status %q, want inactive", got)
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package store
 
 import (
 	"reflect"
@@ -8,35 +8,36 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
-// envIndex is the served view of one environment (namespace). Requests read it
-// under the read lock and copy what they answer before writing it out; the
-// index's single writer goroutine prepares every change without the lock, and
+// EnvIndex is the served view of one environment (namespace). Requests read it
+// under the read lock (Read) and copy what they answer before writing it out;
+// the store's single writer goroutine prepares every change without the lock, and
 // takes the write lock only to swap the prepared values in, so a change costs
 // the few memberships it touches, never the whole namespace.
-type envIndex struct {
+type EnvIndex struct {
 	mu sync.RWMutex
-	c  content
+	c  Content
 
 	// statuses interns the memberships' statuses; only the writer uses it.
 	statuses *statusTable
 }
 
-func newEnvIndex(ns string) *envIndex {
-	return &envIndex{
-		c: content{namespace: ns, structure: noStructure, members: map[string]*memberEntry{},
+func newEnvIndex(ns string) *EnvIndex {
+	return &EnvIndex{
+		c: Content{namespace: ns, structure: noStructure, members: map[string]*Member{},
 			byOrg: map[string]*orgMembers{}},
 		statuses: newStatusTable(),
 	}
 }
 
-// read calls f with the content under the read lock and returns the revision
+// Read calls f with the content under the read lock and returns the revision
 // of that same content, which an answer built by f reports. f must not keep
 // references to entries beyond the call; interned values (roles, permissions,
 // ...) are immutable and may be kept.
-func (e *envIndex) read(f func(*content)) int64 {
+func (e *EnvIndex) Read(f func(*Content)) int64 {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	f(&e.c)
@@ -45,21 +46,24 @@ func (e *envIndex) read(f func(*content)) int64 {
 
 // check answers for a user of an organization (by id or name), allocating
 // nothing when the answer is allowed.
-func (e *envIndex) check(org, user string, perms []string) decision {
+func (e *EnvIndex) check(org, user string, perms []string) Decision {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.c.check(org, user, perms)
+	return e.c.Check(org, user, perms)
 }
 
-// revision is the highest published revision seen in the namespace.
-func (e *envIndex) revision() int64 {
+// Namespace is the environment's namespace; it never changes.
+func (e *EnvIndex) Namespace() string { return e.c.namespace }
+
+// Revision is the highest published revision seen in the namespace.
+func (e *EnvIndex) Revision() int64 {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.c.revision
 }
 
 // empty reports whether the namespace holds no orgrbac object.
-func (e *envIndex) empty() bool {
+func (e *EnvIndex) empty() bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.c.objects == 0 && len(e.c.members) == 0
@@ -67,8 +71,8 @@ func (e *envIndex) empty() bool {
 
 // entry computes the entry of a cached Membership, taking a reference to its
 // interned status. It keeps no reference to the object's slices.
-func (e *envIndex) entry(m *orgrbacv1alpha1.Membership) memberEntry {
-	v := memberEntry{name: m.Name, organization: m.Spec.Organization, user: m.Spec.User, email: m.Spec.Email,
+func (e *EnvIndex) entry(m *orgrbacv1alpha1.Membership) Member {
+	v := Member{name: m.Name, organization: m.Spec.Organization, user: m.Spec.User, email: m.Spec.Email,
 		state: canonState(m.Spec.State), created: m.CreationTimestamp.UnixNano(),
 		updated: updatedAt(m, m.Status.Conditions).UnixNano()}
 	st := status{role: m.Status.Role, roles: m.Status.Roles, source: m.Status.Source,
@@ -80,7 +84,7 @@ func (e *envIndex) entry(m *orgrbacv1alpha1.Membership) memberEntry {
 		}
 	}
 	if !isSortedSet(st.permissions) {
-		st.permissions = sortedSet(st.permissions)
+		st.permissions = SortedSet(st.permissions)
 	}
 	v.status = e.statuses.get(&st)
 	return v
@@ -101,28 +105,28 @@ func canonState(s orgrbacv1alpha1.MembershipState) orgrbacv1alpha1.MembershipSta
 }
 
 // release drops the reference of an entry's value to its interned status.
-func (e *envIndex) release(v *memberEntry) { e.statuses.release(v.status) }
+func (e *EnvIndex) release(v *Member) { e.statuses.release(v.status) }
 
 // memberUpdate is a new value for an existing entry.
 type memberUpdate struct {
-	old *memberEntry
-	val memberEntry
+	old *Member
+	val Member
 }
 
 // update applies one batch of changes: a new structure (nil when unchanged),
 // the highest Environment status.revision seen, and the latest state of the
 // memberships that changed (nil when deleted). It reports whether the content
 // changed. Only the writer calls it.
-func (e *envIndex) update(st *structure, published int64, members map[string]*orgrbacv1alpha1.Membership) bool {
+func (e *EnvIndex) update(st *structure, published int64, members map[string]*orgrbacv1alpha1.Membership) bool {
 	// Prepare without the lock: only this goroutine changes the content.
 	var (
-		removals []*memberEntry
-		added    []*memberEntry
+		removals []*Member
+		added    []*Member
 		updates  []memberUpdate
 	)
 	for name, obj := range members {
 		old := e.c.members[name]
-		if obj == nil || deleting(obj) {
+		if obj == nil || model.Deleting(obj) {
 			if old != nil {
 				removals = append(removals, old)
 			}
@@ -131,14 +135,14 @@ func (e *envIndex) update(st *structure, published int64, members map[string]*or
 		val := e.entry(obj)
 		switch {
 		case old == nil:
-			m := new(memberEntry)
+			m := new(Member)
 			*m = val
 			added = append(added, m)
 		case *old == val:
 			e.release(&val)
 		case old.created != val.created:
 			// Recreated under the same name: its place in the order moves.
-			m := new(memberEntry)
+			m := new(Member)
 			*m = val
 			removals, added = append(removals, old), append(added, m)
 		default:
@@ -169,7 +173,7 @@ func (e *envIndex) update(st *structure, published int64, members map[string]*or
 		e.set(updates[i].old, &updates[i].val)
 	}
 	if len(e.c.members) == 0 && len(added) > 0 {
-		e.c.members = make(map[string]*memberEntry, len(added)) // the first batch holds the whole cache
+		e.c.members = make(map[string]*Member, len(added)) // the first batch holds the whole cache
 	}
 	for _, m := range added {
 		e.c.members[m.name] = m
@@ -180,7 +184,7 @@ func (e *envIndex) update(st *structure, published int64, members map[string]*or
 }
 
 // set gives entry m the value v in place (under the write lock).
-func (e *envIndex) set(m, v *memberEntry) {
+func (e *EnvIndex) set(m, v *Member) {
 	e.release(m)
 	if m.organization != v.organization || m.user != v.user {
 		e.leave(m)
@@ -195,10 +199,10 @@ func (e *envIndex) set(m, v *memberEntry) {
 }
 
 // join adds m to its organization's users (under the write lock).
-func (e *envIndex) join(m *memberEntry) {
+func (e *EnvIndex) join(m *Member) {
 	om := e.c.byOrg[m.organization]
 	if om == nil {
-		om = &orgMembers{users: map[string]*memberEntry{}}
+		om = &orgMembers{users: map[string]*Member{}}
 		e.c.byOrg[m.organization] = om
 	}
 	if list, ok := om.multi[m.user]; ok {
@@ -208,9 +212,9 @@ func (e *envIndex) join(m *memberEntry) {
 	}
 	if w := om.users[m.user]; w != nil {
 		if om.multi == nil {
-			om.multi = map[string][]*memberEntry{}
+			om.multi = map[string][]*Member{}
 		}
-		om.multi[m.user] = []*memberEntry{w, m}
+		om.multi[m.user] = []*Member{w, m}
 		om.elect(m.user)
 		return
 	}
@@ -218,13 +222,13 @@ func (e *envIndex) join(m *memberEntry) {
 }
 
 // leave removes m from its organization's users (under the write lock).
-func (e *envIndex) leave(m *memberEntry) {
+func (e *EnvIndex) leave(m *Member) {
 	om := e.c.byOrg[m.organization]
 	if om == nil {
 		return
 	}
 	if list, ok := om.multi[m.user]; ok {
-		list = slices.DeleteFunc(slices.Clone(list), func(o *memberEntry) bool { return o == m })
+		list = slices.DeleteFunc(slices.Clone(list), func(o *Member) bool { return o == m })
 		if len(list) == 1 {
 			delete(om.multi, m.user)
 			om.users[m.user] = list[0]
@@ -246,26 +250,26 @@ func (e *envIndex) leave(m *memberEntry) {
 // user with one membership needs no election.
 func (om *orgMembers) elect(user string) {
 	list := om.multi[user]
-	if i := resolve.Elect(list, func(m **memberEntry) resolve.Candidate { return (*m).candidate() }); i >= 0 {
+	if i := resolve.Elect(list, func(m **Member) resolve.Candidate { return (*m).candidate() }); i >= 0 {
 		om.users[user] = list[i]
 	}
 }
 
 // mergeSorted returns sorted (in compareMembers order) without removals and
 // with added, as a new slice: readers may still be walking the old one.
-func mergeSorted(sorted, removals, added []*memberEntry) []*memberEntry {
-	gone := make(map[*memberEntry]bool, len(removals))
+func mergeSorted(sorted, removals, added []*Member) []*Member {
+	gone := make(map[*Member]bool, len(removals))
 	for _, m := range removals {
 		gone[m] = true
 	}
-	slices.SortFunc(added, compareMembers)
-	out := make([]*memberEntry, 0, len(sorted)-len(removals)+len(added))
+	slices.SortFunc(added, CompareMembers)
+	out := make([]*Member, 0, len(sorted)-len(removals)+len(added))
 	i := 0
 	for _, m := range sorted {
 		if gone[m] {
 			continue
 		}
-		for i < len(added) && compareMembers(added[i], m) < 0 {
+		for i < len(added) && CompareMembers(added[i], m) < 0 {
 			out = append(out, added[i])
 			i++
 		}

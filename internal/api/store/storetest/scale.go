@@ -1,4 +1,4 @@
-package api
+package storetest
 
 import (
 	"fmt"
@@ -9,29 +9,30 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 )
 
-// scale describes a synthetic environment shaped like `make bench`'s: roles of
+// Scale describes a synthetic environment shaped like `make bench`'s: roles of
 // rolePerms permissions drawn from permissions, organizations of about
 // members/orgs memberships, each with 2 or 3 organization roles.
-type scale struct {
+type Scale struct {
 	members, orgs, roles, permissions, rolePerms int
 }
 
-// scale100k is the benchmark's 100k environment: 100,000 memberships, 1,000
+// Scale100k is the benchmark's 100k environment: 100,000 memberships, 1,000
 // organizations, 200 roles of 10 permissions out of 400.
-var scale100k = scale{members: 100_000, orgs: 1000, roles: 200, permissions: 400, rolePerms: 10}
+var Scale100k = Scale{members: 100_000, orgs: 1000, roles: 200, permissions: 400, rolePerms: 10}
 
-// scaleInput generates the environment of sc, seeded so the same scale always
+// ScaleObjects generates the environment of sc, seeded so the same scale always
 // gives the same objects. Memberships hold 1 or 2 roles and the union of their
 // permissions; 2 % are Inactive, 1 % Pending, and 1 % not Ready.
-func scaleInput(sc scale) *input {
-	rng := rand.New(rand.NewPCG(1, 2))
+func ScaleObjects(sc Scale) *Objects {
+	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // G404: seeded on purpose, so that a scale always gives the same objects
 	perm := func(i int) string { return fmt.Sprintf("service-%02d:action-%03d", i%40, i) }
 	roleName := func(i int) string { return fmt.Sprintf("role-%03d", i) }
-	in := &input{Environments: []orgrbacv1alpha1.Environment{{ObjectMeta: objMeta("env", 0),
+	in := &Objects{Objects: model.Objects{Environments: []orgrbacv1alpha1.Environment{{ObjectMeta: ObjMeta("env", 0),
 		Spec:   orgrbacv1alpha1.EnvironmentSpec{MultipleRoles: true, DefaultRole: roleName(0)},
-		Status: orgrbacv1alpha1.EnvironmentStatus{Revision: 7}}}}
+		Status: orgrbacv1alpha1.EnvironmentStatus{Revision: 7}}}}}
 	rolePerms := make([][]string, sc.roles)
 	for i := range sc.roles {
 		for range sc.rolePerms {
@@ -39,13 +40,13 @@ func scaleInput(sc scale) *input {
 		}
 		slices.Sort(rolePerms[i])
 		rolePerms[i] = slices.Compact(rolePerms[i])
-		in.Roles = append(in.Roles, orgrbacv1alpha1.Role{ObjectMeta: objMeta(roleName(i), 1),
+		in.Roles = append(in.Roles, orgrbacv1alpha1.Role{ObjectMeta: ObjMeta(roleName(i), 1),
 			Spec: orgrbacv1alpha1.RoleSpec{DisplayName: fmt.Sprintf("Role %d", i), Permissions: rolePerms[i]}})
 	}
 	orgRolePerms := map[string][]string{} // by organization/slug
 	for o := range sc.orgs {
 		org := fmt.Sprintf("org-%04d", o)
-		in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: objMeta(org, 2),
+		in.Organizations = append(in.Organizations, orgrbacv1alpha1.Organization{ObjectMeta: ObjMeta(org, 2),
 			Spec: orgrbacv1alpha1.OrganizationSpec{DisplayName: "Organization " + org, ExternalID: "org_" + org}})
 		for r := range 2 + o%2 {
 			slug := fmt.Sprintf("org-role-%d", r)
@@ -57,7 +58,7 @@ func scaleInput(sc scale) *input {
 			perms = slices.Compact(perms)
 			orgRolePerms[org+"/"+slug] = perms
 			in.OrganizationRoles = append(in.OrganizationRoles, orgrbacv1alpha1.OrganizationRole{
-				ObjectMeta: objMeta(org+"-"+slug, 3),
+				ObjectMeta: ObjMeta(org+"-"+slug, 3),
 				Spec:       orgrbacv1alpha1.OrganizationRoleSpec{Organization: org, Slug: slug, Permissions: perms}})
 		}
 	}
@@ -82,7 +83,7 @@ func scaleInput(sc scale) *input {
 		o := rng.IntN(sc.orgs)
 		org := fmt.Sprintf("org-%04d", o)
 		m := orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("om_%08d", i), Namespace: "videos",
-			CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(i) * time.Second))},
+			CreationTimestamp: metav1.NewTime(T0.Add(time.Duration(i) * time.Second))},
 			Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: fmt.Sprintf("user_%08d", i),
 				Email: fmt.Sprintf("user%d@example.com", i)}}
 		switch n := rng.IntN(100); {
@@ -122,7 +123,7 @@ func scaleInput(sc scale) *input {
 		if !ready {
 			reason = orgrbacv1alpha1.ReasonDuplicate
 		}
-		m.Status.Conditions = readyCond(ready, reason, m.CreationTimestamp.Add(time.Minute))
+		m.Status.Conditions = ReadyCond(ready, reason, m.CreationTimestamp.Add(time.Minute))
 		in.Memberships = append(in.Memberships, m)
 	}
 	return in

@@ -1,4 +1,4 @@
-package api
+package store
 
 import (
 	"cmp"
@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
+	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
 	"github.com/orgrbac/orgrbac/internal/testobj"
 )
@@ -76,22 +78,22 @@ func newFuzzWorld() *fuzzWorld {
 		memberships: map[string]*orgrbacv1alpha1.Membership{}}
 }
 
-func (w *fuzzWorld) input() *input {
-	in := &input{Environments: []orgrbacv1alpha1.Environment{
-		*testobj.MakeEnvironment("env").Namespace("videos").Created(t0).Priority(w.priority...).Revision(w.revision).Obj()}}
+func (w *fuzzWorld) input() *storetest.Objects {
+	in := &storetest.Objects{Objects: model.Objects{Environments: []orgrbacv1alpha1.Environment{
+		*testobj.MakeEnvironment("env").Namespace("videos").Created(storetest.T0).Priority(w.priority...).Revision(w.revision).Obj()}}}
 	for i, r := range []string{"admin", "editor", "member"} {
-		in.Roles = append(in.Roles, *testobj.MakeRole(r).Namespace("videos").Created(t0.Add(time.Duration(i) * time.Minute)).
+		in.Roles = append(in.Roles, *testobj.MakeRole(r).Namespace("videos").Created(storetest.T0.Add(time.Duration(i) * time.Minute)).
 			Perms(w.rolePerms[r]...).Obj())
 	}
 	for i, name := range fuzzOrgs {
 		if w.orgPresent[i] {
 			in.Organizations = append(in.Organizations, *testobj.MakeOrganization(name).Namespace("videos").
-				Created(t0.Add(time.Duration(w.orgAge[i]) * time.Minute)).ExternalID(fuzzIDs[w.orgID[i]]).Obj())
+				Created(storetest.T0.Add(time.Duration(w.orgAge[i]) * time.Minute)).ExternalID(fuzzIDs[w.orgID[i]]).Obj())
 		}
 	}
 	if w.orgRole {
 		in.OrganizationRoles = append(in.OrganizationRoles, *testobj.MakeOrganizationRole("acme-producer").
-			Namespace("videos").Created(t0).Org("acme").Slug("org-producer").Perms("videos:create").Obj())
+			Namespace("videos").Created(storetest.T0).Org("acme").Slug("org-producer").Perms("videos:create").Obj())
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.memberships)) {
 		in.Memberships = append(in.Memberships, *w.memberships[name])
@@ -102,7 +104,7 @@ func (w *fuzzWorld) input() *input {
 // member draws a Membership named name.
 func (b *fuzzBytes) member(name string) *orgrbacv1alpha1.Membership {
 	age := time.Duration(b.pick(4)) * time.Minute
-	mb := testobj.MakeMembership(name).Namespace("videos").Created(t0.Add(age)).
+	mb := testobj.MakeMembership(name).Namespace("videos").Created(storetest.T0.Add(age)).
 		Org(fuzzOrgs[b.pick(len(fuzzOrgs))]).User(fuzzUsers[b.pick(len(fuzzUsers))]).
 		State(fuzzState[b.pick(len(fuzzState))]).Resolved(b.subset(fuzzRoles)...).Permissions(b.subset(fuzzPerms)...)
 	if b.pick(2) == 0 {
@@ -113,15 +115,15 @@ func (b *fuzzBytes) member(name string) *orgrbacv1alpha1.Membership {
 	if !ready {
 		reason = orgrbacv1alpha1.ReasonDuplicate
 	}
-	mb.Ready(ready, reason, t0.Add(age+time.Duration(b.pick(3))*time.Hour))
+	mb.Ready(ready, reason, storetest.T0.Add(age+time.Duration(b.pick(3))*time.Hour))
 	if b.pick(8) == 0 {
-		mb.Deleting(t0)
+		mb.Deleting(storetest.T0)
 	}
 	return mb.Obj()
 }
 
 // step applies one change drawn from b to w and to e, the index under test.
-func (w *fuzzWorld) step(b *fuzzBytes, e *envIndex) string {
+func (w *fuzzWorld) step(b *fuzzBytes, e *EnvIndex) string {
 	switch op := b.pick(5); op {
 	case 0, 1: // a batch of membership changes and deletions
 		batch := map[string]*orgrbacv1alpha1.Membership{}
@@ -176,7 +178,7 @@ func (w *fuzzWorld) step(b *fuzzBytes, e *envIndex) string {
 			w.revision += int64(b.pick(3))
 		}
 		in := w.input()
-		st := buildStructure(in)
+		st := buildStructure(&in.Objects)
 		e.update(st, st.published, nil)
 		return "structure"
 	}
@@ -190,7 +192,7 @@ func modelResolved(m *orgrbacv1alpha1.Membership) resolve.Resolved {
 	}
 	return resolve.Resolved{State: resolve.State(state),
 		Ready: meta.IsStatusConditionTrue(m.Status.Conditions, orgrbacv1alpha1.ConditionReady),
-		Role:  m.Status.Role, Roles: m.Status.Roles, Permissions: sortedSet(m.Status.Permissions)}
+		Role:  m.Status.Role, Roles: m.Status.Roles, Permissions: SortedSet(m.Status.Permissions)}
 }
 
 // modelElect is the brute-force election (rule R10): of the live Memberships of
@@ -225,11 +227,11 @@ func b2i(b bool) int {
 // compareToModel checks every answer of the index against the model recomputed
 // from w: the content of a fresh index, the elections, decisions, holders,
 // served memberships and list order.
-func compareToModel(t *testing.T, w *fuzzWorld, e *envIndex, step int, what string) {
+func compareToModel(t *testing.T, w *fuzzWorld, e *EnvIndex, step int, what string) {
 	t.Helper()
 	in := w.input()
 	fresh := newEnvIndex("videos")
-	st := buildStructure(in)
+	st := buildStructure(&in.Objects)
 	fresh.update(st, st.published, membersOf(in))
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -270,33 +272,33 @@ func compareToModel(t *testing.T, w *fuzzWorld, e *envIndex, step int, what stri
 		name := fmt.Sprintf("m%d", i)
 		m := w.memberships[name]
 		want := m != nil && m.DeletionTimestamp == nil && c.orgs[m.Spec.Organization] != nil
-		if got := c.membership(name) != nil; got != want {
+		if got := c.Membership(name) != nil; got != want {
 			fail("membership(%s) served = %v, want %v", name, got, want)
 		}
 	}
 
 	keys := append(slices.Clone(fuzzOrgs), "org_1", "nope")
 	for _, key := range keys {
-		o := c.organization(key)
+		o := c.Organization(key)
 		for _, user := range fuzzUsers {
 			var elected *orgrbacv1alpha1.Membership
 			if o != nil {
 				elected = modelElect(w.memberships, o.name, user)
-				got := c.member(o, user)
+				got := c.Member(o, user)
 				if (got == nil) != (elected == nil) || (got != nil && got.name != elected.Name) {
-					fail("member(%s, %s) = %v, want %v", key, user, got, elected)
+					fail("storetest.Member(%s, %s) = %v, want %v", key, user, got, elected)
 				}
 			}
 			for _, perms := range [][]string{{"videos:view"}, {"videos:create"}, {"videos:edit", "videos:delete"}} {
-				want := decision{reason: ReasonOrganizationNotFound}
+				want := Decision{Reason: ReasonOrganizationNotFound}
 				switch {
 				case o == nil:
 				case elected == nil:
-					want = decision{reason: ReasonMembershipNotFound}
+					want = Decision{Reason: ReasonMembershipNotFound}
 				default:
 					r := modelResolved(elected)
 					d := resolve.Decide(o, &r, perms)
-					want = decision{allowed: d.Allowed, role: d.Role, roles: d.Roles, reason: d.Reason, missing: d.Missing}
+					want = Decision{Allowed: d.Allowed, Role: d.Role, Roles: d.Roles, Reason: d.Reason, Missing: d.Missing}
 				}
 				if got := e.check(key, user, perms); !reflect.DeepEqual(got, want) {
 					fail("check(%s, %s, %v) = %+v, want %+v", key, user, perms, got, want)
@@ -316,7 +318,7 @@ func compareToModel(t *testing.T, w *fuzzWorld, e *envIndex, step int, what stri
 				}
 			}
 			var got []string
-			for _, m := range c.holders(o, p) {
+			for _, m := range c.Holders(o, p) {
 				got = append(got, m.user)
 			}
 			if !slices.Equal(got, want) {
@@ -328,7 +330,7 @@ func compareToModel(t *testing.T, w *fuzzWorld, e *envIndex, step int, what stri
 
 // FuzzIndexUpdate applies random sequences of membership adds, changes,
 // recreations and deletions, readiness flips and structure changes to an
-// environment's index, one batch at a time (envIndex.update), and after each
+// environment's index, one batch at a time (EnvIndex.update), and after each
 // compares the index with a model recomputed from the objects: a fresh index
 // built from them, and brute-force elections, decisions, holders, served
 // memberships and list order.
@@ -352,7 +354,7 @@ func FuzzIndexUpdate(f *testing.F) {
 		b := fuzzBytes(data)
 		w := newFuzzWorld()
 		e := newEnvIndex("videos")
-		st := buildStructure(w.input())
+		st := buildStructure(&w.input().Objects)
 		e.update(st, st.published, nil)
 		compareToModel(t, w, e, 0, "start")
 		for step := 1; len(b) > 0; step++ {

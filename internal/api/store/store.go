@@ -1,17 +1,15 @@
-package api
+package store
 
 import (
 	"context"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -19,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/model"
 )
 
 // Coalescing bounds: after applying a batch of changes, the index waits at least
@@ -29,7 +28,7 @@ const (
 	maxInterval = 2 * time.Second
 )
 
-// index is the in-memory view the API answers from, one envIndex per
+// Store is the in-memory view the decision API answers from, one EnvIndex per
 // environment (namespace). It is fed by the manager's informer cache, which runs
 // on every replica. Informer event handlers record what changed: the latest
 // state of each changed Membership, or that a namespace's roles and
@@ -38,8 +37,8 @@ const (
 // One goroutine applies the recorded changes in batches, coalescing bursts:
 // a Membership change updates that membership's entry only, a structure change
 // rebuilds the namespace's roles and organizations (small) but no membership.
-// Requests only read envIndexes; they never call the API server.
-type index struct {
+// Requests only read EnvIndexes; they never call the API server.
+type Store struct {
 	cache cache.Cache
 	clock clock.Clock
 	log   logr.Logger
@@ -47,7 +46,7 @@ type index struct {
 	mu sync.RWMutex
 	// envs are the namespaces holding orgrbac objects. A namespace's entry
 	// (with the highest revision seen) is forgotten once it holds none.
-	envs map[string]*envIndex
+	envs map[string]*EnvIndex
 
 	dirtyMu sync.Mutex
 	dirty   map[string]*pending
@@ -70,8 +69,10 @@ type pending struct {
 	members map[string]*orgrbacv1alpha1.Membership
 }
 
-func newIndex(c cache.Cache, clk clock.Clock, log logr.Logger) *index {
-	return &index{cache: c, clock: clk, log: log, envs: map[string]*envIndex{},
+// New returns a store fed by the informers of c; Start builds and then keeps
+// it current.
+func New(c cache.Cache, clk clock.Clock, log logr.Logger) *Store {
+	return &Store{cache: c, clock: clk, log: log, envs: map[string]*EnvIndex{},
 		dirty: map[string]*pending{}, wake: make(chan struct{}, 1)}
 }
 
@@ -83,7 +84,7 @@ func watched() []client.Object {
 }
 
 // note records a change in namespace ns and wakes the writer.
-func (x *index) note(ns string, f func(p *pending)) {
+func (x *Store) note(ns string, f func(p *pending)) {
 	x.dirtyMu.Lock()
 	p := x.dirty[ns]
 	if p == nil {
@@ -99,7 +100,7 @@ func (x *index) note(ns string, f func(p *pending)) {
 }
 
 // memberChanged records the latest state of a Membership (nil: deleted).
-func (x *index) memberChanged(ns, name string, m *orgrbacv1alpha1.Membership) {
+func (x *Store) memberChanged(ns, name string, m *orgrbacv1alpha1.Membership) {
 	x.note(ns, func(p *pending) {
 		if p.members == nil {
 			p.members = map[string]*orgrbacv1alpha1.Membership{}
@@ -109,10 +110,10 @@ func (x *index) memberChanged(ns, name string, m *orgrbacv1alpha1.Membership) {
 }
 
 // structureChanged records a change of the roles or organizations of ns.
-func (x *index) structureChanged(ns string) { x.note(ns, func(p *pending) { p.structure = true }) }
+func (x *Store) structureChanged(ns string) { x.note(ns, func(p *pending) { p.structure = true }) }
 
 // revisionChanged records a change of an Environment's status in ns.
-func (x *index) revisionChanged(ns string) { x.note(ns, func(p *pending) { p.revision = true }) }
+func (x *Store) revisionChanged(ns string) { x.note(ns, func(p *pending) { p.revision = true }) }
 
 func unwrap(obj any) any {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
@@ -122,7 +123,7 @@ func unwrap(obj any) any {
 }
 
 // handler is the event handler of the informer of obj's kind.
-func (x *index) handler(obj client.Object) toolscache.ResourceEventHandler {
+func (x *Store) handler(obj client.Object) toolscache.ResourceEventHandler {
 	if _, ok := obj.(*orgrbacv1alpha1.Membership); ok {
 		return toolscache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
@@ -169,7 +170,7 @@ func (x *index) handler(obj client.Object) toolscache.ResourceEventHandler {
 // Start registers the event handlers, builds the first index once the
 // handlers have seen the cache's initial contents, and then keeps the index
 // current until ctx ends.
-func (x *index) Start(ctx context.Context) error {
+func (x *Store) Start(ctx context.Context) error {
 	var regs []toolscache.ResourceEventHandlerRegistration
 	for _, obj := range watched() {
 		inf, err := x.cache.GetInformer(ctx, obj)
@@ -225,7 +226,7 @@ func (x *index) Start(ctx context.Context) error {
 }
 
 // flush applies the pending changes of every namespace.
-func (x *index) flush(ctx context.Context) error {
+func (x *Store) flush(ctx context.Context) error {
 	x.dirtyMu.Lock()
 	dirty := x.dirty
 	x.dirty = map[string]*pending{}
@@ -245,7 +246,7 @@ func (x *index) flush(ctx context.Context) error {
 }
 
 // requeue puts back the unapplied changes p of ns, under any newer ones.
-func (x *index) requeue(ns string, p *pending) {
+func (x *Store) requeue(ns string, p *pending) {
 	x.dirtyMu.Lock()
 	defer x.dirtyMu.Unlock()
 	q := x.dirty[ns]
@@ -274,7 +275,7 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // updateAge publishes the age of the oldest unindexed change.
-func (x *index) updateAge() {
+func (x *Store) updateAge() {
 	x.dirtyMu.Lock()
 	var oldest time.Time
 	for _, p := range x.dirty {
@@ -294,7 +295,7 @@ func (x *index) updateAge() {
 // structure from the cache when p says it changed (and re-reads the published
 // revision when an Environment changed), and updates the entries of the
 // memberships p holds.
-func (x *index) apply(ctx context.Context, ns string, p *pending) error {
+func (x *Store) apply(ctx context.Context, ns string, p *pending) error {
 	start := x.clock.Now()
 	var (
 		st        *structure
@@ -304,7 +305,6 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 		// Cached objects are shared, not copied: buildStructure only reads them
 		// and keeps no reference to their slices.
 		var (
-			in       input
 			envs     orgrbacv1alpha1.EnvironmentList
 			roles    orgrbacv1alpha1.RoleList
 			orgs     orgrbacv1alpha1.OrganizationList
@@ -327,9 +327,8 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 			published = max(published, envs.Items[i].Status.Revision)
 		}
 		if p.structure {
-			in.Environments, in.Roles, in.Organizations, in.OrganizationRoles = envs.Items, roles.Items, orgs.Items, orgRoles.Items
-			in.GroupMappings = mappings.Items
-			st = buildStructure(&in)
+			st = buildStructure(&model.Objects{Environments: envs.Items, Roles: roles.Items, Organizations: orgs.Items,
+				OrganizationRoles: orgRoles.Items, GroupMappings: mappings.Items})
 		}
 	}
 	e := x.env(ns)
@@ -349,8 +348,8 @@ func (x *index) apply(ctx context.Context, ns string, p *pending) error {
 	return nil
 }
 
-// env returns the envIndex of ns, creating it (only the writer calls it).
-func (x *index) env(ns string) *envIndex {
+// env returns the EnvIndex of ns, creating it (only the writer calls it).
+func (x *Store) env(ns string) *EnvIndex {
 	x.mu.RLock()
 	e := x.envs[ns]
 	x.mu.RUnlock()
@@ -363,9 +362,9 @@ func (x *index) env(ns string) *envIndex {
 	return e
 }
 
-// get returns the envIndex of namespace ns; a namespace the index never saw
+// Get returns the EnvIndex of namespace ns; a namespace the store never saw
 // gives an empty one.
-func (x *index) get(ns string) *envIndex {
+func (x *Store) Get(ns string) *EnvIndex {
 	x.mu.RLock()
 	e := x.envs[ns]
 	x.mu.RUnlock()
@@ -375,8 +374,25 @@ func (x *index) get(ns string) *envIndex {
 	return e
 }
 
+// Ready reports whether the store has been built from synced caches: until
+// then it answers nothing.
+func (x *Store) Ready() bool { return x.ready.Load() }
+
+// Load indexes the objects of namespace ns at once, as one batch of the
+// writer does from the cache, with revision as the published revision, and
+// marks the store ready. It is for callers that hold the objects themselves
+// instead of running Start on a cache: the HTTP face's tests and benchmarks.
+func (x *Store) Load(ns string, objs model.Objects, members []orgrbacv1alpha1.Membership, revision int64) {
+	changed := make(map[string]*orgrbacv1alpha1.Membership, len(members))
+	for i := range members {
+		changed[members[i].Name] = &members[i]
+	}
+	x.env(ns).update(buildStructure(&objs), revision, changed)
+	x.ready.Store(true)
+}
+
 // count is the number of namespaces holding orgrbac objects.
-func (x *index) count() int {
+func (x *Store) count() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n := 0
@@ -386,88 +402,4 @@ func (x *index) count() int {
 		}
 	}
 	return n
-}
-
-// Kinds of change of a structural object (Environment, Role, OrganizationRole,
-// Organization, GroupMapping) update.
-const (
-	noChange        = iota // nothing the API shows
-	revisionChange         // an Environment's status (its revision)
-	structureChange        // the roles or organizations the API shows
-)
-
-// structureDiffers classifies an update of a structural object: only its spec,
-// its creation, its deletion and its conditions' transition times (updated_at)
-// show in the API; an Environment's status holds the revision.
-func structureDiffers(oldObj, obj any) int {
-	meta := func(a, b metav1.Object, ac, bc []metav1.Condition) bool {
-		ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
-		return !ta.Equal(&tb) || deleting(a) != deleting(b) ||
-			a.GetName() != b.GetName() || !updatedAt(a, ac).Equal(updatedAt(b, bc))
-	}
-	switch n := obj.(type) {
-	case *orgrbacv1alpha1.Environment:
-		o, ok := oldObj.(*orgrbacv1alpha1.Environment)
-		switch {
-		case !ok || meta(o, n, nil, nil) || !reflect.DeepEqual(o.Spec, n.Spec):
-			return structureChange
-		case o.Status.Revision != n.Status.Revision:
-			return revisionChange
-		}
-	case *orgrbacv1alpha1.Role:
-		if o, ok := oldObj.(*orgrbacv1alpha1.Role); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
-			!reflect.DeepEqual(o.Spec, n.Spec) {
-			return structureChange
-		}
-	case *orgrbacv1alpha1.OrganizationRole:
-		if o, ok := oldObj.(*orgrbacv1alpha1.OrganizationRole); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
-			!reflect.DeepEqual(o.Spec, n.Spec) {
-			return structureChange
-		}
-	case *orgrbacv1alpha1.Organization:
-		if o, ok := oldObj.(*orgrbacv1alpha1.Organization); !ok || meta(o, n, o.Status.Conditions, n.Status.Conditions) ||
-			!reflect.DeepEqual(o.Spec, n.Spec) {
-			return structureChange
-		}
-	case *orgrbacv1alpha1.GroupMapping:
-		// The API shows no mapping: only what the resolver reads of it (its
-		// spec, creation and deletion) changes the roles writes resolve.
-		if o, ok := oldObj.(*orgrbacv1alpha1.GroupMapping); !ok || meta(o, n, nil, nil) ||
-			!reflect.DeepEqual(o.Spec, n.Spec) {
-			return structureChange
-		}
-	default:
-		return structureChange
-	}
-	return noChange
-}
-
-// memberDiffers reports whether an update of a Membership changes anything its
-// entry holds: its spec's organization, user, email and state, its status'
-// roles, source, assignments and permissions, its Ready condition, its
-// updated_at, its creation or its deletion.
-func memberDiffers(a, b *orgrbacv1alpha1.Membership) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) || deleting(a) != deleting(b) ||
-		a.Spec.Organization != b.Spec.Organization || a.Spec.User != b.Spec.User ||
-		a.Spec.Email != b.Spec.Email || a.Spec.State != b.Spec.State ||
-		a.Status.Role != b.Status.Role || a.Status.Source != b.Status.Source ||
-		!slices.Equal(a.Status.Roles, b.Status.Roles) || !slices.Equal(a.Status.Assignments, b.Status.Assignments) ||
-		!slices.Equal(a.Status.Permissions, b.Status.Permissions) {
-		return true
-	}
-	ar, br := readyOf(a.Status.Conditions), readyOf(b.Status.Conditions)
-	return ar.Status != br.Status || ar.Reason != br.Reason ||
-		!updatedAt(a, a.Status.Conditions).Equal(updatedAt(b, b.Status.Conditions))
-}
-
-// readyOf returns the Ready condition (the last one, as entries read it), zero
-// when there is none.
-func readyOf(conds []metav1.Condition) metav1.Condition {
-	var out metav1.Condition
-	for _, c := range conds {
-		if c.Type == orgrbacv1alpha1.ConditionReady {
-			out = c
-		}
-	}
-	return out
 }
