@@ -23,6 +23,7 @@ import (
 	"github.com/orgrbac/orgrbac/internal/controller"
 	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/testobj"
+	webhookv1alpha1 "github.com/orgrbac/orgrbac/internal/webhook/v1alpha1"
 )
 
 var (
@@ -75,7 +76,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	mctx, cancel := context.WithCancel(context.Background())
-	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2, EnableWebhooks: true})).To(Succeed())
+	Expect(controller.Setup(mctx, mgr, controller.Options{MaxConcurrentReconciles: 2})).To(Succeed())
+	Expect(webhookv1alpha1.Setup(mgr)).To(Succeed())
 	stop := testenv.StartManager(mctx, mgr)
 	DeferCleanup(func() {
 		cancel()
