@@ -40,6 +40,7 @@ func workosStatus(s orgrbacv1alpha1.MembershipState) string {
 	}
 }
 
+// membershipObjectOf is the WorkOS object of membership m of c.
 func membershipObjectOf(c *store.Content, m *store.Member) membershipObject {
 	id, name := c.OrgID(m)
 	out := membershipObject{Object: "organization_membership", ID: m.Name(), UserID: m.User(),
@@ -92,10 +93,11 @@ func parseListQuery(get func(string) []string) (listQuery, error) {
 	return q, nil
 }
 
-// listMemberships filters and paginates the memberships of an environment. Memberships
-// are ordered by creation time (then name), newest first unless q says asc; a
-// cursor is a membership id, and the page holds the memberships strictly after
-// (after) or strictly before (before) it in that order.
+// listMembershipsOf filters and paginates the memberships of an environment
+// (c). Memberships are ordered by creation time (then name), newest first
+// unless q says asc; a cursor is a membership id, and the page holds the
+// memberships strictly after (after) or strictly before (before) it in that
+// order.
 func listMembershipsOf(c *store.Content, q listQuery) (listObject[membershipObject], error) {
 	var orgName string
 	if q.organizationID != "" {

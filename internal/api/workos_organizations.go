@@ -85,12 +85,12 @@ func compareOrgs(a, b *store.Organization) int {
 	return cmp.Or(a.Created().Compare(b.Created()), strings.Compare(a.Name(), b.Name()))
 }
 
-// listOrganizations filters and paginates the organizations of an environment
-// (without the duplicates of resolve.IndexOrganizations, which answer to no
-// id). Organizations are ordered by creation time (then name), newest first
+// listOrganizationsOf filters and paginates the organizations of an environment
+// (c), without the duplicates of resolve.IndexOrganizations, which answer to
+// no id. Organizations are ordered by creation time (then name), newest first
 // unless q says asc; a cursor is an organization id, and the page holds the
 // organizations strictly after (after) or strictly before (before) it in that
-// order, as listMemberships pages.
+// order, as listMembershipsOf pages.
 func listOrganizationsOf(c *store.Content, q orgListQuery) (listObject[organizationObject], error) {
 	var items []*store.Organization
 	search := strings.ToLower(q.search)

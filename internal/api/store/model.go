@@ -60,144 +60,6 @@ type Content struct {
 	byOrg map[string]*orgMembers
 }
 
-// Role is one role (environment Role or OrganizationRole).
-type Role struct {
-	name, slug, displayName, description string
-	typ                                  resolve.RoleType
-	permissions                          []string // sorted, unique
-	created, updated                     time.Time
-}
-
-// Organization is one organization with the roles it sees.
-type Organization struct {
-	name, id, displayName string
-	created, updated      time.Time
-	// roles are the roles visible to the organization, in its priority order.
-	roles      []*Role
-	roleBySlug map[string]*Role
-}
-
-// orgMembers are the memberships of one organization, by user.
-type orgMembers struct {
-	// users maps a user id to the user's membership, as resolve.Elect elects
-	// it (rule R10).
-	users map[string]*Member
-	// multi holds every membership of the users that have more than one in the
-	// organization (duplicates), from which users' winner is elected.
-	multi map[string][]*Member
-}
-
-// Member is one Membership as its status resolves it. Its strings come from
-// the cached object; its status is interned: shared, read only, by every entry
-// that resolves to the same. The store's writer replaces an entry's value in
-// place, under the lock.
-type Member struct {
-	name, organization, user, email string
-	state                           orgrbacv1alpha1.MembershipState // never empty
-	*status
-	created, updated int64 // Unix nanoseconds
-}
-
-// resolved is the membership as resolve.Decide reads it.
-func (m *Member) resolved() resolve.Resolved {
-	return resolve.Resolved{State: resolve.State(m.state), Ready: m.ready, Role: m.role, Roles: m.roles,
-		Permissions: m.permissions}
-}
-
-// Grants reports whether the membership grants its permissions (resolve.Resolved.Grants).
-func (m *Member) Grants() bool {
-	r := m.resolved()
-	return r.Grants()
-}
-
-// holds reports whether the membership holds p in organization o
-// (resolve.Resolved.Holds).
-func (m *Member) holds(o *Organization, p string) bool {
-	if o == nil {
-		return false
-	}
-	r := m.resolved()
-	return r.Holds(o, p)
-}
-
-// PrimaryRole is the membership's role as WorkOS shows it: status.role, else
-// the first of its roles; never empty on a membership with roles.
-func (m *Member) PrimaryRole() string {
-	if m.role == "" && len(m.roles) > 0 {
-		return m.roles[0]
-	}
-	return m.role
-}
-
-// HeldPermissions returns the permissions the membership holds in
-// organization o now (resolve.Resolved.Held, rule R11).
-func (m *Member) HeldPermissions(o *Organization) []string {
-	r := m.resolved()
-	if o == nil {
-		return r.Held(nil)
-	}
-	return r.Held(o)
-}
-
-// Role implements resolve.RoleSet: the permissions of a role the organization
-// sees.
-func (o *Organization) Role(slug string) ([]string, bool) {
-	if r := o.roleBySlug[slug]; r != nil {
-		return r.permissions, true
-	}
-	return nil, false
-}
-
-// Defines implements resolve.RoleSet: whether the organization sees the role.
-func (o *Organization) Defines(slug string) bool { return o.roleBySlug[slug] != nil }
-
-// CompareMembers orders memberships oldest first, then by name: the order of
-// Content.Memberships.
-func CompareMembers(a, b *Member) int {
-	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.name, b.name))
-}
-
-// candidate is the membership as the election reads it (resolve.Elect).
-func (m *Member) candidate() resolve.Candidate {
-	return resolve.Candidate{Meta: resolve.Meta{Name: m.name, Created: time.Unix(0, m.created)}, Ready: m.ready}
-}
-
-// updatedAt is the newest of the creation time and the conditions' transition
-// times: the last time the object's observable state is known to have changed.
-func updatedAt(o metav1.Object, conds []metav1.Condition) time.Time {
-	t := o.GetCreationTimestamp().Time
-	for _, c := range conds {
-		if c.LastTransitionTime.After(t) {
-			t = c.LastTransitionTime.Time
-		}
-	}
-	return t.UTC()
-}
-
-// SortedSet returns the sorted, unique, non-empty strings of s as a new slice:
-// the form the store keeps permissions in, and the API writes them in.
-func SortedSet(s []string) []string {
-	out := make([]string, 0, len(s))
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// isSortedSet reports whether s is already sorted, unique and without empty
-// strings (as the Membership controller writes status.permissions).
-func isSortedSet(s []string) bool {
-	for i, v := range s {
-		if v == "" || (i > 0 && s[i-1] >= v) {
-			return false
-		}
-	}
-	return true
-}
-
 // Organization finds the organization a caller's id (externalID or name) names,
 // by resolve.IndexOrganizations's rule; nil when it names none.
 func (c *Content) Organization(key string) *Organization { return c.orgIDs[key] }
@@ -287,6 +149,14 @@ func (c *Content) Env() *resolve.Env { return c.env }
 // Namespace is the environment's namespace.
 func (c *Content) Namespace() string { return c.namespace }
 
+// Role is one role (environment Role or OrganizationRole).
+type Role struct {
+	name, slug, displayName, description string
+	typ                                  resolve.RoleType
+	permissions                          []string // sorted, unique
+	created, updated                     time.Time
+}
+
 // Name is the role's object name (its WorkOS id).
 func (r *Role) Name() string { return r.name }
 
@@ -321,6 +191,15 @@ func RoleOf(o *orgrbacv1alpha1.OrganizationRole) *Role {
 		updated: updatedAt(o, o.Status.Conditions)}
 }
 
+// Organization is one organization with the roles it sees.
+type Organization struct {
+	name, id, displayName string
+	created, updated      time.Time
+	// roles are the roles visible to the organization, in its priority order.
+	roles      []*Role
+	roleBySlug map[string]*Role
+}
+
 // Name is the Organization's object name.
 func (o *Organization) Name() string { return o.name }
 
@@ -342,6 +221,39 @@ func (o *Organization) Roles() []*Role { return o.roles }
 // RoleBySlug returns the role with that slug the organization sees, nil when
 // it sees none.
 func (o *Organization) RoleBySlug(slug string) *Role { return o.roleBySlug[slug] }
+
+// Role implements resolve.RoleSet: the permissions of a role the organization
+// sees.
+func (o *Organization) Role(slug string) ([]string, bool) {
+	if r := o.roleBySlug[slug]; r != nil {
+		return r.permissions, true
+	}
+	return nil, false
+}
+
+// Defines implements resolve.RoleSet: whether the organization sees the role.
+func (o *Organization) Defines(slug string) bool { return o.roleBySlug[slug] != nil }
+
+// orgMembers are the memberships of one organization, by user.
+type orgMembers struct {
+	// users maps a user id to the user's membership, as resolve.Elect elects
+	// it (rule R10).
+	users map[string]*Member
+	// multi holds every membership of the users that have more than one in the
+	// organization (duplicates), from which users' winner is elected.
+	multi map[string][]*Member
+}
+
+// Member is one Membership as its status resolves it. Its strings come from
+// the cached object; its status is interned: shared, read only, by every entry
+// that resolves to the same. The store's writer replaces an entry's value in
+// place, under the lock.
+type Member struct {
+	name, organization, user, email string
+	state                           orgrbacv1alpha1.MembershipState // never empty
+	*status
+	created, updated int64 // Unix nanoseconds
+}
 
 // Name is the Membership's object name (its WorkOS id).
 func (m *Member) Name() string { return m.name }
@@ -384,3 +296,91 @@ func (m *Member) Created() time.Time { return time.Unix(0, m.created) }
 
 // Updated is the last time the membership is known to have changed.
 func (m *Member) Updated() time.Time { return time.Unix(0, m.updated) }
+
+// resolved is the membership as resolve.Decide reads it.
+func (m *Member) resolved() resolve.Resolved {
+	return resolve.Resolved{State: resolve.State(m.state), Ready: m.ready, Role: m.role, Roles: m.roles,
+		Permissions: m.permissions}
+}
+
+// Grants reports whether the membership grants its permissions (resolve.Resolved.Grants).
+func (m *Member) Grants() bool {
+	r := m.resolved()
+	return r.Grants()
+}
+
+// holds reports whether the membership holds p in organization o
+// (resolve.Resolved.Holds).
+func (m *Member) holds(o *Organization, p string) bool {
+	if o == nil {
+		return false
+	}
+	r := m.resolved()
+	return r.Holds(o, p)
+}
+
+// PrimaryRole is the membership's role as WorkOS shows it: status.role, else
+// the first of its roles; never empty on a membership with roles.
+func (m *Member) PrimaryRole() string {
+	if m.role == "" && len(m.roles) > 0 {
+		return m.roles[0]
+	}
+	return m.role
+}
+
+// HeldPermissions returns the permissions the membership holds in
+// organization o now (resolve.Resolved.Held, rule R11).
+func (m *Member) HeldPermissions(o *Organization) []string {
+	r := m.resolved()
+	if o == nil {
+		return r.Held(nil)
+	}
+	return r.Held(o)
+}
+
+// candidate is the membership as the election reads it (resolve.Elect).
+func (m *Member) candidate() resolve.Candidate {
+	return resolve.Candidate{Meta: resolve.Meta{Name: m.name, Created: time.Unix(0, m.created)}, Ready: m.ready}
+}
+
+// CompareMembers orders memberships oldest first, then by name: the order of
+// Content.Memberships.
+func CompareMembers(a, b *Member) int {
+	return cmp.Or(cmp.Compare(a.created, b.created), strings.Compare(a.name, b.name))
+}
+
+// updatedAt is the newest of the creation time and the conditions' transition
+// times: the last time the object's observable state is known to have changed.
+func updatedAt(o metav1.Object, conds []metav1.Condition) time.Time {
+	t := o.GetCreationTimestamp().Time
+	for _, c := range conds {
+		if c.LastTransitionTime.After(t) {
+			t = c.LastTransitionTime.Time
+		}
+	}
+	return t.UTC()
+}
+
+// SortedSet returns the sorted, unique, non-empty strings of s as a new slice:
+// the form the store keeps permissions in, and the API writes them in.
+func SortedSet(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// isSortedSet reports whether s is already sorted, unique and without empty
+// strings (as the Membership controller writes status.permissions).
+func isSortedSet(s []string) bool {
+	for i, v := range s {
+		if v == "" || (i > 0 && s[i-1] >= v) {
+			return false
+		}
+	}
+	return true
+}
