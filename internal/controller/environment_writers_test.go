@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,10 +69,15 @@ func statusOwners(g Gomega, env *orgrbacv1alpha1.Environment) (owners map[string
 }
 
 // expectOneWriterEach checks that each status field has exactly its one
-// field manager, and that no other manager holds any status field.
-func expectOneWriterEach(g Gomega, env *orgrbacv1alpha1.Environment) {
+// field manager (none for the absent ones), and that no other manager holds
+// any status field.
+func expectOneWriterEach(g Gomega, env *orgrbacv1alpha1.Environment, absent ...string) {
 	owners, managers := statusOwners(g, env)
 	for field, want := range environmentStatusOwners {
+		if slices.Contains(absent, field) {
+			g.Expect(owners[field]).To(BeEmpty(), "the managers of the absent status %s", field)
+			continue
+		}
 		g.Expect(owners[field]).To(Equal([]string{want}), "the managers of status %s", field)
 	}
 	g.Expect(managers).To(ConsistOf(
@@ -130,6 +136,61 @@ var _ = Describe("Environment status writers", func() {
 			}
 		}
 		expectEnvironmentWriters(ctx, ns, "videos", 3, 1, 7, rev)
+	})
+
+	It("takes back the fields an older operator's merge patches left to another manager", SpecTimeout(2*time.Minute), func(ctx SpecContext) {
+		create(ctx, ns, envObj("videos", "member", false), roleObj("member", "videos:view"),
+			orgObj("acme", ""), memberObj("acme-alice", "acme", "user_alice"))
+		expectEnvironmentWriters(ctx, ns, "videos", 1, 1, 1, 0)
+
+		// legacyWrite writes the status as the operator did before, with a
+		// merge patch: the field manager "manager" (Update) owns what it changes.
+		legacyWrite := func(change func(*orgrbacv1alpha1.EnvironmentStatus)) {
+			GinkgoHelper()
+			env := get(ctx, ns, "videos", &orgrbacv1alpha1.Environment{})
+			orig := env.DeepCopy()
+			change(&env.Status)
+			Expect(k8s.Status().Patch(ctx, env, client.MergeFrom(orig), client.FieldOwner("manager"))).To(Succeed())
+		}
+		status := func(g Gomega) *orgrbacv1alpha1.Environment {
+			var env orgrbacv1alpha1.Environment
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "videos"}, &env)).To(Succeed())
+			return &env
+		}
+
+		By("the old writer sets a count: its Update takes the field")
+		create(ctx, ns, memberObj("acme-bob", "acme", "user_bob"))
+		Eventually(func(g Gomega) { g.Expect(status(g).Status.Memberships).To(BeEquivalentTo(2)) }).WithContext(ctx).Should(Succeed())
+		legacyWrite(func(s *orgrbacv1alpha1.EnvironmentStatus) { s.Memberships = 5 })
+		Eventually(func(g Gomega) {
+			owners, _ := statusOwners(g, status(g))
+			g.Expect(owners["f:memberships"]).To(Equal([]string{"manager"}))
+		}).WithContext(ctx).Should(Succeed())
+
+		By("the memberships go: the environment controller takes the count back and it is removed")
+		for _, m := range []string{"acme-alice", "acme-bob"} {
+			Expect(k8s.Delete(ctx, &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: m}})).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			env := status(g)
+			g.Expect(env.Status.Memberships).To(BeZero(), "memberships")
+			owners, _ := statusOwners(g, env)
+			g.Expect(owners["f:memberships"]).To(BeEmpty())
+		}).WithContext(ctx).Should(Succeed())
+
+		By("the old writer adds a ConfigMap name; at the next publication the publisher takes the list back")
+		legacyWrite(func(s *orgrbacv1alpha1.EnvironmentStatus) {
+			s.PublishedConfigMaps = append(s.PublishedConfigMaps, publish.ConfigMapName+"-7")
+		})
+		update(ctx, ns, "member", &orgrbacv1alpha1.Role{}, func(r *orgrbacv1alpha1.Role) {
+			r.Spec.Permissions = append(r.Spec.Permissions, "videos:comment")
+		})
+		Eventually(func(g Gomega) {
+			env := status(g)
+			g.Expect(env.Status.PublishedConfigMaps).To(Equal([]string{publish.ConfigMapName}), "publishedConfigMaps")
+			g.Expect(env.Status.Conditions).To(HaveLen(3), "conditions")
+			expectOneWriterEach(g, env, "f:memberships")
+		}).WithContext(ctx).Should(Succeed())
 	})
 
 	It("refuses the publisher's apply from a stale copy, so status.revision never goes back", SpecTimeout(time.Minute), func(ctx SpecContext) {
