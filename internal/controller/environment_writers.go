@@ -128,7 +128,8 @@ func (w environmentWriter) write(ctx context.Context, c client.Client, env *orgr
 //
 // The ownership is forced: each field has one writer by design, and a field
 // another manager holds with another value (a hand edit of the status) is
-// taken back rather than refused forever.
+// taken back rather than refused forever. What another manager still holds of
+// the part after the apply is taken back too (takeBack).
 func (w environmentWriter) apply(ctx context.Context, c client.Client, env *orgrbacv1alpha1.Environment,
 	want *orgrbacv1alpha1.EnvironmentStatus, lock bool) error {
 	part := w.owned(want)
