@@ -41,9 +41,11 @@ var _ = Describe("Publishing the decision API's CA", func() {
 
 		withEnv, withoutEnv, foreign := newNamespace(ctx), newNamespace(ctx), newNamespace(ctx)
 		create(ctx, withEnv, envObj("videos", "member", false), roleObj("member", "videos:view"))
-		create(ctx, foreign, envObj("videos", "member", false))
+		// The foreign ConfigMap is there before the Environment: created after
+		// it, the CA publisher could take the name first, and the create fails.
 		taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"ca.crt": "mine"}}
 		create(ctx, foreign, taken)
+		create(ctx, foreign, envObj("videos", "member", false))
 
 		Eventually(func(g Gomega) {
 			cm := caConfigMap(ctx, g, withEnv)
