@@ -15,7 +15,6 @@ import (
 // Memberships, OrganizationRoles and GroupMappings are owned (not controlled) by
 // their Organization, so that deleting the Organization lets garbage collection
 // delete them.
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=memberships;organizationroles;groupmappings,verbs=patch
 
 // organizationOwnerRef is the ownerReference an object of org carries.
 func organizationOwnerRef(org *orgrbacv1alpha1.Organization) metav1.OwnerReference {

@@ -105,8 +105,6 @@ type PublishReconciler struct {
 	verified map[string]map[string]string
 }
 
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
-
 // publishRequest is the request of a namespace.
 func publishRequest(ns string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: publish.ConfigMapName}}

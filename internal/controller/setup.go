@@ -36,18 +36,6 @@ type Options struct {
 	APICAFile string
 }
 
-// The manager's permissions, generated into config/rbac/role.yaml.
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments;permissions;roles;organizations;organizationroles;memberships;groupmappings,verbs=get;list;watch
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments/status;permissions/status;roles/status;organizations/status;organizationroles/status;memberships/status;groupmappings/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
-// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
-// The role-cleanup finalizer rewrites the objects that name a deleted role; the
-// webhooks and the finalizer read namespaces (uncached) to spot a terminating one.
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=environments;organizations;memberships;groupmappings;roles;organizationroles,verbs=update;patch
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=roles/finalizers;organizationroles/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
-
 // Setup registers the field indexes and the controllers with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := index.Setup(ctx, mgr.GetFieldIndexer()); err != nil {
