@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/certs"
 )
 
 // DefaultBindAddress is where the decision API listens unless told otherwise.
@@ -36,8 +37,8 @@ type Options struct {
 	// development: bearer tokens then travel in clear text.
 	Insecure bool
 	// CertDir holds the serving certificate (CertName) and key (KeyName),
-	// reloaded when they change. When empty, a self-signed certificate is
-	// generated in memory at construction (see CertificatePEM).
+	// reloaded when they change. When empty, a certificate signed by a CA of
+	// its own is generated in memory at construction (see CertificatePEM).
 	CertDir string
 	// CertName is the certificate's file name in CertDir (default tls.crt).
 	CertName string
@@ -177,21 +178,25 @@ func NewServer(opts Options) (*Server, error) {
 		if h, err := os.Hostname(); err == nil {
 			hosts = append(hosts, h)
 		}
-		cert, pemBytes, err := selfSigned(hosts, opts.Clock.Now())
+		cert, caPEM, err := certs.InMemory(hosts, opts.Clock.Now(), selfSignedValidity)
 		if err != nil {
-			return nil, fmt.Errorf("api: %w", err)
+			return nil, fmt.Errorf("api: generating a serving certificate: %w", err)
 		}
-		s.cert, s.certPEM = &cert, pemBytes
+		s.cert, s.certPEM = &cert, caPEM
 	}
 	s.routes()
 	return s, nil
 }
 
+// selfSignedValidity is how long a certificate generated in memory is valid.
+const selfSignedValidity = 365 * 24 * time.Hour
+
 // NeedLeaderElection is false: every replica serves the API from its own cache.
 func (s *Server) NeedLeaderElection() bool { return false }
 
-// CertificatePEM returns the generated self-signed serving certificate, which
-// clients may trust; nil when serving plain HTTP or a certificate from CertDir.
+// CertificatePEM returns the CA of the certificate generated in memory, which
+// clients add to their trusted roots; nil when serving plain HTTP or a
+// certificate from CertDir.
 func (s *Server) CertificatePEM() []byte { return s.certPEM }
 
 // disabled reports whether BindAddress is "0": the server serves nothing and

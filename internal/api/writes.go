@@ -26,9 +26,9 @@ import (
 // would let the API act as anyone), through the API server, so admission
 // (CEL rules, the webhooks, policies) judges it as it judges kubectl's.
 
-// The manager's writes for the routes (the API's own Deployment has the same in
-// config/rbac/api_server_role.yaml).
-// +kubebuilder:rbac:groups=orgrbac.dev,resources=memberships;organizationroles,verbs=create;update;delete
+// The manager's permissions for these writes are among its RBAC markers
+// (internal/controller/rbac.go); the API's own Deployment has the same in
+// config/rbac/api_server_role.yaml.
 
 // writeCallTimeout bounds one write to the API server.
 const writeCallTimeout = 10 * time.Second

@@ -33,3 +33,9 @@ package controller
 // through the API reader or a metadata-only cache of the labelled ones, never
 // the manager's object cache (internal/manageropts).
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+//
+// The decision API's WorkOS write routes (internal/api/writes.go), served by
+// the manager unless the API runs as its own Deployment
+// (config/rbac/api_server_role.yaml): each write only after a
+// SubjectAccessReview grants the caller the same verb.
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=memberships;organizationroles,verbs=create;update;delete
