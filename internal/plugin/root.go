@@ -14,12 +14,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/orgrbac/orgrbac/internal/manageropts"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 )
 
 // Exit codes of kubectl orgrbac.

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orgrbac/orgrbac/internal/manageropts"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,6 +39,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/orgrbac/orgrbac/internal/manageropts"
 )
 
 // modulePath is the module whose root holds config/.
