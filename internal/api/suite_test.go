@@ -5,8 +5,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -147,10 +145,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Expect(stop()).To(Succeed(), "the manager stopped")
 	})
 
-	pool := x509.NewCertPool()
-	Expect(pool.AppendCertsFromPEM(srv.CertificatePEM())).To(BeTrue())
-	httpc = &http.Client{Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	httpc, err = testenv.HTTPSClient(srv.CertificatePEM())
+	Expect(err).NotTo(HaveOccurred())
 	baseURL = "https://" + addr
 	Eventually(func() error { return srv.ReadyzCheck()(nil) }).Should(Succeed(), "the API becomes ready")
 	Eventually(keySet.ReadyzCheck).WithArguments((*http.Request)(nil)).Should(Succeed(), "the first signing key is loaded")

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -155,6 +156,18 @@ func (e *Env) DialWebhookServer() error {
 		return err
 	}
 	return conn.Close()
+}
+
+// HTTPSClient returns an HTTP client that trusts only the certificates of
+// caPEM (a server's CA, such as api.Server.CertificatePEM), verifies them as
+// every client of orgrbac must, and gives up on a request after 10 seconds.
+func HTTPSClient(caPEM []byte) (*http.Client, error) {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("the CA PEM holds no certificate")
+	}
+	return &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}, nil
 }
 
 // StartManager starts mgr in the background, until ctx ends or the returned

@@ -10,8 +10,6 @@ package observability
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
@@ -95,10 +93,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Expect(stop()).To(Succeed(), "the manager stopped")
 	})
 
-	pool := x509.NewCertPool()
-	Expect(pool.AppendCertsFromPEM(srv.CertificatePEM())).To(BeTrue())
-	apiClient = &http.Client{Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	apiClient, err = testenv.HTTPSClient(srv.CertificatePEM())
+	Expect(err).NotTo(HaveOccurred())
 	apiURL, metricsURL = "https://"+apiAddr, "http://"+metricsAddr+"/metrics"
 	Eventually(func() error { return srv.ReadyzCheck()(nil) }).WithContext(ctx).Should(Succeed())
 	Eventually(env.DialWebhookServer).WithContext(ctx).Should(Succeed(), "the webhook server listens")
