@@ -159,6 +159,7 @@ go_memstats_mallocs_total 1e+06
 	s := summarize(samples)
 	want := snapshot{
 		Requests:         map[string]float64{"GET": 120, "PATCH": 12, "POST": 3},
+		RequestsByCode:   map[string]float64{"GET 200": 120, "PATCH 200": 10, "PATCH 409": 2, "POST 201": 3},
 		Reconciles:       map[string]float64{"membership": 51},
 		ReconcileSeconds: map[string]float64{"membership": 1.5},
 		HeapInuse:        1.2e7,

@@ -631,6 +631,7 @@ func (b *bench) coldStart(ctx context.Context) error {
 		PeakRSSPerMembership:      round3(float64(mem.Peak) / n),
 		MarginalRSSPerMembership:  round3(float64(mem.Peak-b.baselineRSS) / n),
 		Requests:                  s.Requests,
+		RequestsByCode:            s.RequestsByCode,
 		RequestsPerMembership:     round3(total(s.Requests) / n),
 		WritesPerMembership:       round3(writes(s.Requests) / n),
 		Reconciles:                s.Reconciles,

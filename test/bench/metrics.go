@@ -105,6 +105,10 @@ type snapshot struct {
 	// Requests is rest_client_requests_total summed by method (GET, LIST is GET
 	// too, PATCH, PUT, POST, DELETE, WATCH shows as GET).
 	Requests map[string]float64
+	// RequestsByCode is rest_client_requests_total summed by method and
+	// status code ("PATCH 200", "PATCH 409"): a write refused by an optimistic
+	// lock is a request that wrote nothing.
+	RequestsByCode map[string]float64
 	// Reconciles is controller_runtime_reconcile_total summed by controller.
 	Reconciles map[string]float64
 	// ReconcileSeconds is controller_runtime_reconcile_time_seconds_sum by controller.
@@ -125,7 +129,7 @@ type snapshot struct {
 
 // summarize extracts a snapshot from parsed samples.
 func summarize(samples []sample) snapshot {
-	s := snapshot{Requests: map[string]float64{}, Reconciles: map[string]float64{}, ReconcileSeconds: map[string]float64{},
+	s := snapshot{Requests: map[string]float64{}, RequestsByCode: map[string]float64{}, Reconciles: map[string]float64{}, ReconcileSeconds: map[string]float64{},
 		Orgrbac: map[string]float64{}, AuthCache: map[string]float64{}, Memstats: map[string]float64{}}
 	for _, m := range samples {
 		if strings.HasPrefix(m.Name, "orgrbac_") && (strings.HasSuffix(m.Name, "_total") ||
@@ -140,6 +144,7 @@ func summarize(samples []sample) snapshot {
 		switch m.Name {
 		case "rest_client_requests_total":
 			s.Requests[m.Labels["method"]] += m.Value
+			s.RequestsByCode[m.Labels["method"]+" "+m.Labels["code"]] += m.Value
 		case "controller_runtime_reconcile_total":
 			s.Reconciles[m.Labels["controller"]] += m.Value
 		case "controller_runtime_reconcile_time_seconds_sum":

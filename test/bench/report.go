@@ -65,6 +65,7 @@ type coldStart struct {
 	PeakRSSPerMembership      float64            `json:"peakRSSPerMembershipBytes"`
 	MarginalRSSPerMembership  float64            `json:"marginalPeakRSSPerMembershipBytes"`
 	Requests                  map[string]float64 `json:"requestsByMethod"`
+	RequestsByCode            map[string]float64 `json:"requestsByMethodAndCode"`
 	RequestsPerMembership     float64            `json:"requestsPerMembership"`
 	WritesPerMembership       float64            `json:"writesPerMembership"`
 	Reconciles                map[string]float64 `json:"reconcilesByController"`
@@ -336,6 +337,7 @@ func (r *results) markdown() string {
 		p("| cold start | peak RSS ÷ memberships; (peak − baseline) ÷ memberships | %.2f KiB; %.2f KiB |\n", c.PeakRSSPerMembership/1024, c.MarginalRSSPerMembership/1024)
 		p("| cold start | API requests per membership (all; writes) | %.2f; %.2f |\n", c.RequestsPerMembership, c.WritesPerMembership)
 		p("| cold start | API requests by method | %s |\n", formatFloats(c.Requests))
+		p("| cold start | API requests by method and status code | %s |\n", formatFloats(c.RequestsByCode))
 		p("| cold start | reconciles by controller | %s |\n", formatFloats(c.Reconciles))
 		p("| cold start | CPU seconds by process | %s |\n", formatSeconds(c.CPUSeconds))
 		if c.HeapProfile != "" {
