@@ -78,7 +78,7 @@ func (b *bench) library(ctx context.Context) error {
 	// The manager is not needed any more: stop it so that it does not share the
 	// CPUs with the benchmark.
 	if b.mgr != nil {
-		if err := b.mgr.stop(30 * time.Second); err != nil {
+		if err := b.mgr.stop(); err != nil {
 			return err
 		}
 		b.mgr = nil

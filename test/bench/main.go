@@ -112,7 +112,7 @@ func parseFlags(args []string) (config, error) {
 		"Length of the manager CPU profile taken from the start of the fan-out (0: the limit phase's time plus half, at least 5 s).")
 	fs.StringVar(&c.out, "out", "docs/bench-results", "Folder for <date>-<scale>.md and .json.")
 	fs.StringVar(&c.repo, "repo", ".", "Root of the orgrbac module (holds cmd/ and config/crd/bases).")
-	fs.StringVar(&skip, "skip", "", "Comma-separated phases to skip (limit, fanout, idle, revocation, api, library).")
+	fs.StringVar(&skip, "skip", "", "Comma-separated phases to skip (limit, fanout, idle, restart, revocation, api, library).")
 	fs.StringVar(&only, "only", "",
 		"Comma-separated phases to run (setup and coldstart run too when one of them needs the cluster); e.g. --only=library.")
 	fs.IntVar(&c.revocationTrials, "revocation-trials", 20, "Revocation trials (edit, wait for denial, restore, wait for allow).")
@@ -229,6 +229,7 @@ var phases = []phase{
 	{"limit", (*bench).limit, true},
 	{"fanout", (*bench).fanOut, true},
 	{"idle", (*bench).idleWindow, true},
+	{"restart", (*bench).restart, true},
 	{"revocation", (*bench).revocation, true},
 	{"api", (*bench).decisionAPI, true},
 	{"library", (*bench).library, false},
@@ -378,7 +379,7 @@ func (b *bench) startCluster(ctx context.Context, binDir string) (stop func(), e
 	}
 	stop = func() {
 		if b.mgr != nil {
-			if err := b.mgr.stop(30 * time.Second); err != nil {
+			if err := b.mgr.stop(); err != nil {
 				logf("%v", err)
 			}
 		}
@@ -572,7 +573,7 @@ func (b *bench) setup(ctx context.Context) error {
 	}
 	b.baselineRSS = mem.Current
 	b.res.Setup.BaselineRSSBytes = mem.Current
-	if err := b.mgr.stop(30 * time.Second); err != nil {
+	if err := b.mgr.stop(); err != nil {
 		return err
 	}
 	b.mgr = nil

@@ -191,8 +191,13 @@ func (m *managerProc) profile(ctx context.Context, query, path string) error {
 	return nil
 }
 
-// stop sends SIGTERM and waits, killing the manager after timeout.
-func (m *managerProc) stop(timeout time.Duration) error {
+// managerStopTimeout is how long a manager has to exit after SIGTERM: its
+// graceful shutdown (leader election released, queues drained) takes seconds.
+const managerStopTimeout = 30 * time.Second
+
+// stop sends SIGTERM and waits, killing the manager after managerStopTimeout.
+func (m *managerProc) stop() error {
+	timeout := managerStopTimeout
 	select {
 	case <-m.exited:
 		return nil

@@ -40,7 +40,8 @@ func TestSelectPhases(t *testing.T) {
 		want       []string
 	}{
 		{"everything", nil, nil, all},
-		{"skip", nil, set("idle", "library", "setup"), []string{"setup", "coldstart", "limit", "fanout", "revocation", "api"}},
+		{"skip", nil, set("idle", "library", "setup"), []string{"setup", "coldstart", "limit", "fanout", "restart", "revocation", "api"}},
+		{"skip the restart", nil, set("restart", "library"), []string{"setup", "coldstart", "limit", "fanout", "idle", "revocation", "api"}},
 		{"only the library needs no cluster", set("library"), nil, []string{"library"}},
 		{"only api brings setup and coldstart", set("api"), set("setup"), []string{"setup", "coldstart", "api"}},
 	} {

@@ -24,6 +24,7 @@ type results struct {
 	Limit        *limitResult       `json:"limit,omitempty"`
 	FanOut       *fanOutResult      `json:"fanOut,omitempty"`
 	Idle         *idleResult        `json:"idle,omitempty"`
+	Restart      *restartResult     `json:"restart,omitempty"`
 	Revocation   *revocationResult  `json:"revocation,omitempty"`
 	API          *apiResult         `json:"decisionAPI,omitempty"`
 	Library      *libraryResult     `json:"library,omitempty"`
@@ -259,6 +260,10 @@ func (r *results) evaluate() {
 	if i := r.Idle; i != nil {
 		t = append(t, target{fmt.Sprintf("API writes in the idle window (%.0f s)", i.Seconds), "0", fmt.Sprintf("%.0f", i.Writes), yes(i.Writes == 0)})
 	}
+	if rs := r.Restart; rs != nil {
+		t = append(t, target{"API writes of a new manager over the converged environment (restart)", "0",
+			fmt.Sprintf("%.0f", rs.Writes), yes(rs.Writes == 0)})
+	}
 	if c := r.ColdStart; c != nil {
 		t = append(t, target{"RSS per cached membership (peak − baseline) ÷ memberships", "≤ 8 KiB",
 			fmt.Sprintf("%.2f KiB", c.MarginalRSSPerMembership/1024), yes(c.MarginalRSSPerMembership <= 8*1024)})
@@ -372,6 +377,12 @@ func (r *results) markdown() string {
 			p("| idle | manager RSS / Go heap in use at the end (steady state) | %s / %s |\n", mib(i.RSSBytes), mib(int64(i.HeapInuseBytes)))
 			p("| idle | steady RSS per cached membership: (RSS − baseline) ÷ memberships | %.2f KiB |\n", i.SteadyRSSPerMembership/1024)
 		}
+	}
+	if rs := r.Restart; rs != nil {
+		p("| restart | a new manager over the converged environment: start → reconciles stand still | %.1f s |\n", rs.Seconds)
+		p("| restart | manager writes; memberships written | %.0f (requests: %s); %d |\n", rs.Writes, formatFloats(rs.Requests), rs.ObjectsWritten)
+		p("| restart | reconciles by controller | %s |\n", formatFloats(rs.Reconciles))
+		p("| restart | CPU seconds by process | %s |\n", formatSeconds(rs.CPUSeconds))
 	}
 	r.markdownLater(p)
 	for _, n := range r.Notes {
