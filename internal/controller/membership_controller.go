@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +31,9 @@ type MembershipReconciler struct {
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
+	// written holds the resourceVersions of this controller's own writes until
+	// the cache has them (writtenVersions).
+	written *writtenVersions
 }
 
 // Event reasons of Memberships.
@@ -43,13 +47,26 @@ const (
 func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var m orgrbacv1alpha1.Membership
 	if err := r.Client.Get(ctx, req.NamespacedName, &m); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if deleting(&m) {
+		r.written.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	// A copy older than this controller's last write: the write's own event
+	// reconciles it again (writtenVersions).
+	if r.written.stale(&m) {
+		return ctrl.Result{}, nil
+	}
+	rv := m.ResourceVersion
 	if err := ensureOrganizationOwner(ctx, r.Client, &m, m.Spec.Organization); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if m.ResourceVersion != rv {
+		r.written.wrote(&m)
 	}
 	// The builder replaces the status and changes nothing of the old one, so
 	// this copy is what the membership said before.
@@ -64,6 +81,7 @@ func (r *MembershipReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 	if wrote {
+		r.written.wrote(&m)
 		r.events(&before, &m)
 	}
 	return ctrl.Result{}, nil
@@ -132,6 +150,7 @@ func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
+	r.written = newWrittenVersions()
 	m := &membershipMapper{c: mgr.GetClient()}
 	inv := invalidates(r.models)
 	return ctrl.NewControllerManagedBy(mgr).
