@@ -39,6 +39,7 @@ type loadStats struct {
 	PerSecond     float64 `json:"requestsPerSecond"`
 	P50Micros     float64 `json:"p50Micros"`
 	P99Micros     float64 `json:"p99Micros"`
+	P999Micros    float64 `json:"p999Micros"`
 	MaxMicros     float64 `json:"maxMicros"`
 	AllowedShare  float64 `json:"allowedShare"`
 	LateStarts    int     `json:"lateStarts,omitempty"`
@@ -168,6 +169,7 @@ func summarizeLatencies(lat []time.Duration, elapsed time.Duration) loadStats {
 		s.PerSecond = round3(float64(len(lat)) / elapsed.Seconds())
 		s.P50Micros = us(percentile(lat, 50))
 		s.P99Micros = us(percentile(lat, 99))
+		s.P999Micros = us(percentile(lat, 99.9))
 		s.MaxMicros = us(lat[len(lat)-1])
 	}
 	return s

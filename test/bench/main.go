@@ -86,6 +86,7 @@ type config struct {
 	apiTokens        int
 	apiConcurrency   []int
 	apiDuration      time.Duration
+	apiPin           bool
 	apiMaxRequests   int
 	libraryBenchtime string
 
@@ -119,6 +120,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.apiTokens, "api-tokens", 8, "ServiceAccount tokens the decision-API load uses in turn (as pods of one workload).")
 	fs.StringVar(&conc, "api-concurrency", "1,16,64", "Closed-loop concurrencies of the decision-API load.")
 	fs.DurationVar(&c.apiDuration, "api-duration", 8*time.Second, "Measured length of each decision-API load level (after 1 s of warm-up).")
+	fs.BoolVar(&c.apiPin, "api-pin", true,
+		"Pin the servers to CPU 0 and the load generator and control plane to the other CPUs during the decision-API phase.")
 	fs.IntVar(&c.apiMaxRequests, "api-max-requests", 1000000, "Most requests of one decision-API load level.")
 	fs.StringVar(&c.libraryBenchtime, "library-benchtime", "1s", "go test -benchtime of the library comparison.")
 	fs.StringVar(&c.serveBare, "serve-bare", "", "Internal: serve the bare handler on this address and do nothing else.")

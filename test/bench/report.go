@@ -189,10 +189,12 @@ type pacedLevel struct {
 
 // apiResult is the decision-API load phase.
 type apiResult struct {
-	Tokens            int                `json:"tokens"`
-	DurationSeconds   float64            `json:"secondsPerLevel"`
-	Levels            []apiLevel         `json:"levels"`
-	Paced             []pacedLevel       `json:"paced,omitempty"`
+	Tokens          int          `json:"tokens"`
+	DurationSeconds float64      `json:"secondsPerLevel"`
+	Levels          []apiLevel   `json:"levels"`
+	Paced           []pacedLevel `json:"paced,omitempty"`
+	// Pinning says which CPUs the servers and the load generator ran on.
+	Pinning           string             `json:"pinning,omitempty"`
 	Peak              float64            `json:"apiPeakPerSecond"`
 	PeakConcurrency   int                `json:"apiPeakConcurrency"`
 	PeakRatio         float64            `json:"ratioAtAPIPeak"`
@@ -474,9 +476,13 @@ func (r *results) markdownLater(p func(string, ...any)) {
 		for _, l := range a.Levels {
 			row(fmt.Sprintf("concurrency %d", l.Concurrency), l)
 		}
+		if a.Pinning != "" {
+			p("| decision API | CPUs | %s |\n", a.Pinning)
+		}
 		for _, h := range a.Paced {
-			p("| decision API | paced at %.0f/s (%.0f%% of the API's peak), %d workers: API p50 %.0f µs, p99 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs | |\n",
-				h.API.OfferedRate, h.Fraction*100, h.Concurrency, h.API.P50Micros, h.API.P99Micros, h.API.LateStarts, h.Bare.P50Micros, h.Bare.P99Micros)
+			p("| decision API | paced at %.0f/s (%.0f%% of the API's peak), %d workers: API p50 %.0f µs, p99 %.0f µs, p999 %.0f µs (%d late starts); bare p50 %.0f µs, p99 %.0f µs, p999 %.0f µs | |\n",
+				h.API.OfferedRate, h.Fraction*100, h.Concurrency, h.API.P50Micros, h.API.P99Micros, h.API.P999Micros, h.API.LateStarts,
+				h.Bare.P50Micros, h.Bare.P99Micros, h.Bare.P999Micros)
 			waitRow(fmt.Sprintf("paced at %.0f%%: threads ready to run but waiting for a CPU", h.Fraction*100), h.apiLevel)
 		}
 		for _, l := range a.Levels {

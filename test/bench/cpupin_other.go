@@ -1,0 +1,10 @@
+//go:build !linux
+
+package main
+
+import "errors"
+
+// pinThreads is Linux-only; elsewhere the decision-API phase runs unpinned.
+func pinThreads(int, []int) (func(), error) {
+	return nil, errors.New("CPU pinning needs Linux")
+}
