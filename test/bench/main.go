@@ -492,15 +492,24 @@ func (b *bench) startManager(ctx context.Context) error {
 // waitQuiet waits until the manager's write counter has stood still for
 // cfg.quiet (at most max(cfg.quiet*6, 1m)) and returns the last snapshot.
 func (b *bench) waitQuiet(ctx context.Context) (snapshot, error) {
-	deadline := time.Now().Add(max(b.cfg.quiet*6, time.Minute))
+	return b.waitStill(ctx, b.cfg.quiet, max(b.cfg.quiet*6, time.Minute), "the manager kept writing; counting anyway",
+		func(prev, next snapshot) bool { return writes(next.Requests) != writes(prev.Requests) })
+}
+
+// waitStill scrapes the manager every half second until moved has reported no
+// change between two scrapes for hold (at most until limit has passed, which
+// is logged as note) and returns the last snapshot.
+func (b *bench) waitStill(ctx context.Context, hold, limit time.Duration, note string,
+	moved func(prev, next snapshot) bool) (snapshot, error) {
+	deadline := time.Now().Add(limit)
 	s, err := b.mgr.scrape(ctx)
 	if err != nil {
 		return s, err
 	}
 	since := time.Now()
-	for time.Since(since) < b.cfg.quiet {
+	for time.Since(since) < hold {
 		if time.Now().After(deadline) {
-			logf("  the manager kept writing; counting anyway")
+			logf("  %s", note)
 			return s, nil
 		}
 		select {
@@ -512,7 +521,7 @@ func (b *bench) waitQuiet(ctx context.Context) (snapshot, error) {
 		if err != nil {
 			return s, err
 		}
-		if writes(next.Requests) != writes(s.Requests) {
+		if moved(s, next) {
 			since = time.Now()
 		}
 		s = next

@@ -50,30 +50,8 @@ func (b *bench) restart(ctx context.Context) error {
 // last snapshot: a manager that has just started has nothing to converge to,
 // so its own work ending is the signal.
 func (b *bench) waitSettled(ctx context.Context) (snapshot, error) {
-	deadline := time.Now().Add(10 * time.Minute)
-	s, err := b.mgr.scrape(ctx)
-	if err != nil {
-		return s, err
-	}
-	since := time.Now()
-	for time.Since(since) < 2*b.cfg.quiet {
-		if time.Now().After(deadline) {
-			logf("  the manager kept reconciling; counting anyway")
-			return s, nil
-		}
-		select {
-		case <-ctx.Done():
-			return s, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-		next, err := b.mgr.scrape(ctx)
-		if err != nil {
-			return s, err
-		}
-		if writes(next.Requests) != writes(s.Requests) || total(next.Reconciles) != total(s.Reconciles) {
-			since = time.Now()
-		}
-		s = next
-	}
-	return s, nil
+	return b.waitStill(ctx, 2*b.cfg.quiet, 10*time.Minute, "the manager kept reconciling; counting anyway",
+		func(prev, next snapshot) bool {
+			return writes(next.Requests) != writes(prev.Requests) || total(next.Reconciles) != total(prev.Reconciles)
+		})
 }
