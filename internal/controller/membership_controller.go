@@ -155,6 +155,8 @@ func (r *MembershipReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 	inv := invalidates(r.models)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membership").
+		// No predicate here: every event of the Membership, its own status
+		// writes included, must enqueue it (writtenVersions relies on that).
 		For(&orgrbacv1alpha1.Membership{}).
 		// A membership created or deleted can make another one a duplicate, or not.
 		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.membershipToPeers)).

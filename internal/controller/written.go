@@ -1,10 +1,10 @@
 package controller
 
 import (
-	"strconv"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -21,27 +21,27 @@ import (
 // three). A reconcile that finds its object stale skips instead: the event of
 // the write itself is still to come, and it enqueues the object again.
 //
-// resourceVersions are compared as numbers, as the API server's etcd storage
-// makes them. One that is not a number (another storage) is never called
-// stale: the reconcile goes on, as it would without this.
+// resourceVersions are compared with apimachinery's CompareResourceVersion
+// (the API server's are ordered numbers). One it cannot compare is never
+// called stale: the reconcile goes on, as it would without this.
+//
+// The skip is safe only because the controller's For watch has no predicate:
+// the write's own event, status-only as it may be, must enqueue the object
+// again. A controller whose For watch filters status updates must not use it.
 type writtenVersions struct {
 	mu sync.Mutex
-	v  map[types.NamespacedName]uint64
+	v  map[types.NamespacedName]string
 }
 
 func newWrittenVersions() *writtenVersions {
-	return &writtenVersions{v: map[types.NamespacedName]uint64{}}
+	return &writtenVersions{v: map[types.NamespacedName]string{}}
 }
 
 // wrote records obj's resourceVersion, as a write returned it.
 func (w *writtenVersions) wrote(obj client.Object) {
-	rv, err := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
-	if err != nil {
-		return
-	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.v[client.ObjectKeyFromObject(obj)] = rv
+	w.v[client.ObjectKeyFromObject(obj)] = obj.GetResourceVersion()
 }
 
 // stale reports whether cached, a copy read from the cache, is older than
@@ -55,8 +55,7 @@ func (w *writtenVersions) stale(cached client.Object) bool {
 	if !ok {
 		return false
 	}
-	rv, err := strconv.ParseUint(cached.GetResourceVersion(), 10, 64)
-	if err == nil && rv < written {
+	if c, err := resourceversion.CompareResourceVersion(cached.GetResourceVersion(), written); err == nil && c < 0 {
 		return true
 	}
 	delete(w.v, key)
