@@ -50,9 +50,19 @@ func (r *OrganizationReconciler) gather(ctx context.Context, org *orgrbacv1alpha
 	if err != nil {
 		return in, err
 	}
-	// The watches invalidate the compiled environment before the organization
-	// is reconciled, so it knows every organization the cache holds.
+	// The Organization watches invalidate the compiled environment before the
+	// organization is reconciled, but a reconcile from another watch (a
+	// membership's) can run on an environment compiled just before this
+	// organization reached the cache: compile once more before calling it an
+	// internal error.
 	view := env.Organization(org.Name)
+	if view == nil && r.models != nil {
+		r.models.Invalidate(org.Namespace)
+		if env, err = namespaceEnv(ctx, r.models, r.Client, org.Namespace); err != nil {
+			return in, err
+		}
+		view = env.Organization(org.Name)
+	}
 	if view == nil {
 		return in, fmt.Errorf("organization %s is missing from the compiled environment of %s", org.Name, org.Namespace)
 	}
