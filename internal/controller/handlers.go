@@ -111,7 +111,7 @@ func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, 
 			"namespace", ns, "index", field, "value", value)
 		return nil
 	}
-	var reqs []reconcile.Request
+	reqs := make([]reconcile.Request, 0, meta.LenList(list))
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
 		if obj, ok := o.(client.Object); ok && (keep == nil || keep(obj)) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})

@@ -243,7 +243,8 @@ func (r *PublishReconciler) failed(ctx context.Context, env *orgrbacv1alpha1.Env
 	if env == nil {
 		return nil
 	}
-	message = truncateMessage(message)
+	// The condition and the event carry the same bounded message.
+	message = boundMessage(message)
 	want := env.Status.DeepCopy()
 	want.Conditions = mergeConditions(env.Status.Conditions, metav1.NewTime(r.Clock.Now()),
 		condition(orgrbacv1alpha1.ConditionPublished, false, reason, message, env.Generation))
@@ -271,27 +272,13 @@ func (r *PublishReconciler) failed(ctx context.Context, env *orgrbacv1alpha1.Env
 func (r *PublishReconciler) internalError(ctx context.Context, ns string, err error) error {
 	publishFailures.WithLabelValues(orgrbacv1alpha1.ReasonInternalError).Inc()
 	var envs orgrbacv1alpha1.EnvironmentList
-	if lerr := r.Client.List(ctx, &envs, client.InNamespace(ns)); lerr != nil {
+	if lerr := r.Client.List(ctx, &envs, client.InNamespace(ns), readOnly); lerr != nil {
 		return err
 	}
-	name := oldest(envs.Items, func(e *orgrbacv1alpha1.Environment) metav1.Object { return e })
-	for i := range envs.Items {
-		if envs.Items[i].Name == name {
-			if ferr := r.failed(ctx, &envs.Items[i], orgrbacv1alpha1.ReasonInternalError, internalErrorMessage); ferr != nil {
-				return errors.Join(err, fmt.Errorf("recording the internal error in status: %w", ferr))
-			}
-		}
+	if ferr := r.failed(ctx, oldestEnvironment(envs.Items), orgrbacv1alpha1.ReasonInternalError, internalErrorMessage); ferr != nil {
+		return errors.Join(err, fmt.Errorf("recording the internal error in status: %w", ferr))
 	}
 	return err
-}
-
-// truncateMessage keeps a condition message within the CRD's 32 KiB.
-func truncateMessage(s string) string {
-	const limit = 4096
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "…"
 }
 
 // forget drops the state kept for ns, whose last orgrbac object is gone.
