@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 )
 
@@ -234,23 +233,20 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 	return nil
 }
 
-// pinForLoad pins the manager and the bare handler (pid bare) to CPU 0 and the
-// benchmark itself (the load generator), etcd and kube-apiserver to the other
-// CPUs, for the decision-API phase. It returns how it pinned, for the report,
+// pinForLoad pins the manager and the bare handler (pid bare) to the first CPU
+// this process may use and the benchmark itself (the load generator), etcd and
+// kube-apiserver to the others, for the decision-API phase. It returns how it pinned, for the report,
 // and a function that undoes it. On one CPU, or where pinning fails, the phase
 // runs unpinned and says so.
 func (b *bench) pinForLoad(bare int) (string, func()) {
-	n := runtime.NumCPU()
 	if !b.cfg.apiPin {
 		return "unpinned (--api-pin=false)", func() {}
 	}
-	if n < 2 {
-		return "unpinned (one CPU)", func() {}
+	cpus, err := allowedCPUs()
+	if err != nil || len(cpus) < 2 {
+		return fmt.Sprintf("unpinned (CPUs %v, %v)", cpus, err), func() {}
 	}
-	rest := make([]int, 0, n-1)
-	for c := 1; c < n; c++ {
-		rest = append(rest, c)
-	}
+	server, rest := cpus[:1], cpus[1:]
 	var undo []func()
 	unpin := func() {
 		for _, u := range undo {
@@ -262,8 +258,8 @@ func (b *bench) pinForLoad(bare int) (string, func()) {
 		pid  int
 		cpus []int
 	}{
-		{"manager", b.mgr.pid(), []int{0}},
-		{"bare handler", bare, []int{0}},
+		{"manager", b.mgr.pid(), server},
+		{"bare handler", bare, server},
 		{"load generator", os.Getpid(), rest},
 		{"etcd", b.cpu.pids["etcd"], rest},
 		{"kube-apiserver", b.cpu.pids["kube-apiserver"], rest},
@@ -279,5 +275,6 @@ func (b *bench) pinForLoad(bare int) (string, func()) {
 		}
 		undo = append(undo, u)
 	}
-	return fmt.Sprintf("the manager and the bare handler on CPU 0; the load generator, etcd and kube-apiserver on CPUs 1-%d", n-1), unpin
+	return fmt.Sprintf("the manager and the bare handler on CPU %d; the load generator, etcd and kube-apiserver on CPUs %v",
+		server[0], rest), unpin
 }

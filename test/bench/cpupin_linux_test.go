@@ -4,16 +4,20 @@ package main
 
 import (
 	"os/exec"
-	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
 func TestPinThreads(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skip("pinning to one CPU of several needs two CPUs; this machine has one")
+	cpus, err := allowedCPUs()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if len(cpus) < 2 {
+		t.Skipf("pinning to one CPU of several needs two allowed CPUs; this process has %v", cpus)
+	}
+	last := cpus[len(cpus)-1]
 	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -29,12 +33,12 @@ func TestPinThreads(t *testing.T) {
 	}
 	before := affinity()
 
-	restore, err := pinThreads(pid, []int{1})
+	restore, err := pinThreads(pid, []int{last})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := affinity(); got.Count() != 1 || !got.IsSet(1) {
-		t.Errorf("pinned to CPU 1: affinity has %d CPUs, CPU 1 set %v", got.Count(), got.IsSet(1))
+	if got := affinity(); got.Count() != 1 || !got.IsSet(last) {
+		t.Errorf("pinned to CPU %d: affinity has %d CPUs, CPU %d set %v", last, got.Count(), last, got.IsSet(last))
 	}
 	restore()
 	if got := affinity(); got != before {

@@ -8,3 +8,8 @@ import "errors"
 func pinThreads(int, []int) (func(), error) {
 	return nil, errors.New("CPU pinning needs Linux")
 }
+
+// allowedCPUs is Linux-only, as pinThreads is.
+func allowedCPUs() ([]int, error) {
+	return nil, errors.New("CPU affinity needs Linux")
+}
