@@ -34,6 +34,29 @@ type EnvironmentSpec struct {
 	// membership assigning several by hand is reported (TooManyRoles).
 	// +optional
 	MultipleRoles bool `json:"multipleRoles,omitempty"`
+
+	// events sets how long the environment's change-event log keeps events
+	// (docs/events.md). Omitted: 30 days and at most 100000 events.
+	// +optional
+	Events EventRetention `json:"events,omitempty"`
+}
+
+// EventRetention bounds an environment's change-event log: events older than
+// maxAgeDays, or beyond the newest maxEvents, are pruned (whole segments, the
+// oldest first).
+type EventRetention struct {
+	// maxAgeDays is how many days an event is kept, 1-3650; 30 when omitted.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	MaxAgeDays int32 `json:"maxAgeDays,omitempty"`
+
+	// maxEvents is how many events are kept at most, 1000-10000000; 100000
+	// when omitted.
+	// +optional
+	// +kubebuilder:validation:Minimum=1000
+	// +kubebuilder:validation:Maximum=10000000
+	MaxEvents int32 `json:"maxEvents,omitempty"`
 }
 
 // EnvironmentStatus is the observed state of an Environment.

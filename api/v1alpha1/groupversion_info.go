@@ -34,6 +34,8 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&OrganizationRole{}, &OrganizationRoleList{},
 		&Membership{}, &MembershipList{},
 		&GroupMapping{}, &GroupMappingList{},
+		&EventSegment{}, &EventSegmentList{},
+		&WebhookEndpoint{}, &WebhookEndpointList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
