@@ -20,6 +20,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/apiview"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // expectError asserts a WorkOS-shaped error that carries no data.
@@ -129,7 +130,7 @@ var _ = Describe("Authentication and authorization", func() {
 
 			Expect(call(http.MethodGet, r.path, readerToken, nil).code).To(Equal(http.StatusOK), r.path)
 		}
-		var l listObject[membershipObject]
+		var l listObject[workos.Membership]
 		call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme", readerToken, nil).into(&l)
 		Expect(l.Data).NotTo(BeEmpty())
 		res := call(http.MethodPost, "/v1/check", readerToken, checkBody)
@@ -295,10 +296,10 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 				slices.Reverse(want)
 			}
 			var got []string
-			var pages []listObject[membershipObject]
+			var pages []listObject[workos.Membership]
 			after := ""
 			for range 10 {
-				var l listObject[membershipObject]
+				var l listObject[workos.Membership]
 				// Every status: the default lists the active memberships only (as WorkOS).
 				res := call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme&statuses=active,inactive,pending&limit=3&order="+dir+"&after="+after, appToken, nil)
 				Expect(res.code).To(Equal(http.StatusOK), "body %s", res.body)
@@ -317,23 +318,23 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 			Expect(pages).To(HaveLen(3))
 			Expect(pages[0].ListMetadata.Before).To(BeNil())
 			// Back from the last page with its before cursor.
-			var back listObject[membershipObject]
+			var back listObject[workos.Membership]
 			call(http.MethodGet, "/user_management/organization_memberships?organization_id="+acmeID+"&statuses=active,inactive,pending&limit=3&order="+dir+"&before="+*pages[2].ListMetadata.Before, appToken, nil).into(&back)
 			Expect(back.Data).To(Equal(pages[1].Data))
 		}
 	})
 
 	It("renders membership objects from the statuses and filters by user and status", func(ctx SpecContext) {
-		var l listObject[membershipObject]
+		var l listObject[workos.Membership]
 		call(http.MethodGet, "/user_management/organization_memberships?user_id=user_alice", appToken, nil).into(&l)
 		Expect(l.Data).To(HaveLen(2))
 		for _, o := range l.Data {
 			m := membership(ctx, o.ID)
 			Expect(o.Object).To(Equal("organization_membership"))
 			Expect(o.UserID).To(Equal("user_alice"))
-			Expect(o.Role).To(Equal(&slugRef{Slug: m.Status.Role}))
+			Expect(o.Role).To(Equal(&workos.SlugRef{Slug: m.Status.Role}))
 			Expect(o.Status).To(Equal("active"))
-			Expect(o.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(timeFormat)))
+			Expect(o.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(workos.TimeFormat)))
 			switch o.ID {
 			case "acme-alice":
 				Expect(o.OrganizationID).To(Equal(acmeID))
@@ -344,12 +345,12 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 				Expect(o.OrganizationName).To(Equal("globex"))
 			}
 		}
-		var one membershipObject
+		var one workos.Membership
 		call(http.MethodGet, "/user_management/organization_memberships/acme-erin", appToken, nil).into(&one)
 		Expect(one.Status).To(Equal("inactive"))
-		Expect(one.Roles).To(Equal([]slugRef{{Slug: "admin"}}))
+		Expect(one.Roles).To(Equal([]workos.SlugRef{{Slug: "admin"}}))
 
-		var pending listObject[membershipObject]
+		var pending listObject[workos.Membership]
 		call(http.MethodGet, "/user_management/organization_memberships?organization_id=acme&statuses=pending,inactive", appToken, nil).into(&pending)
 		var ids []string
 		for _, o := range pending.Data {
@@ -359,7 +360,7 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 	})
 
 	It("lists roles in priority order", func() {
-		var env listObject[roleObject]
+		var env listObject[workos.Role]
 		call(http.MethodGet, "/authorization/roles", appToken, nil).into(&env)
 		var slugs []string
 		for _, r := range env.Data {
@@ -368,7 +369,7 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 		}
 		Expect(slugs).To(Equal([]string{"admin", "editor", "member", "viewer"}))
 
-		var org listObject[roleObject]
+		var org listObject[workos.Role]
 		call(http.MethodGet, "/authorization/organizations/"+acmeID+"/roles", appToken, nil).into(&org)
 		slugs = nil
 		for _, r := range org.Data {
@@ -376,9 +377,9 @@ var _ = Describe("WorkOS-compatible endpoints", func() {
 		}
 		Expect(slugs).To(Equal([]string{"org-video-producer", "admin", "editor", "member", "viewer"}))
 
-		var r roleObject
+		var r workos.Role
 		call(http.MethodGet, "/authorization/organizations/acme/roles/org-video-producer", appToken, nil).into(&r)
-		Expect(r).To(Equal(roleObject{Object: "role", ID: "acme-producer", Name: "Video producer", Slug: "org-video-producer",
+		Expect(r).To(Equal(workos.Role{Object: "role", ID: "acme-producer", Name: "Video producer", Slug: "org-video-producer",
 			Permissions: []string{"videos:create", "videos:publish"}, Type: "OrganizationRole", CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}))
 		Expect(r.CreatedAt).To(MatchRegexp(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`))
 		call(http.MethodGet, "/authorization/roles/editor", appToken, nil).into(&r)

@@ -23,6 +23,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The callers of the write tests, by token.
@@ -98,7 +99,7 @@ func memberships(t *testing.T, cl client.Client) map[string]orgrbacv1alpha1.Memb
 
 // writeAnswer is a write's JSON answer: a membership or an error.
 type writeAnswer struct {
-	membershipObject
+	workos.Membership
 	RoleSource *string      `json:"role_source"`
 	Code       string       `json:"code"`
 	Message    string       `json:"message"`
@@ -116,7 +117,7 @@ func decodeAnswer(t *testing.T, body []byte) writeAnswer {
 	return a
 }
 
-func roleSlugs(refs []slugRef) []string {
+func roleSlugs(refs []workos.SlugRef) []string {
 	out := []string{}
 	for _, r := range refs {
 		out = append(out, r.Slug)

@@ -18,6 +18,7 @@ import (
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 	"github.com/orgrbac/orgrbac/internal/model"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // getJSON serves a GET as app and decodes the JSON object it answers.
@@ -210,7 +211,7 @@ func TestOrganizationListPagesCoverAll(t *testing.T) {
 			}
 			var got []string
 			q := orgListQuery{paging: paging{limit: limit, desc: desc}}
-			var last listObject[organizationObject]
+			var last listObject[workos.Organization]
 			for range 10 {
 				page, err := listOrganizationsOf(c, q)
 				if err != nil {

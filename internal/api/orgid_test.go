@@ -15,6 +15,7 @@ import (
 	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
 	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve/orgidtest"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // orgidInput is a case of the shared organization-id table as cached objects:
@@ -158,7 +159,7 @@ func TestDuplicateOrganizationMembersAreNotServed(t *testing.T) {
 		`{"permission_slug":"p"}`, http.StatusNotFound)
 	get(http.MethodGet, "/v1/organizations/globex/memberships/user_globex?namespace=videos", "", http.StatusNotFound)
 
-	var one membershipObject
+	var one workos.Membership
 	if err := json.Unmarshal(get(http.MethodGet, "/user_management/organization_memberships/acme-m?namespace=videos", "",
 		http.StatusOK), &one); err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestDuplicateOrganizationMembersAreNotServed(t *testing.T) {
 	for _, target := range []string{"/user_management/organization_memberships?namespace=videos",
 		"/user_management/organization_memberships?namespace=videos&organization_id=globex",
 		"/user_management/organization_memberships?namespace=videos&user_id=user_globex"} {
-		var list listObject[membershipObject]
+		var list listObject[workos.Membership]
 		if err := json.Unmarshal(get(http.MethodGet, target, "", http.StatusOK), &list); err != nil {
 			t.Fatal(err)
 		}

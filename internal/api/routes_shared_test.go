@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // GET /organizations/external_id/{external_id} and the legacy GET
@@ -45,7 +47,7 @@ func TestSharedPatterns(t *testing.T) {
 	// The legacy route answers as the route it stands for.
 	legacy, _ := serve(s, "GET", "/organizations/org_acme/roles", "role-reader", "")
 	current, _ := serve(s, "GET", "/authorization/organizations/org_acme/roles", "role-reader", "")
-	var a, b listObject[roleObject]
+	var a, b listObject[workos.Role]
 	if json.Unmarshal(legacy.Body.Bytes(), &a) != nil || json.Unmarshal(current.Body.Bytes(), &b) != nil || len(a.Data) == 0 ||
 		legacy.Body.String() != current.Body.String() {
 		t.Errorf("legacy roles %s; want the same as /authorization/organizations/org_acme/roles %s", legacy.Body, current.Body)

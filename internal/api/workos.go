@@ -2,21 +2,10 @@ package api
 
 import (
 	"strings"
-	"time"
 )
 
 // WorkOS wire format: the JSON objects of the WorkOS API that the official SDKs
 // deserialize.
-
-// timeFormat is WorkOS's timestamp format (ISO 8601, UTC, milliseconds).
-const timeFormat = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-// slugRef is a role reference: {"slug": "admin"}.
-type slugRef struct {
-	Slug string `json:"slug"`
-}
 
 // listMetadata holds the cursors of the previous and next pages (null when
 // there is none).

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The WorkOS authorization check of one organization membership.
@@ -57,7 +58,7 @@ func (s *Server) workosCheck(w http.ResponseWriter, r *http.Request, u caller) {
 		// resource does not exist for it.
 		org := c.OrganizationOf(m)
 		switch {
-		case req.ResourceTypeSlugName != "" && req.ResourceTypeSlugName != roleResourceType:
+		case req.ResourceTypeSlugName != "" && req.ResourceTypeSlugName != workos.RoleResourceType:
 			return notFound("Resource type", req.ResourceTypeSlugName)
 		case req.ResourceExternalID != "" && req.ResourceExternalID != org.ID():
 			return notFound("Resource", req.ResourceExternalID)

@@ -16,6 +16,7 @@ import (
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // Membership writes through the WorkOS routes: each is a write of a Membership
@@ -49,7 +50,7 @@ type membershipWriteRequest struct {
 // which source gave its roles (an orgrbac extension: a directory or SSO group
 // mapping outranks the roles a write sets).
 type membershipWriteObject struct {
-	membershipObject
+	workos.Membership
 	// RoleSource is "directory", "sso", "manual" or "default"; null when the
 	// membership resolves to no role.
 	RoleSource *string `json:"role_source"`
@@ -196,16 +197,16 @@ func (s *Server) resolvedObject(t writeTarget, obj *orgrbacv1alpha1.Membership) 
 	if created.IsZero() {
 		created = now
 	}
-	out := membershipWriteObject{membershipObject: membershipObject{Object: "organization_membership", ID: obj.Name,
+	out := membershipWriteObject{Membership: workos.Membership{Object: "organization_membership", ID: obj.Name,
 		UserID: obj.Spec.User, OrganizationID: t.org.ID(), OrganizationName: name,
-		Status: workosStatus(obj.Spec.State), Roles: make([]slugRef, 0, len(res.Roles)),
+		Status: workos.Status(obj.Spec.State), Roles: make([]workos.SlugRef, 0, len(res.Roles)),
 		DirectoryManaged: res.Source == resolve.SourceDirectory, CustomAttributes: map[string]string{},
-		CreatedAt: formatTime(created), UpdatedAt: formatTime(now)}}
+		CreatedAt: workos.FormatTime(created), UpdatedAt: workos.FormatTime(now)}}
 	for _, r := range res.Roles {
-		out.Roles = append(out.Roles, slugRef{Slug: r})
+		out.Roles = append(out.Roles, workos.SlugRef{Slug: r})
 	}
 	if res.Role != "" {
-		out.Role = &slugRef{Slug: res.Role}
+		out.Role = &workos.SlugRef{Slug: res.Role}
 	}
 	if res.Source != "" {
 		src := strings.ToLower(string(res.Source))

@@ -7,55 +7,11 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The WorkOS membership reads: one organization membership by id, and the
 // paginated list. They answer from the index, like the other reads.
-
-// membershipObject is WorkOS's organization_membership object.
-type membershipObject struct {
-	Object           string            `json:"object"`
-	ID               string            `json:"id"`
-	UserID           string            `json:"user_id"`
-	OrganizationID   string            `json:"organization_id"`
-	OrganizationName string            `json:"organization_name"`
-	Status           string            `json:"status"`
-	Role             *slugRef          `json:"role"`
-	Roles            []slugRef         `json:"roles"`
-	DirectoryManaged bool              `json:"directory_managed"`
-	CustomAttributes map[string]string `json:"custom_attributes"`
-	CreatedAt        string            `json:"created_at"`
-	UpdatedAt        string            `json:"updated_at"`
-}
-
-// workosStatus maps a membership state to WorkOS's status.
-func workosStatus(s orgrbacv1alpha1.MembershipState) string {
-	switch s {
-	case orgrbacv1alpha1.MembershipInactive:
-		return "inactive"
-	case orgrbacv1alpha1.MembershipPending:
-		return "pending"
-	default:
-		return "active"
-	}
-}
-
-// membershipObjectOf is the WorkOS object of membership m of c.
-func membershipObjectOf(c *store.Content, m *store.Member) membershipObject {
-	id, name := c.OrgID(m)
-	out := membershipObject{Object: "organization_membership", ID: m.Name(), UserID: m.User(),
-		OrganizationID: id, OrganizationName: name, Status: workosStatus(m.State()),
-		Roles: make([]slugRef, 0, len(m.Roles())), DirectoryManaged: m.Source() == orgrbacv1alpha1.SourceDirectory,
-		CustomAttributes: map[string]string{}, CreatedAt: formatTime(m.Created()),
-		UpdatedAt: formatTime(m.Updated())}
-	if role := m.PrimaryRole(); role != "" {
-		out.Role = &slugRef{Slug: role}
-	}
-	for _, r := range m.Roles() {
-		out.Roles = append(out.Roles, slugRef{Slug: r})
-	}
-	return out
-}
 
 // listQuery is a parsed organization memberships list request.
 type listQuery struct {
@@ -98,12 +54,12 @@ func parseListQuery(get func(string) []string) (listQuery, error) {
 // unless q says asc; a cursor is a membership id, and the page holds the
 // memberships strictly after (after) or strictly before (before) it in that
 // order.
-func listMembershipsOf(c *store.Content, q listQuery) (listObject[membershipObject], error) {
+func listMembershipsOf(c *store.Content, q listQuery) (listObject[workos.Membership], error) {
 	var orgName string
 	if q.organizationID != "" {
 		o := c.Organization(q.organizationID)
 		if o == nil {
-			return listObject[membershipObject]{Object: "list", Data: []membershipObject{},
+			return listObject[workos.Membership]{Object: "list", Data: []workos.Membership{},
 				ListMetadata: &listMetadata{}}, nil
 		}
 		orgName = o.Name()
@@ -126,12 +82,12 @@ func listMembershipsOf(c *store.Content, q listQuery) (listObject[membershipObje
 		func(cursor string) (*store.Member, bool) { m := c.Membership(cursor); return m, m != nil },
 		func(m *store.Member) string { return m.Name() }, "organization membership")
 	if err != nil {
-		return listObject[membershipObject]{}, err
+		return listObject[workos.Membership]{}, err
 	}
-	out := listObject[membershipObject]{Object: "list", Data: make([]membershipObject, 0, len(data)),
+	out := listObject[workos.Membership]{Object: "list", Data: make([]workos.Membership, 0, len(data)),
 		ListMetadata: &listMetadata{Before: before, After: after}}
 	for _, m := range data {
-		out.Data = append(out.Data, membershipObjectOf(c, m))
+		out.Data = append(out.Data, workos.MembershipOf(c, m))
 	}
 	return out, nil
 }
@@ -161,6 +117,6 @@ func (s *Server) getMembership(w http.ResponseWriter, r *http.Request, u caller)
 		if m == nil {
 			return notFound("Organization membership", r.PathValue("id"))
 		}
-		return http.StatusOK, membershipObjectOf(c, m)
+		return http.StatusOK, workos.MembershipOf(c, m)
 	})
 }

@@ -7,49 +7,11 @@ import (
 	"strings"
 
 	"github.com/orgrbac/orgrbac/internal/api/store"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The WorkOS organization reads: one organization by id or by external id,
 // and the paginated list. They answer from the index, like the other reads.
-
-// organizationObject is WorkOS's organization object, as the SDKs deserialize
-// it (Go SDK models.go Organization, Node SDK deserializeOrganization, which
-// maps domains and so needs the array). orgrbac organizations have no domains,
-// no metadata and no Stripe customer (omitted, as WorkOS omits it when unset).
-type organizationObject struct {
-	Object                           string            `json:"object"`
-	ID                               string            `json:"id"`
-	Name                             string            `json:"name"`
-	AllowProfilesOutsideOrganization bool              `json:"allow_profiles_outside_organization"`
-	Domains                          []struct{}        `json:"domains"`
-	Metadata                         map[string]string `json:"metadata"`
-	ExternalID                       *string           `json:"external_id"`
-	CreatedAt                        string            `json:"created_at"`
-	UpdatedAt                        string            `json:"updated_at"`
-}
-
-// orgExternalID is the externalID of an organization, "" when it has none: its
-// WorkOS id is its externalID when it has one, else its name. (An externalID
-// equal to the organization's own name cannot be told apart from none.)
-func orgExternalID(o *store.Organization) string {
-	if o.ID() != o.Name() {
-		return o.ID()
-	}
-	return ""
-}
-
-func organizationObjectOf(o *store.Organization) organizationObject {
-	name := o.DisplayName()
-	if name == "" {
-		name = o.Name()
-	}
-	out := organizationObject{Object: "organization", ID: o.ID(), Name: name, Domains: []struct{}{},
-		Metadata: map[string]string{}, CreatedAt: formatTime(o.Created()), UpdatedAt: formatTime(o.Updated())}
-	if ext := orgExternalID(o); ext != "" {
-		out.ExternalID = &ext
-	}
-	return out
-}
 
 // orgListQuery is a parsed GET /organizations request.
 type orgListQuery struct {
@@ -91,7 +53,7 @@ func compareOrgs(a, b *store.Organization) int {
 // unless q says asc; a cursor is an organization id, and the page holds the
 // organizations strictly after (after) or strictly before (before) it in that
 // order, as listMembershipsOf pages.
-func listOrganizationsOf(c *store.Content, q orgListQuery) (listObject[organizationObject], error) {
+func listOrganizationsOf(c *store.Content, q orgListQuery) (listObject[workos.Organization], error) {
 	var items []*store.Organization
 	search := strings.ToLower(q.search)
 	for o := range c.Organizations() {
@@ -115,12 +77,12 @@ func listOrganizationsOf(c *store.Content, q orgListQuery) (listObject[organizat
 		func(cursor string) (*store.Organization, bool) { o := c.Organization(cursor); return o, o != nil },
 		func(o *store.Organization) string { return o.ID() }, "organization")
 	if err != nil {
-		return listObject[organizationObject]{}, err
+		return listObject[workos.Organization]{}, err
 	}
-	out := listObject[organizationObject]{Object: "list", Data: make([]organizationObject, 0, len(data)),
+	out := listObject[workos.Organization]{Object: "list", Data: make([]workos.Organization, 0, len(data)),
 		ListMetadata: &listMetadata{Before: before, After: after}}
 	for _, o := range data {
-		out.Data = append(out.Data, organizationObjectOf(o))
+		out.Data = append(out.Data, workos.OrganizationOf(o))
 	}
 	return out, nil
 }
@@ -142,7 +104,7 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, u cal
 
 func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, u caller) {
 	s.answerOrg(w, r, u, "id", func(_ *store.Content, org *store.Organization) (int, any) {
-		return http.StatusOK, organizationObjectOf(org)
+		return http.StatusOK, workos.OrganizationOf(org)
 	})
 }
 
@@ -151,9 +113,9 @@ func (s *Server) getOrganizationByExternalID(w http.ResponseWriter, r *http.Requ
 		ext := r.PathValue("external_id")
 		// Only the externalID names the organization here, never its name.
 		org := c.Organization(ext)
-		if org == nil || orgExternalID(org) != ext {
+		if org == nil || workos.ExternalID(org) != ext {
 			return notFound("Organization", ext)
 		}
-		return http.StatusOK, organizationObjectOf(org)
+		return http.StatusOK, workos.OrganizationOf(org)
 	})
 }

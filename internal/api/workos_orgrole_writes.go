@@ -17,6 +17,7 @@ import (
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/model"
 	"github.com/orgrbac/orgrbac/internal/resolve"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // Organization-role writes through the WorkOS routes: each is a write of an
@@ -375,7 +376,7 @@ func (s *Server) createOrganizationRole(w http.ResponseWriter, r *http.Request, 
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusCreated, roleObjectOf(store.RoleOf(o)))
+	writeJSON(w, http.StatusCreated, workos.RoleOf(store.RoleOf(o)))
 }
 
 // updateOrganizationRoleRequest is the body of PATCH
@@ -430,7 +431,7 @@ func (s *Server) updateOrganizationRole(w http.ResponseWriter, r *http.Request, 
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
+	writeJSON(w, http.StatusOK, workos.RoleOf(store.RoleOf(o)))
 }
 
 // roleInUse returns the 409 of a role that memberships or group mappings of
@@ -529,7 +530,7 @@ func (s *Server) addOrganizationRolePermission(w http.ResponseWriter, r *http.Re
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
+	writeJSON(w, http.StatusOK, workos.RoleOf(store.RoleOf(o)))
 }
 
 // permissionSlugRule is the field error of an invalid permission slug.
@@ -581,7 +582,7 @@ func (s *Server) setOrganizationRolePermissions(w http.ResponseWriter, r *http.R
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
+	writeJSON(w, http.StatusOK, workos.RoleOf(store.RoleOf(o)))
 }
 
 func (s *Server) removeOrganizationRolePermission(w http.ResponseWriter, r *http.Request, u caller) {
@@ -605,5 +606,5 @@ func (s *Server) removeOrganizationRolePermission(w http.ResponseWriter, r *http
 		s.writeRefusal(w, err, slug)
 		return
 	}
-	writeJSON(w, http.StatusOK, roleObjectOf(store.RoleOf(o)))
+	writeJSON(w, http.StatusOK, workos.RoleOf(store.RoleOf(o)))
 }

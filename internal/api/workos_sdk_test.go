@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // sdkAssets holds the Node script and the pinned SDK version.
@@ -108,17 +109,17 @@ func installNPM(ctx context.Context, name, version string) string {
 
 // The SDK's deserialized objects, as check.mjs prints them.
 type sdkMembership struct {
-	Object           string    `json:"object"`
-	ID               string    `json:"id"`
-	UserID           string    `json:"userId"`
-	OrganizationID   string    `json:"organizationId"`
-	OrganizationName string    `json:"organizationName"`
-	Status           string    `json:"status"`
-	Role             *slugRef  `json:"role"`
-	Roles            []slugRef `json:"roles"`
-	DirectoryManaged bool      `json:"directoryManaged"`
-	CreatedAt        string    `json:"createdAt"`
-	UpdatedAt        string    `json:"updatedAt"`
+	Object           string           `json:"object"`
+	ID               string           `json:"id"`
+	UserID           string           `json:"userId"`
+	OrganizationID   string           `json:"organizationId"`
+	OrganizationName string           `json:"organizationName"`
+	Status           string           `json:"status"`
+	Role             *workos.SlugRef  `json:"role"`
+	Roles            []workos.SlugRef `json:"roles"`
+	DirectoryManaged bool             `json:"directoryManaged"`
+	CreatedAt        string           `json:"createdAt"`
+	UpdatedAt        string           `json:"updatedAt"`
 }
 
 type sdkRole struct {
@@ -240,13 +241,13 @@ var _ = Describe("The official WorkOS Node SDK", func() {
 			wantStatus := map[orgrbacv1alpha1.MembershipState]string{"": "active", "Active": "active",
 				"Inactive": "inactive", "Pending": "pending"}[m.Spec.State]
 			Expect(got.Status).To(Equal(wantStatus), got.ID)
-			Expect(got.Role).To(Equal(&slugRef{Slug: m.Status.Role}), got.ID)
+			Expect(got.Role).To(Equal(&workos.SlugRef{Slug: m.Status.Role}), got.ID)
 			var roles []string
 			for _, r := range got.Roles {
 				roles = append(roles, r.Slug)
 			}
 			Expect(roles).To(Equal(m.Status.Roles), got.ID)
-			Expect(got.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(timeFormat)))
+			Expect(got.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(workos.TimeFormat)))
 			Expect(got.UpdatedAt).NotTo(BeEmpty())
 			if m.Spec.Organization == "acme" {
 				Expect(got.OrganizationID).To(Equal(acmeID))

@@ -32,6 +32,7 @@ import (
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/tokens"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The official SDKs write through the API: the same scenario drives the Node
@@ -247,15 +248,15 @@ func snakeKeys(data []byte) []byte {
 
 // The SDKs' objects, by WorkOS's field names.
 type sdkWMembership struct {
-	Object           string    `json:"object"`
-	ID               string    `json:"id"`
-	UserID           string    `json:"user_id"`
-	OrganizationID   string    `json:"organization_id"`
-	OrganizationName string    `json:"organization_name"`
-	Status           string    `json:"status"`
-	Role             *slugRef  `json:"role"`
-	Roles            []slugRef `json:"roles"`
-	CreatedAt        string    `json:"created_at"`
+	Object           string           `json:"object"`
+	ID               string           `json:"id"`
+	UserID           string           `json:"user_id"`
+	OrganizationID   string           `json:"organization_id"`
+	OrganizationName string           `json:"organization_name"`
+	Status           string           `json:"status"`
+	Role             *workos.SlugRef  `json:"role"`
+	Roles            []workos.SlugRef `json:"roles"`
+	CreatedAt        string           `json:"created_at"`
 }
 
 type sdkWRole struct {
@@ -386,7 +387,7 @@ func expectAnswerResolves(got sdkWMembership, m *orgrbacv1alpha1.Membership, w *
 	Expect(got.UserID).To(Equal(m.Spec.User))
 	Expect(got.OrganizationID).To(Equal(w.orgID))
 	Expect(got.OrganizationName).To(Equal("Acme Writes"))
-	Expect(got.Role).To(Equal(&slugRef{Slug: m.Status.Role}), "the answer's role is the resolved one")
+	Expect(got.Role).To(Equal(&workos.SlugRef{Slug: m.Status.Role}), "the answer's role is the resolved one")
 	roles := []string{}
 	for _, r := range got.Roles {
 		roles = append(roles, r.Slug)
@@ -478,7 +479,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 	var acmeObj orgrbacv1alpha1.Organization
 	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "acme"}, &acmeObj)).To(Succeed())
 	Expect(acme).To(Equal(sdkWOrganization{Object: "organization", ID: org, Name: "Acme Writes", ExternalID: &org,
-		CreatedAt: acmeObj.CreationTimestamp.UTC().Format(timeFormat)}))
+		CreatedAt: acmeObj.CreationTimestamp.UTC().Format(workos.TimeFormat)}))
 	Expect(byID[org]).To(Equal(acme))
 	var byExt sdkWOrganization
 	d.ok(&byExt, "writer", "getOrganizationByExternalId", map[string]any{"externalId": org})
@@ -520,7 +521,7 @@ func runWritesScenario(ctx context.Context, d *sdkDriver, w *writesWorld) {
 		g.Expect(a.OK).To(BeTrue(), "the API serves the new membership: %+v", a.Error)
 	}).WithContext(ctx).Should(Succeed())
 	d.ok(&read, "writer", "getMembership", map[string]any{"id": id})
-	Expect(read.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(timeFormat)))
+	Expect(read.CreatedAt).To(Equal(m.CreationTimestamp.UTC().Format(workos.TimeFormat)))
 
 	By(d.flavor.name + ": updating its role (one slug)")
 	d.ok(&got, "writer", "updateMembership", map[string]any{"id": id, "roleSlug": "admin"})
@@ -761,7 +762,7 @@ func waitServed(ctx context.Context, d *sdkDriver, id, role string) {
 		a := d.do("writer", "getMembership", map[string]any{"id": id})
 		g.Expect(a.OK).To(BeTrue())
 		g.Expect(json.Unmarshal(snakeKeys(a.Value), &got)).To(Succeed())
-		g.Expect(got.Role).To(Equal(&slugRef{Slug: role}))
+		g.Expect(got.Role).To(Equal(&workos.SlugRef{Slug: role}))
 	}).WithContext(ctx).Should(Succeed(), "the API serves %s with role %s", id, role)
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/orgrbac/orgrbac/internal/api/store/storetest"
+	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
 // The membership list holds the active memberships unless statuses asks for
@@ -25,7 +26,7 @@ func TestShapeMembershipListDefaultsToActive(t *testing.T) {
 		{"user_id=u_frank", []string{"frank"}},
 	} {
 		w, _ := serve(s, http.MethodGet, "/user_management/organization_memberships?"+tc.query, "app", "")
-		var l listObject[membershipObject]
+		var l listObject[workos.Membership]
 		if err := json.Unmarshal(w.Body.Bytes(), &l); err != nil || w.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", tc.query, w.Code, w.Body)
 		}
@@ -61,7 +62,7 @@ func TestShapeRoleObjects(t *testing.T) {
 			t.Errorf("%s: %s", tc.target, w.Body)
 		}
 		// The SDKs' decoding of it is unchanged.
-		var r roleObject
+		var r workos.Role
 		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || r.Slug == "" {
 			t.Errorf("%s: decoded %+v, %v", tc.target, r, err)
 		}
@@ -76,13 +77,13 @@ func TestShapeMembershipRoleNeverNull(t *testing.T) {
 	c := contentOf(in)
 	for _, tc := range []struct {
 		name string
-		want *slugRef
+		want *workos.SlugRef
 	}{
-		{"bob", &slugRef{Slug: "org-producer"}},
-		{"alice", &slugRef{Slug: "admin"}},
+		{"bob", &workos.SlugRef{Slug: "org-producer"}},
+		{"alice", &workos.SlugRef{Slug: "admin"}},
 		{"alice-dup", nil}, // no roles: no role
 	} {
-		got := membershipObjectOf(c, c.Membership(tc.name)).Role
+		got := workos.MembershipOf(c, c.Membership(tc.name)).Role
 		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
 			t.Errorf("%s: role %v, want %v", tc.name, got, tc.want)
 		}
@@ -152,26 +153,26 @@ func TestShapeResourceChecks(t *testing.T) {
 func TestShapeRoleAndMembershipObjects(t *testing.T) {
 	c := contentOf(storetest.Sample())
 	acme := c.Organization("org_acme")
-	r := roleObjectOf(acme.RoleBySlug("org-producer"))
-	want := roleObject{Object: "role", ID: "acme-producer", Name: "org-producer", Slug: "org-producer",
+	r := workos.RoleOf(acme.RoleBySlug("org-producer"))
+	want := workos.Role{Object: "role", ID: "acme-producer", Name: "org-producer", Slug: "org-producer",
 		Permissions: []string{"videos:create"}, Type: "OrganizationRole",
 		CreatedAt: "2026-01-02T03:10:05.000Z", UpdatedAt: "2026-01-02T03:10:05.000Z"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("role object %+v, want %+v", r, want)
 	}
-	if got := roleObjectOf(c.EnvironmentRole("editor")); got.Name != "Editor" || got.Type != "EnvironmentRole" {
+	if got := workos.RoleOf(c.EnvironmentRole("editor")); got.Name != "Editor" || got.Type != "EnvironmentRole" {
 		t.Errorf("editor role object %+v", got)
 	}
 
-	mo := membershipObjectOf(c, c.Membership("bob"))
-	wantM := membershipObject{Object: "organization_membership", ID: "bob", UserID: "u_bob", OrganizationID: "org_acme",
-		OrganizationName: "Acme Inc.", Status: "active", Role: &slugRef{Slug: "org-producer"},
-		Roles: []slugRef{{Slug: "org-producer"}, {Slug: "member"}}, CustomAttributes: map[string]string{},
+	mo := workos.MembershipOf(c, c.Membership("bob"))
+	wantM := workos.Membership{Object: "organization_membership", ID: "bob", UserID: "u_bob", OrganizationID: "org_acme",
+		OrganizationName: "Acme Inc.", Status: "active", Role: &workos.SlugRef{Slug: "org-producer"},
+		Roles: []workos.SlugRef{{Slug: "org-producer"}, {Slug: "member"}}, CustomAttributes: map[string]string{},
 		CreatedAt: "2026-01-02T03:15:05.000Z", UpdatedAt: "2026-01-02T03:16:05.000Z"}
 	if !reflect.DeepEqual(mo, wantM) {
 		t.Errorf("membership object\n got %+v\nwant %+v", mo, wantM)
 	}
-	if got := membershipObjectOf(c, c.Membership("carol")).Status; got != "inactive" {
+	if got := workos.MembershipOf(c, c.Membership("carol")).Status; got != "inactive" {
 		t.Errorf("carol's status %q, want inactive", got)
 	}
 }
