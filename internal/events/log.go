@@ -1,0 +1,90 @@
+// Package events keeps each environment's change-event log: WorkOS-shaped
+// events (organization_membership.*, role.*, organization_role.*,
+// permission.*, organization.*) derived by the leader from the decision
+// API's read model and stored through the API server in EventSegments
+// (docs/events.md). This file holds the log's formats and how anyone reads
+// it; the emitter (the only writer) and retention are beside it.
+package events
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// IDPrefix starts every event id.
+const IDPrefix = "event_"
+
+// ID is the id of the event with sequence number seq emitted at t: `event_`
+// and a ULID whose time is t (milliseconds) and whose entropy is seq. The
+// emitter never lets t go back, so ids sort as sequence numbers do.
+func ID(seq int64, t time.Time) string {
+	var entropy [10]byte
+	binary.BigEndian.PutUint64(entropy[2:], uint64(seq)) //nolint:gosec // seq counts from 1
+	var id ulid.ULID
+	if err := id.SetTime(ulid.Timestamp(t)); err != nil {
+		panic(fmt.Sprintf("event time %v out of the ULID range", t)) // years 1970-10889
+	}
+	if err := id.SetEntropy(entropy[:]); err != nil {
+		panic(err) // 10 bytes: cannot fail
+	}
+	return IDPrefix + id.String()
+}
+
+// SegmentName is the name of the Events segment whose first event has
+// sequence number first; names sort as their sequence numbers.
+func SegmentName(first int64) string { return fmt.Sprintf("events-%012d", first) }
+
+// CheckpointName is the name of part part of the checkpoint through sequence
+// number through.
+func CheckpointName(through int64, part int32) string {
+	return fmt.Sprintf("events-checkpoint-%012d-%04d", through, part)
+}
+
+// Read returns the stored events of namespace ns, in emission order, from r
+// (the manager's cache, or the API server). The returned events share the
+// segments' memory when r does (client.UnsafeDisableDeepCopy): callers must
+// not change them.
+func Read(ctx context.Context, r client.Reader, ns string) ([]orgrbacv1alpha1.StoredEvent, error) {
+	var segs orgrbacv1alpha1.EventSegmentList
+	if err := r.List(ctx, &segs, client.InNamespace(ns),
+		client.MatchingLabels{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentEvents)},
+		client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the event segments of %s: %w", ns, err)
+	}
+	items := segs.Items
+	slices.SortFunc(items, func(a, b orgrbacv1alpha1.EventSegment) int { return cmpFirst(&a, &b) })
+	n := 0
+	for i := range items {
+		n += len(items[i].Spec.Events)
+	}
+	out := make([]orgrbacv1alpha1.StoredEvent, 0, n)
+	for i := range items {
+		out = append(out, items[i].Spec.Events...)
+	}
+	return out, nil
+}
+
+func first(s *orgrbacv1alpha1.EventSegment) int64 {
+	if s.Spec.First == nil {
+		return 0
+	}
+	return *s.Spec.First
+}
+
+func cmpFirst(a, b *orgrbacv1alpha1.EventSegment) int {
+	switch fa, fb := first(a), first(b); {
+	case fa < fb:
+		return -1
+	case fa > fb:
+		return 1
+	}
+	return 0
+}
