@@ -39,3 +39,15 @@ package controller
 // (config/rbac/api_server_role.yaml): each write only after a
 // SubjectAccessReview grants the caller the same verb.
 // +kubebuilder:rbac:groups=orgrbac.dev,resources=memberships;organizationroles,verbs=create;update;delete
+//
+// The change-event log (internal/events, docs/events.md): the leader appends
+// EventSegments, and prunes them by retention; every replica reads them for
+// GET /events. Permissions are read for their events.
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=eventsegments,verbs=get;list;watch;create;update;delete
+//
+// Webhook deliveries (internal/webhooks): the endpoints and their progress.
+// No Secrets: each endpoint's signing secret is read by name (uncached) only
+// where the namespace's owner granted it, by binding the ClusterRole
+// orgrbac-webhook-secret-reader to the manager (docs/events.md).
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=webhookendpoints,verbs=get;list;watch
+// +kubebuilder:rbac:groups=orgrbac.dev,resources=webhookendpoints/status,verbs=get;update;patch

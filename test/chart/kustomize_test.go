@@ -80,7 +80,7 @@ func TestSameAsKustomize(t *testing.T) {
 
 	t.Run("RBAC", func(t *testing.T) {
 		for _, name := range []string{"orgrbac-manager-role", "orgrbac-api-caller", "orgrbac-metrics-reader", "orgrbac-webhook-cert-rotation",
-			"orgrbac-api-reader", "orgrbac-api-writer", "orgrbac-api-token-minter", "orgrbac-admin", "orgrbac-editor", "orgrbac-viewer"} {
+			"orgrbac-api-reader", "orgrbac-api-writer", "orgrbac-api-token-minter", "orgrbac-webhook-secret-reader", "orgrbac-admin", "orgrbac-editor", "orgrbac-viewer"} {
 			k := decode[rbacv1.ClusterRole](t, kust.get(t, "ClusterRole", name))
 			c := decode[rbacv1.ClusterRole](t, chart.get(t, "ClusterRole", name))
 			wantRules(t, "ClusterRole "+name, c.Rules, k.Rules)

@@ -530,9 +530,9 @@ func wantNoFlag(t *testing.T, args []string, name string) {
 }
 
 var crdNames = []string{
-	"environments.orgrbac.dev", "groupmappings.orgrbac.dev", "memberships.orgrbac.dev",
+	"environments.orgrbac.dev", "eventsegments.orgrbac.dev", "groupmappings.orgrbac.dev", "memberships.orgrbac.dev",
 	"organizationroles.orgrbac.dev", "organizations.orgrbac.dev", "permissions.orgrbac.dev",
-	"roles.orgrbac.dev",
+	"roles.orgrbac.dev", "webhookendpoints.orgrbac.dev",
 }
 
 // checkRotation: the manager rotates its own certificate, as in config/default.
