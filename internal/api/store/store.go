@@ -53,6 +53,11 @@ type Store struct {
 	wake    chan struct{}
 
 	ready atomic.Bool
+
+	subsMu sync.Mutex
+	// subs are called with a namespace after each applied batch that changed
+	// its content (Subscribe).
+	subs []func(ns string)
 }
 
 // pending are the changes of one namespace not applied yet.
@@ -332,7 +337,8 @@ func (x *Store) apply(ctx context.Context, ns string, p *pending) error {
 		}
 	}
 	e := x.env(ns)
-	if e.update(st, published, p.members) {
+	changed := e.update(st, published, p.members)
+	if changed {
 		indexUpdatesTotal.Inc()
 	}
 	if e.empty() {
@@ -345,7 +351,46 @@ func (x *Store) apply(ctx context.Context, ns string, p *pending) error {
 		x.mu.Unlock()
 	}
 	indexRebuildDuration.Observe(x.clock.Since(start).Seconds())
+	if changed {
+		x.notify(ns)
+	}
 	return nil
+}
+
+// Subscribe registers f, which the writer calls with the namespace of every
+// applied batch that changed that namespace's content (after the change is
+// visible to EnvIndex.Read), including the batch that empties it. f runs on
+// the writer's goroutine: it must return at once (record the namespace, wake
+// a worker). Subscribers registered after a change do not see it: read the
+// content once after subscribing.
+func (x *Store) Subscribe(f func(ns string)) {
+	x.subsMu.Lock()
+	defer x.subsMu.Unlock()
+	x.subs = append(x.subs, f)
+}
+
+// notify calls the subscribers with ns.
+func (x *Store) notify(ns string) {
+	x.subsMu.Lock()
+	subs := x.subs
+	x.subsMu.Unlock()
+	for _, f := range subs {
+		f(ns)
+	}
+}
+
+// Namespaces returns the namespaces whose content is not empty, sorted.
+func (x *Store) Namespaces() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make([]string, 0, len(x.envs))
+	for ns, e := range x.envs {
+		if !e.empty() {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // env returns the EnvIndex of ns, creating it (only the writer calls it).
@@ -387,7 +432,9 @@ func (x *Store) Load(ns string, objs model.Objects, members []orgrbacv1alpha1.Me
 	for i := range members {
 		changed[members[i].Name] = &members[i]
 	}
-	x.env(ns).update(buildStructure(&objs), revision, changed)
+	if x.env(ns).update(buildStructure(&objs), revision, changed) {
+		x.notify(ns)
+	}
 	x.ready.Store(true)
 }
 

@@ -177,3 +177,46 @@ func BenchmarkIndexApplyStatusChange100k(b *testing.B) {
 		}
 	}
 }
+
+// The writer tells subscribers which namespaces a batch changed, once the
+// change is readable, and only when it changed something.
+func TestSubscribersSeeChangedNamespaces(t *testing.T) {
+	x := New(nil, clocktesting.NewFakeClock(storetest.T0), logr.Discard())
+	var got []string
+	x.Subscribe(func(ns string) {
+		got = append(got, ns)
+		if ns == "videos" && len(x.Get(ns).c.Memberships()) == 0 && len(got) == 1 {
+			t.Error("notified before the change was readable")
+		}
+	})
+	in := storetest.Sample()
+	for i := range in.Memberships {
+		x.memberChanged("videos", in.Memberships[i].Name, &in.Memberships[i])
+	}
+	if err := x.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"videos"}) || !slices.Equal(x.Namespaces(), []string{"videos"}) {
+		t.Fatalf("notified %v, namespaces %v; want [videos] both", got, x.Namespaces())
+	}
+	// The same states again change nothing: no notification.
+	for i := range in.Memberships {
+		x.memberChanged("videos", in.Memberships[i].Name, &in.Memberships[i])
+	}
+	if err := x.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Errorf("an unchanged batch notified: %v", got)
+	}
+	// Emptying the namespace notifies, and forgets it.
+	for i := range in.Memberships {
+		x.memberChanged("videos", in.Memberships[i].Name, nil)
+	}
+	if err := x.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(x.Namespaces()) != 0 {
+		t.Errorf("after emptying: notified %v, namespaces %v", got, x.Namespaces())
+	}
+}
