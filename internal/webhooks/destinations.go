@@ -1,0 +1,186 @@
+package webhooks
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Destinations is the policy of --webhook-destinations: which addresses the
+// manager may connect to for a delivery. It is checked on every address the
+// dialer connects to (net.Dialer.Control, after name resolution), so a name
+// that resolves elsewhere later (DNS rebinding) cannot bypass it.
+//
+// The flag is a comma-separated list of entries:
+//
+//	any             every address
+//	cluster         the private ranges 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7
+//	<CIDR> or <IP>  that range or address, e.g. 10.96.0.0/12, 2001:db8::/32, 192.0.2.7
+//	<host name>     that URL host, e.g. hooks.example.com
+//	*.<suffix>      URL hosts below suffix, e.g. *.svc.cluster.local
+//
+// Loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, fe80::/10, where
+// cloud metadata services listen), unspecified (0.0.0.0/8, ::), multicast and
+// broadcast addresses are refused whatever the entries say, unless an entry
+// that is a CIDR or IP inside that special range lists the address
+// explicitly: `any` or 0.0.0.0/0 do not open 169.254.169.254, and a host
+// name that resolves to 127.0.0.1 is refused unless 127.0.0.1 is listed.
+type Destinations struct {
+	text     string
+	any      bool
+	prefixes []netip.Prefix
+	names    map[string]bool
+	suffixes []string // each with its leading dot
+}
+
+// clusterRanges are the private ranges of the `cluster` entry.
+var clusterRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("fc00::/7"),
+}
+
+// specialRanges are refused unless an entry within them lists the address.
+var specialRanges = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("255.255.255.255/32"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+// maxEntries bounds the flag's list.
+const maxEntries = 256
+
+// ParseDestinations parses the value of --webhook-destinations.
+func ParseDestinations(s string) (*Destinations, error) {
+	d := &Destinations{text: s, names: map[string]bool{}}
+	entries := strings.Split(s, ",")
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("--webhook-destinations is empty: say any, cluster, or list CIDRs and host names")
+	}
+	if len(entries) > maxEntries {
+		return nil, fmt.Errorf("--webhook-destinations lists %d entries, at most %d", len(entries), maxEntries)
+	}
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		low := strings.ToLower(strings.TrimSuffix(e, "."))
+		switch {
+		case e == "":
+			return nil, errors.New("--webhook-destinations has an empty entry")
+		case low == "any":
+			d.any = true
+		case low == "cluster":
+			d.prefixes = append(d.prefixes, clusterRanges...)
+		case strings.Contains(e, "/"):
+			p, err := netip.ParsePrefix(e)
+			if err != nil {
+				return nil, fmt.Errorf("--webhook-destinations entry %q: %w", e, err)
+			}
+			d.prefixes = append(d.prefixes, unmapPrefix(p.Masked()))
+		case strings.HasPrefix(low, "*."):
+			if !isHostName(low[2:]) {
+				return nil, fmt.Errorf("--webhook-destinations entry %q: not *.<DNS name>", e)
+			}
+			d.suffixes = append(d.suffixes, low[1:])
+		default:
+			if a, err := netip.ParseAddr(e); err == nil {
+				if a.Zone() != "" {
+					return nil, fmt.Errorf("--webhook-destinations entry %q: no zones", e)
+				}
+				a = a.Unmap()
+				d.prefixes = append(d.prefixes, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			if !isHostName(low) {
+				return nil, fmt.Errorf("--webhook-destinations entry %q: not any, cluster, a CIDR, an IP, a host name or *.<suffix>", e)
+			}
+			d.names[low] = true
+		}
+	}
+	return d, nil
+}
+
+// String is the flag's value.
+func (d *Destinations) String() string { return d.text }
+
+// unmapPrefix turns an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) into its IPv4 prefix.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
+}
+
+// isHostName reports whether s is a DNS name: dot-separated labels of
+// letters, digits and inner hyphens (underscores allowed), 1-63 characters
+// each, 253 in all.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// RefusedError is the error of a connection the policy refused.
+type RefusedError struct {
+	Addr netip.Addr
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("address %s is outside --webhook-destinations", e.Addr)
+}
+
+// Allow checks the address ip that a delivery to URL host host (a name or an
+// IP literal) is about to connect to.
+func (d *Destinations) Allow(host string, ip netip.Addr) error {
+	ip = ip.Unmap().WithZone("")
+	for _, r := range specialRanges {
+		if !r.Contains(ip) {
+			continue
+		}
+		for _, p := range d.prefixes {
+			// Explicit: the entry lies inside the special range.
+			if p.Contains(ip) && p.Bits() >= r.Bits() {
+				return nil
+			}
+		}
+		return &RefusedError{Addr: ip}
+	}
+	if d.any {
+		return nil
+	}
+	for _, p := range d.prefixes {
+		if p.Contains(ip) {
+			return nil
+		}
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if _, err := netip.ParseAddr(host); err != nil && host != "" {
+		if d.names[host] {
+			return nil
+		}
+		for _, s := range d.suffixes {
+			if strings.HasSuffix(host, s) {
+				return nil
+			}
+		}
+	}
+	return &RefusedError{Addr: ip}
+}
