@@ -30,7 +30,7 @@ var accessCallers = map[string][]access{
 	"lister":  {mayListMemberships},
 	"getter":  {mayGetMembership},
 	"reader": {mayGetMembership, mayListMemberships, mayGetRole, mayListRoles, mayGetOrgRole, mayListOrgRoles,
-		mayGetOrg, mayListOrgs},
+		mayGetOrg, mayListOrgs, mayListEvents},
 	"roles":    {mayGetRole, mayListRoles},
 	"orgroles": {mayGetOrgRole, mayListOrgRoles},
 	"orgs":     {mayGetOrg, mayListOrgs},
@@ -57,6 +57,7 @@ var routeSamples = map[string]struct{ method, target, body string }{
 	"GET /organizations":                                           {"GET", "/organizations", ""},
 	"GET /organizations/{id}":                                      {"GET", "/organizations/org_acme", ""},
 	"GET /organizations/external_id/{external_id}":                 {"GET", "/organizations/external_id/org_acme", ""},
+	"GET /events": {"GET", "/events?events=organization_membership.created&limit=5", ""},
 	"POST /user_management/organization_memberships": {"POST", "/user_management/organization_memberships",
 		`{"user_id":"u_new","organization_id":"org_acme","role_slug":"member"}`},
 	"PUT /user_management/organization_memberships/{id}": {"PUT", "/user_management/organization_memberships/alice",
@@ -109,7 +110,7 @@ func accessWriteClient(t *testing.T) client.Client {
 // a cached answer about another access.
 func TestRouteAccess(t *testing.T) {
 	// Every caller is denied most routes: the failure budgets must not throttle them.
-	s, rev := newLimitedServer(t, Options{Client: accessWriteClient(t), Tokens: &fakeIssuer{},
+	s, rev := newLimitedServer(t, Options{Client: accessWriteClient(t), Tokens: &fakeIssuer{}, Cache: sampleEventCache(t, 5),
 		AuthCache: AuthCacheOptions{FailureQPS: 1e6, FailureBurst: 1e6, CallerFailureQPS: 1e6, CallerFailureBurst: 1e6}})
 	rev.grants = map[string][]access{}
 	for name, grants := range accessCallers {
@@ -120,19 +121,20 @@ func TestRouteAccess(t *testing.T) {
 	// The expectations, spelled out rather than derived from routeTable.
 	want := map[string][]string{ // route -> the callers answered 2xx
 		"POST /v1/check": {"checker"},
-		"POST /authorization/organization_memberships/{id}/check":                        {"checker"},
-		"GET /v1/organizations/{org}/memberships/{user}":                                 {"getter", "reader"},
-		"GET /v1/organizations/{org}/permissions/{permission}/members":                   {"lister", "reader"},
-		"GET /user_management/organization_memberships":                                  {"lister", "reader"},
-		"GET /user_management/organization_memberships/{id}":                             {"getter", "reader"},
-		"GET /authorization/roles":                                                       {"reader", "roles"},
-		"GET /authorization/roles/{slug}":                                                {"reader", "roles"},
-		"GET /authorization/organizations/{id}/roles":                                    {"reader"},
-		"GET /authorization/organizations/{id}/roles/{slug}":                             {"reader"},
-		"GET /organizations/{id}/roles":                                                  {"reader"},
-		"GET /organizations":                                                             {"orgs", "reader"},
-		"GET /organizations/{id}":                                                        {"orgs", "reader"},
-		"GET /organizations/external_id/{external_id}":                                   {"orgs", "reader"},
+		"POST /authorization/organization_memberships/{id}/check":      {"checker"},
+		"GET /v1/organizations/{org}/memberships/{user}":               {"getter", "reader"},
+		"GET /v1/organizations/{org}/permissions/{permission}/members": {"lister", "reader"},
+		"GET /user_management/organization_memberships":                {"lister", "reader"},
+		"GET /user_management/organization_memberships/{id}":           {"getter", "reader"},
+		"GET /authorization/roles":                                     {"reader", "roles"},
+		"GET /authorization/roles/{slug}":                              {"reader", "roles"},
+		"GET /authorization/organizations/{id}/roles":                  {"reader"},
+		"GET /authorization/organizations/{id}/roles/{slug}":           {"reader"},
+		"GET /organizations/{id}/roles":                                {"reader"},
+		"GET /organizations":                                           {"orgs", "reader"},
+		"GET /organizations/{id}":                                      {"orgs", "reader"},
+		"GET /organizations/external_id/{external_id}":                 {"orgs", "reader"},
+		"GET /events": {"reader"},
 		"POST /user_management/organization_memberships":                                 {"writer"},
 		"PUT /user_management/organization_memberships/{id}":                             {"writer"},
 		"DELETE /user_management/organization_memberships/{id}":                          {"writer"},

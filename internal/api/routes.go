@@ -38,6 +38,10 @@ const (
 	// trusted callers, such as an application's login service, that may mint
 	// a token for any member.
 	AccessTokenResource = "accesstokens"
+	// EventResource is the virtual resource that authorizes reading the
+	// environment's change events (GET /events): nothing stores it (the log is
+	// in EventSegments, which callers never read), RBAC grants it (list).
+	EventResource = "events"
 )
 
 // access is one verb on one resource of CheckGroup.
@@ -57,6 +61,7 @@ var (
 	mayListOrgRoles    = access{"list", OrganizationRoleResource}
 	mayGetOrg          = access{"get", OrganizationResource}
 	mayListOrgs        = access{"list", OrganizationResource}
+	mayListEvents      = access{"list", EventResource}
 	// Writes need the verb kubectl would need for the same write: the API
 	// never writes what its caller could not write itself.
 	mayCreateMembership = access{"create", MembershipResource}
@@ -104,6 +109,10 @@ var routeTable = []route{
 	{"GET /organizations", []access{mayListOrgs}, (*Server).listOrganizations},
 	{"GET /organizations/{id}", []access{mayGetOrg}, (*Server).getOrganization},
 	{"GET /organizations/external_id/{external_id}", []access{mayGetOrg}, (*Server).getOrganizationByExternalID},
+
+	// The change events (workos_events.go): every change of the objects the
+	// reads above serve, with the objects, so a read of its own.
+	{"GET /events", []access{mayListEvents}, (*Server).listEvents},
 
 	// Membership writes (workos_membership_writes.go): each is a write of a
 	// Membership object, with the verb kubectl would need for it.
