@@ -1,0 +1,287 @@
+package webhooks
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// The header parses as both SDKs parse it (split on ",", then "="), and v1 is
+// the HMAC recomputed here independently.
+func TestSignature(t *testing.T) {
+	for _, tc := range []struct {
+		secret, body string
+		at           time.Time
+	}{
+		{"whsec_test", `{"object":"event"}`, time.UnixMilli(1700000000123)},
+		{"", `{}`, time.UnixMilli(1)},
+		{"ü-secret=,", `{"a":"b,c=d"}`, time.UnixMilli(1999999999999)},
+	} {
+		h := Signature([]byte(tc.secret), tc.at, []byte(tc.body))
+		parts := strings.Split(h, ",")
+		if len(parts) != 2 {
+			t.Fatalf("%q: %d parts", h, len(parts))
+		}
+		ts, ok1 := strings.CutPrefix(strings.TrimSpace(parts[0]), "t=")
+		v1, ok2 := strings.CutPrefix(strings.TrimSpace(parts[1]), "v1=")
+		if !ok1 || !ok2 || !strings.HasPrefix(parts[1], " v1=") {
+			t.Fatalf("header %q is not `t=<ms>, v1=<hex>`", h)
+		}
+		if want := strconv.FormatInt(tc.at.UnixMilli(), 10); ts != want {
+			t.Errorf("t = %s, want %s", ts, want)
+		}
+		mac := hmac.New(sha256.New, []byte(tc.secret))
+		mac.Write([]byte(ts + "." + tc.body))
+		if want := hex.EncodeToString(mac.Sum(nil)); v1 != want {
+			t.Errorf("v1 = %s, want %s", v1, want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		n      int32
+		jitter float64
+		want   time.Duration
+	}{
+		{1, 0, time.Second},
+		{2, 0, 2 * time.Second},
+		{3, 0, 4 * time.Second},
+		{9, 0, 256 * time.Second},
+		{10, 0, 5 * time.Minute},
+		{1000, 0, 5 * time.Minute},
+		{1, 0.5, 900 * time.Millisecond},
+		{10, 0.999999, 0},       // checked as a range below
+		{3, 1, 4 * time.Second}, // out of range: no jitter
+		{3, -1, 4 * time.Second},
+	} {
+		got := backoff(tc.n, time.Second, 5*time.Minute, tc.jitter)
+		if tc.n == 10 && tc.jitter > 0.9 {
+			// Up to a fifth off the cap.
+			if got < 4*time.Minute || got > 5*time.Minute {
+				t.Errorf("backoff(%d, %v) = %v, want within [4m, 5m]", tc.n, tc.jitter, got)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("backoff(%d, %v) = %v, want %v", tc.n, tc.jitter, got, tc.want)
+		}
+	}
+}
+
+// jsJSON's output is what JSON.stringify(JSON.parse(in)) prints (the expected
+// values were produced with node).
+func TestJSJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a": 1, "b": [true, false, null]}`:                              `{"a":1,"b":[true,false,null]}`,
+		`{"html":"<a href=\"x\">&amp;</a>"}`:                              `{"html":"<a href=\"x\">&amp;</a>"}`,
+		`"\u003c\u0026\u003e"`:                                            `"<&>"`,
+		`"\u2028\u2029\u00e9é\u007f"`:                                     "\"\u2028\u2029éé\u007f\"",
+		`"\b\f\n\r\t\u0000\u001f\/\\"`:                                    `"\b\f\n\r\t\u0000\u001f/\\"`,
+		`[1.0, 1e2, 1E21, 1e-7, 0.000001, -0, -0.0, 1.5]`:                 `[1,100,1e+21,1e-7,0.000001,0,0,1.5]`,
+		`[123456789012345678901234, 0.1, 1e400, -1e400]`:                  `[1.2345678901234569e+23,0.1,null,null]`,
+		`[100000000000000000000, 1e20, 12345e-10]`:                        `[100000000000000000000,100000000000000000000,0.0000012345]`,
+		`{"b":1,"10":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}`: `{"2":4,"10":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}`,
+		`{"a":1,"b":2,"a":3}`:                                             `{"a":3,"b":2}`,
+		`{}`:                                                              `{}`,
+		`[]`:                                                              `[]`,
+		`{"x":{"y":[{"z":"\ud83d\ude00"}]}}`:                              `{"x":{"y":[{"z":"😀"}]}}`,
+	} {
+		got, err := jsJSON([]byte(in))
+		if err != nil {
+			t.Errorf("jsJSON(%s): %v", in, err)
+			continue
+		}
+		if string(got) != want {
+			t.Errorf("jsJSON(%s) = %s, want %s", in, got, want)
+		}
+		// A fixed point.
+		again, err := jsJSON(got)
+		if err != nil || string(again) != string(got) {
+			t.Errorf("jsJSON is not idempotent on %s: %s, %v", got, again, err)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"a":}`, `[1,]`, `{} {}`, `nul`, strings.Repeat("[", 2000) + strings.Repeat("]", 2000)} {
+		if _, err := jsJSON([]byte(bad)); err == nil {
+			t.Errorf("jsJSON(%.40s) accepted", bad)
+		}
+	}
+}
+
+func TestBody(t *testing.T) {
+	e := orgrbacv1alpha1.StoredEvent{ID: "event_01J", Event: "organization.updated", CreatedAtMillis: 1700000000123,
+		Data: runtime.RawExtension{Raw: []byte(`{"name":"A & <B>","id":"org_1","domains":[]}`)}}
+	got, err := Body(&e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"object":"event","id":"event_01J","event":"organization.updated",` +
+		`"data":{"name":"A & <B>","id":"org_1","domains":[]},"created_at":"2023-11-14T22:13:20.123Z"}`
+	if string(got) != want {
+		t.Errorf("Body = %s\nwant   %s", got, want)
+	}
+}
+
+func TestPendingEvents(t *testing.T) {
+	ev := func(id, typ string, at int64) orgrbacv1alpha1.StoredEvent {
+		return orgrbacv1alpha1.StoredEvent{ID: id, Event: typ, CreatedAtMillis: at}
+	}
+	log := []orgrbacv1alpha1.StoredEvent{
+		ev("event_01", "role.created", 1000), ev("event_02", "organization.updated", 2000),
+		ev("event_03", "role.updated", 3000), ev("event_04", "role.created", 3000),
+	}
+	ids := func(es []orgrbacv1alpha1.StoredEvent) string {
+		var s []string
+		for _, e := range es {
+			s = append(s, e.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	for _, tc := range []struct {
+		cursor string
+		since  int64
+		filter []string
+		want   string
+	}{
+		{"", 0, nil, "event_01,event_02,event_03,event_04"},
+		{"", 2500, nil, "event_03,event_04"},
+		{"", 9999, nil, ""},
+		{"event_02", 0, nil, "event_03,event_04"},
+		{"event_02", 9999, nil, "event_03,event_04"}, // the cursor wins over the creation time
+		{"event_025", 0, nil, "event_03,event_04"},   // a pruned cursor still places
+		{"event_00", 0, nil, "event_01,event_02,event_03,event_04"},
+		{"event_04", 0, nil, ""},
+		{"", 0, []string{"role.created"}, "event_01,event_04"},
+		{"event_01", 0, []string{"role.created", "organization.updated"}, "event_02,event_04"},
+		{"", 0, []string{"permission.deleted"}, ""},
+	} {
+		if got := ids(pendingEvents(log, tc.cursor, tc.since, tc.filter)); got != tc.want {
+			t.Errorf("pendingEvents(%q, %d, %v) = %s, want %s", tc.cursor, tc.since, tc.filter, got, tc.want)
+		}
+	}
+}
+
+func TestDestinations(t *testing.T) {
+	type check struct {
+		host, ip string
+		allow    bool
+	}
+	for _, tc := range []struct {
+		policy string
+		checks []check
+	}{
+		{"any", []check{
+			{"example.com", "93.184.216.34", true}, {"x", "10.1.2.3", true}, {"x", "2001:db8::1", true},
+			{"x", "127.0.0.1", false}, {"localhost", "::1", false}, {"x", "169.254.169.254", false},
+			{"x", "fe80::1", false}, {"x", "0.0.0.0", false}, {"x", "::", false}, {"x", "224.0.0.1", false},
+			{"x", "255.255.255.255", false}, {"x", "::ffff:169.254.169.254", false}, {"x", "::ffff:127.0.0.1", false},
+		}},
+		{"cluster", []check{
+			{"a.svc", "10.96.0.1", true}, {"a", "172.16.0.1", true}, {"a", "172.31.255.255", true},
+			{"a", "172.32.0.1", false}, {"a", "192.168.1.1", true}, {"a", "fd00::1", true},
+			{"a", "8.8.8.8", false}, {"a", "127.0.0.1", false}, {"a", "169.254.169.254", false},
+			{"a", "::ffff:10.0.0.1", true},
+		}},
+		{"cluster,127.0.0.1", []check{
+			{"localhost", "127.0.0.1", true}, {"localhost", "127.0.0.2", false}, {"a", "10.0.0.1", true},
+		}},
+		{"0.0.0.0/0,::/0", []check{
+			{"a", "8.8.8.8", true}, {"a", "127.0.0.1", false}, {"a", "169.254.169.254", false}, {"a", "2001:db8::1", true},
+		}},
+		{"169.254.169.254/32", []check{
+			{"metadata", "169.254.169.254", true}, {"metadata", "169.254.169.253", false},
+		}},
+		{"hooks.example.com, *.svc.cluster.local", []check{
+			{"hooks.example.com", "93.184.216.34", true}, {"HOOKS.example.com.", "93.184.216.34", true},
+			{"a.hooks.example.com", "93.184.216.34", false}, {"x.ns.svc.cluster.local", "10.0.0.1", true},
+			{"svc.cluster.local", "10.0.0.1", false}, {"evil.com", "93.184.216.34", false},
+			// A name that resolves to a special address is still refused (DNS rebinding).
+			{"hooks.example.com", "169.254.169.254", false}, {"hooks.example.com", "127.0.0.1", false},
+			// An IP-literal host never matches a name entry.
+			{"93.184.216.34", "93.184.216.34", false},
+		}},
+		{"10.0.0.0/8,2001:db8::/32", []check{
+			{"a", "10.255.0.1", true}, {"a", "11.0.0.1", false}, {"a", "2001:db8:1::1", true}, {"a", "2001:db9::1", false},
+		}},
+	} {
+		d, err := ParseDestinations(tc.policy)
+		if err != nil {
+			t.Fatalf("ParseDestinations(%q): %v", tc.policy, err)
+		}
+		for _, c := range tc.checks {
+			err := d.Allow(c.host, netip.MustParseAddr(c.ip))
+			var refused *RefusedError
+			if err != nil && !errors.As(err, &refused) {
+				t.Errorf("%q: Allow(%s, %s): %v is not a RefusedError", tc.policy, c.host, c.ip, err)
+			}
+			if (err == nil) != c.allow {
+				t.Errorf("%q: Allow(%s, %s) = %v, want allowed %v", tc.policy, c.host, c.ip, err, c.allow)
+			}
+		}
+	}
+	for _, bad := range []string{"", " ", "any,", ",cluster", "10.0.0.0/33", "10.0.0.1/8/2", "fe80::1%eth0",
+		"*.", "*", "a..b", "-a.com", "a_b c", "http://x", "*.*.com", strings.Repeat("a", 64) + ".com",
+		strings.Repeat("a,", 300) + "a"} {
+		if _, err := ParseDestinations(bad); err == nil {
+			t.Errorf("ParseDestinations(%q) accepted", bad)
+		}
+	}
+}
+
+// Whatever the flag says, parsing never panics and a parsed policy never
+// opens a link-local or loopback address that no entry within that range lists.
+func FuzzParseDestinations(f *testing.F) {
+	for _, s := range []string{"any", "cluster", "cluster,127.0.0.1", "10.0.0.0/8,*.svc", "hooks.example.com",
+		"::ffff:169.254.0.0/112", "0.0.0.0/0", "169.254.0.0/15", "fe80::/9,::/0", "127.0.0.0/7"} {
+		f.Add(s)
+	}
+	probes := []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("127.0.0.1"),
+		netip.MustParseAddr("fe80::1"), netip.MustParseAddr("::ffff:169.254.169.254"), netip.MustParseAddr("0.0.0.0")}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDestinations(s)
+		if err != nil {
+			return
+		}
+		if d.String() != s {
+			t.Errorf("String() = %q, want %q", d.String(), s)
+		}
+		for _, ip := range probes {
+			if d.Allow("metadata.google.internal", ip) != nil {
+				continue
+			}
+			// Allowed: some entry must be an explicit CIDR within the special range.
+			explicit := false
+			for _, e := range strings.Split(s, ",") {
+				e = strings.TrimSpace(e)
+				p, err := netip.ParsePrefix(e)
+				if err != nil {
+					a, err := netip.ParseAddr(e)
+					if err != nil {
+						continue
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				p = unmapPrefix(p.Masked())
+				u := ip.Unmap()
+				for _, r := range specialRanges {
+					if r.Contains(u) && p.Contains(u) && p.Bits() >= r.Bits() {
+						explicit = true
+					}
+				}
+			}
+			if !explicit {
+				t.Errorf("policy %q opens %s without listing it", s, ip)
+			}
+		}
+	})
+}
