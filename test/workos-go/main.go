@@ -17,6 +17,9 @@
 // {"ok": true, "value": ...} with what the SDK returned, encoded with the SDK's
 // own JSON field names, or {"ok": false, "error": {...}} with the SDK's error
 // (its Go type, the HTTP status and WorkOS code it carries).
+//
+// `workos-go receive` is instead a webhook receiver verifying deliveries with
+// the SDK's WebhookVerifier (receive.go), for internal/webhooks' envtest suite.
 package main
 
 import (
@@ -56,6 +59,7 @@ type args struct {
 	// Organization and User are the body of POST /v1/tokens.
 	Organization string `json:"organization"`
 	User         string `json:"user"`
+	eventArgs           // listEvents (events.go)
 }
 
 type command struct {
@@ -86,6 +90,13 @@ type driver struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "receive" {
+		if err := receive(os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "workos-go receive:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "workos-go:", err)
 		os.Exit(1)
@@ -291,7 +302,7 @@ func (d *driver) do(ctx context.Context, cmd command) (any, error) {
 	case "mintToken":
 		return d.mint(ctx, cmd.As, a)
 	}
-	return nil, fmt.Errorf("unknown operation %q", cmd.Op)
+	return d.moreOps(ctx, c, cmd)
 }
 
 // all drains an SDK iterator (it follows list_metadata.after by itself).
