@@ -1,0 +1,315 @@
+//go:build envtest
+
+package webhooks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/events"
+	"github.com/orgrbac/orgrbac/internal/testenv"
+	"github.com/orgrbac/orgrbac/internal/workos"
+)
+
+var (
+	env *testenv.Env
+	k8s client.Client
+	// stopManager stops the running manager and waits for it to exit.
+	stopManager func()
+	// sdkDir is the npm prefix of the pinned @workos-inc/node; goReceiver the
+	// built test/workos-go binary.
+	sdkDir, sdkVersion, goReceiver string
+)
+
+// suitePolicy opens the receivers' loopback address only: 127.0.0.2 stays refused.
+const suitePolicy = "cluster,127.0.0.1"
+
+func TestWebhooks(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Webhook delivery suite")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	EnforceDefaultTimeoutsWhenUsingContexts()
+	SetDefaultEventuallyTimeout(45 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+
+	sdkVersion = npmVersion("@workos-inc/node")
+	sdkDir = installNPM(ctx, "@workos-inc/node", sdkVersion)
+	goReceiver = buildGoReceiver(ctx)
+
+	var err error
+	env, err = testenv.Start(testenv.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	k8s = env.Client
+	stopManager = startManager()
+	DeferCleanup(func() { stopManager() })
+}, NodeTimeout(5*time.Minute))
+
+// startManager starts a manager running the deliveries, as cmd/main.go does.
+func startManager() func() {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
+	Expect(err).NotTo(HaveOccurred())
+	policy, err := ParseDestinations(suitePolicy)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(Setup(mgr, Options{Destinations: policy})).To(Succeed())
+	stop := testenv.StartManager(context.Background(), mgr)
+	return func() { Expect(stop()).To(Succeed(), "the manager stopped") }
+}
+
+// npmVersion reads the pinned version of a dependency of test/workos-sdk/package.json.
+func npmVersion(name string) string {
+	GinkgoHelper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "test", "workos-sdk", "package.json"))
+	Expect(err).NotTo(HaveOccurred())
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	Expect(json.Unmarshal(data, &pkg)).To(Succeed())
+	v := pkg.Dependencies[name]
+	Expect(v).To(MatchRegexp(`^\d+\.\d+\.\d+$`), "%s is pinned exactly", name)
+	return v
+}
+
+// installNPM installs name@version into its own prefix of the cache
+// ~/.cache/orgrbac/npm (once, shared with internal/api's suites) and returns it.
+func installNPM(ctx context.Context, name, version string) string {
+	GinkgoHelper()
+	for _, tool := range []string{"node", "npm"} {
+		_, err := exec.LookPath(tool)
+		Expect(err).NotTo(HaveOccurred(), "the webhook suite needs %s (Node.js 20.15 or later) on the PATH", tool)
+	}
+	root := os.Getenv("ORGRBAC_CACHE")
+	if root == "" {
+		if x := os.Getenv("XDG_CACHE_HOME"); x != "" {
+			root = filepath.Join(x, "orgrbac")
+		} else {
+			home, err := os.UserHomeDir()
+			Expect(err).NotTo(HaveOccurred())
+			root = filepath.Join(home, ".cache", "orgrbac")
+		}
+	}
+	dirName := strings.NewReplacer("@workos-inc/node", "workos-node", "@", "", "/", "-").Replace(name) + "-" + version
+	dir := filepath.Join(root, "npm", dirName)
+	installed := func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
+		var pkg struct {
+			Version string `json:"version"`
+		}
+		return err == nil && json.Unmarshal(data, &pkg) == nil && pkg.Version == version
+	}
+	if installed() {
+		return dir
+	}
+	Expect(os.MkdirAll(filepath.Dir(dir), 0o755)).To(Succeed())
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".install-")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = os.RemoveAll(tmp) }()
+	out, err := exec.CommandContext(ctx, "npm", "install", "--prefix", tmp, "--no-audit", "--no-fund",
+		"--loglevel=error", name+"@"+version).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "installing %s@%s from npm failed:\n%s", name, version, out)
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) && !installed() {
+		Expect(err).NotTo(HaveOccurred(), "moving %s into %s", name, dir)
+	}
+	Expect(installed()).To(BeTrue(), "%s@%s is in %s", name, version, dir)
+	return dir
+}
+
+// buildGoReceiver builds test/workos-go (its receive mode is the Go SDK's receiver).
+func buildGoReceiver(ctx context.Context) string {
+	GinkgoHelper()
+	bin := filepath.Join(GinkgoT().TempDir(), "workos-go")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "..", "test", "workos-go")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly -buildvcs=false", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "building test/workos-go:\n%s", out)
+	return bin
+}
+
+// receiver is a running receiver process of one SDK.
+type receiver struct {
+	sdk  string
+	port int
+}
+
+type receiverStats struct {
+	SDKVersion string   `json:"sdkVersion"`
+	Received   int      `json:"received"`
+	Verified   int      `json:"verified"`
+	Rejected   int      `json:"rejected"`
+	Failed     int      `json:"failed"`
+	IDs        []string `json:"ids"`
+}
+
+// startReceiver starts the receiver of sdk ("node" or "go") with the signing
+// secret, failing the first failFirst deliveries; it is stopped at the spec's end.
+func startReceiver(sdk, secret string, failFirst int) *receiver {
+	GinkgoHelper()
+	var cmd *exec.Cmd
+	switch sdk {
+	case "node":
+		cmd = exec.Command("node", filepath.Join("..", "..", "test", "workos-sdk", "receiver.mjs"))
+		cmd.Env = append(os.Environ(), "WORKOS_SDK_DIR="+sdkDir)
+	case "go":
+		cmd = exec.Command(goReceiver, "receive")
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "WEBHOOK_SECRET="+secret, fmt.Sprintf("FAIL_FIRST=%d", failFirst), "RECEIVER_PORT=0")
+	cmd.Stderr = GinkgoWriter
+	stdout, err := cmd.StdoutPipe()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	Expect(err).NotTo(HaveOccurred(), "the %s receiver printed its port", sdk)
+	var p struct {
+		Port int `json:"port"`
+	}
+	Expect(json.Unmarshal([]byte(line), &p)).To(Succeed())
+	return &receiver{sdk: sdk, port: p.Port}
+}
+
+func (r *receiver) url() string { return fmt.Sprintf("http://127.0.0.1:%d/hooks/orgrbac", r.port) }
+
+func (r *receiver) stats(g Gomega) receiverStats {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", r.port)) //nolint:noctx // loopback, short
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	var s receiverStats
+	g.Expect(json.NewDecoder(resp.Body).Decode(&s)).To(Succeed())
+	return s
+}
+
+// newNamespace creates a namespace (an environment) for one spec.
+func newNamespace(ctx context.Context) string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "hooks-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+func createSecret(ctx context.Context, ns, name, key, value string) {
+	GinkgoHelper()
+	Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Data: map[string][]byte{key: []byte(value)}})).To(Succeed())
+}
+
+func createEndpoint(ctx context.Context, ns, name, url, secret string, change ...func(*orgrbacv1alpha1.WebhookEndpoint)) {
+	GinkgoHelper()
+	ep := &orgrbacv1alpha1.WebhookEndpoint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: orgrbacv1alpha1.WebhookEndpointSpec{URL: url, SecretRef: orgrbacv1alpha1.SecretKeyReference{Name: secret}}}
+	for _, c := range change {
+		c(ep)
+	}
+	Expect(k8s.Create(ctx, ep)).To(Succeed())
+}
+
+func endpoint(ctx context.Context, g Gomega, ns, name string) *orgrbacv1alpha1.WebhookEndpoint {
+	ep := &orgrbacv1alpha1.WebhookEndpoint{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ep)).To(Succeed())
+	return ep
+}
+
+func ready(ep *orgrbacv1alpha1.WebhookEndpoint) metav1.Condition {
+	for _, c := range ep.Status.Conditions {
+		if c.Type == orgrbacv1alpha1.ConditionReady {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+// emitter writes Events segments as internal/events' emitter would: ids in
+// emission order, sequence numbers from 1 without gaps.
+type emitter struct {
+	ns   string
+	next int64
+	ids  []string
+}
+
+// emit writes one segment of n events created at (or, with age, before) now.
+// The data are WorkOS objects as the decision API serves them, with names
+// that Go's encoding would escape and JavaScript's not.
+func (e *emitter) emit(ctx context.Context, n int, age time.Duration) []string {
+	GinkgoHelper()
+	first := e.next + 1
+	var out []string
+	evs := make([]orgrbacv1alpha1.StoredEvent, 0, n)
+	for i := range n {
+		seq := first + int64(i)
+		at := time.Now().Add(-age)
+		id := events.ID(seq, at)
+		var typ string
+		var data any
+		stamp := workos.FormatTime(at)
+		if seq%2 == 0 {
+			typ = "organization.updated"
+			data = workos.Organization{Object: "organization", ID: fmt.Sprintf("org_%d", seq),
+				Name: fmt.Sprintf("Acme <%d> & Söhne \u2028 \"quoted\"", seq), Domains: []struct{}{},
+				Metadata: map[string]string{}, CreatedAt: stamp, UpdatedAt: stamp}
+		} else {
+			typ = "organization_membership.updated"
+			data = workos.Membership{Object: "organization_membership", ID: fmt.Sprintf("om_%d", seq),
+				UserID: "user_" + fmt.Sprint(seq), OrganizationID: "org_1", OrganizationName: "A&B <Inc>",
+				Status: "active", Role: &workos.SlugRef{Slug: "member"}, Roles: []workos.SlugRef{{Slug: "member"}},
+				CustomAttributes: map[string]string{}, CreatedAt: stamp, UpdatedAt: stamp}
+		}
+		raw, err := json.Marshal(data)
+		Expect(err).NotTo(HaveOccurred())
+		evs = append(evs, orgrbacv1alpha1.StoredEvent{ID: id, Event: typ, Key: fmt.Sprintf("test/%d", seq),
+			Digest: "0123456789abcdef", CreatedAtMillis: at.UnixMilli(), Data: runtime.RawExtension{Raw: raw}})
+		out = append(out, id)
+	}
+	seg := &orgrbacv1alpha1.EventSegment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: events.SegmentName(first),
+			Labels: map[string]string{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentEvents)}},
+		Spec: orgrbacv1alpha1.EventSegmentSpec{Type: orgrbacv1alpha1.EventSegmentEvents, First: &first, Events: evs}}
+	Expect(k8s.Create(ctx, seg)).To(Succeed())
+	e.next += int64(n)
+	e.ids = append(e.ids, out...)
+	return out
+}
+
+// dedupe returns ids without repeats (keeping first places) and how many
+// repeats there were: a receiver spots redeliveries by event id.
+func dedupe(ids []string) (unique []string, duplicates int) {
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			duplicates++
+			continue
+		}
+		seen[id] = true
+		unique = append(unique, id)
+	}
+	return unique, duplicates
+}
