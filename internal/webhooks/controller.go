@@ -91,7 +91,7 @@ func Setup(mgr manager.Manager, opts Options) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("webhookendpoint").
+		Named("webhookendpoint-delivery").
 		For(&orgrbacv1alpha1.WebhookEndpoint{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.EventSegment{}, handler.EnqueueRequestsFromMapFunc(d.segmentToEndpoints),
 			builder.WithPredicates(predicate.NewPredicateFuncs(isEventsSegment))).

@@ -80,7 +80,7 @@ const forever = time.Duration(-1)
 
 func (l *loop) run(ctx context.Context) {
 	defer close(l.done)
-	defer deliveryLag.DeleteLabelValues(l.key.Namespace, l.key.Name)
+	defer deliveryLag.forget(l.key)
 	defer func() {
 		if l.client != nil {
 			l.client.CloseIdleConnections()
@@ -139,7 +139,7 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		l.secret, l.secretRetries, l.secretRetryAt = nil, 0, time.Time{}
 	}
 	if ep.Spec.Enabled != nil && !*ep.Spec.Enabled {
-		deliveryLag.DeleteLabelValues(l.key.Namespace, l.key.Name)
+		deliveryLag.forget(l.key)
 		l.status.NextRetryAt = nil
 		l.setReady(metav1.ConditionFalse, ReasonDisabled, "spec.enabled is false: deliveries are paused, progress is kept")
 		l.flush(ctx, now, true)
@@ -164,7 +164,7 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 	}
 	pending := pendingEvents(all, l.status.LastDeliveredEventID, ep.CreationTimestamp.UnixMilli(), ep.Spec.Events)
 	if len(pending) == 0 {
-		deliveryLag.WithLabelValues(l.key.Namespace, l.key.Name).Set(0)
+		deliveryLag.set(l.key, time.Time{})
 		if l.status.ConsecutiveFailures == 0 {
 			l.setReady(metav1.ConditionTrue, ReasonIdle, "every event is delivered")
 		}
@@ -172,8 +172,7 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		l.flush(ctx, now, true)
 		return forever, false
 	}
-	deliveryLag.WithLabelValues(l.key.Namespace, l.key.Name).Set(
-		max(0, now.Sub(time.UnixMilli(pending[0].CreatedAtMillis)).Seconds()))
+	deliveryLag.set(l.key, time.UnixMilli(pending[0].CreatedAtMillis))
 
 	if clientFor := ep.Spec.URL + "\x00" + ep.Spec.CABundle; l.client == nil || l.clientFor != clientFor {
 		if l.client != nil {

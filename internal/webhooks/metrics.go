@@ -1,7 +1,11 @@
 package webhooks
 
 import (
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -12,10 +16,11 @@ var (
 		Help: "Webhook delivery outcomes: delivered (a 2xx answer), failed (an attempt that will be retried) " +
 			"and given_up (an event that failed for longer than its endpoint's retry window).",
 	}, []string{"result"})
-	deliveryLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "orgrbac_webhook_delivery_lag_seconds",
-		Help: "Per WebhookEndpoint, the age of the oldest event it has yet to deliver (0 when caught up).",
-	}, []string{"namespace", "name"})
+	// deliveryLag is computed at scrape time, so that it grows during a backoff.
+	deliveryLag     = &lagCollector{oldest: map[types.NamespacedName]time.Time{}, now: time.Now}
+	deliveryLagDesc = prometheus.NewDesc("orgrbac_webhook_delivery_lag_seconds",
+		"Per WebhookEndpoint (namespace, name), the age of the oldest event it has yet to deliver: 0 when caught up; "+
+			"no series for a disabled endpoint.", []string{"namespace", "name"}, nil)
 	deliveryDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "orgrbac_webhook_delivery_duration_seconds",
 		Help:    "Time of one webhook delivery attempt, from the request to the end of the response (or the failure).",
@@ -34,5 +39,52 @@ func init() {
 	metrics.Registry.MustRegister(deliveriesTotal, deliveryLag, deliveryDuration)
 	for _, r := range []string{resultDelivered, resultFailed, resultGivenUp} {
 		deliveriesTotal.WithLabelValues(r)
+	}
+}
+
+// lagCollector remembers, per endpoint, the creation time of its oldest
+// undelivered event (zero: none).
+type lagCollector struct {
+	mu     sync.Mutex
+	oldest map[types.NamespacedName]time.Time
+	now    func() time.Time
+}
+
+func (c *lagCollector) set(key types.NamespacedName, oldest time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.oldest[key] = oldest
+}
+
+func (c *lagCollector) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.oldest, key)
+}
+
+// lag is the current value of key's series; ok false when it has none.
+func (c *lagCollector) lag(key types.NamespacedName) (seconds float64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.oldest[key]
+	if !ok || t.IsZero() {
+		return 0, ok
+	}
+	return max(0, c.now().Sub(t).Seconds()), true
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deliveryLagDesc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	keys := make([]types.NamespacedName, 0, len(c.oldest))
+	for k := range c.oldest {
+		keys = append(keys, k)
+	}
+	c.mu.Unlock()
+	for _, k := range keys {
+		if v, ok := c.lag(k); ok {
+			ch <- prometheus.MustNewConstMetric(deliveryLagDesc, prometheus.GaugeValue, v, k.Namespace, k.Name)
+		}
 	}
 }

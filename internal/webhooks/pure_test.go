@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
@@ -284,4 +286,32 @@ func FuzzParseDestinations(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The lag is computed at scrape time: it grows while an event waits.
+func TestLagCollector(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := &lagCollector{oldest: map[types.NamespacedName]time.Time{}, now: func() time.Time { return now }}
+	a, b := types.NamespacedName{Namespace: "n", Name: "a"}, types.NamespacedName{Namespace: "n", Name: "b"}
+	c.set(a, time.Unix(990, 0))
+	c.set(b, time.Time{})
+	if v, ok := c.lag(a); !ok || v != 10 {
+		t.Errorf("lag(a) = %v, %v", v, ok)
+	}
+	now = now.Add(5 * time.Second)
+	if v, _ := c.lag(a); v != 15 {
+		t.Errorf("lag(a) later = %v, want 15", v)
+	}
+	if v, ok := c.lag(b); !ok || v != 0 {
+		t.Errorf("lag(b) = %v, %v, want 0 (caught up)", v, ok)
+	}
+	ch := make(chan prometheus.Metric, 4)
+	c.Collect(ch)
+	if len(ch) != 2 {
+		t.Errorf("%d series, want 2", len(ch))
+	}
+	c.forget(a)
+	if _, ok := c.lag(a); ok {
+		t.Error("a forgotten endpoint keeps its series")
+	}
 }

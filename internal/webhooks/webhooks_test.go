@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
@@ -55,7 +56,9 @@ var _ = Describe("Webhook deliveries", func() {
 		ns0, go0 := nodeR.stats(Default), goR.stats(Default)
 		Expect(ns0.IDs).NotTo(ContainElements(before))
 		Expect(value(deliveriesTotal.WithLabelValues(resultDelivered)) - delivered0).To(BeNumerically(">=", 2*len(want)))
-		Expect(value(deliveryLag.WithLabelValues(ns, "node"))).To(BeZero())
+		lag, ok := deliveryLag.lag(types.NamespacedName{Namespace: ns, Name: "node"})
+		Expect(ok).To(BeTrue(), "a lag series for the endpoint")
+		Expect(lag).To(BeZero())
 		report := fmt.Sprintf("emitted %d (+%d before the endpoints), @workos-inc/node %s verified %d, workos-go %s verified %d, "+
 			"duplicates 0, lost 0", len(want), len(before), ns0.SDKVersion, ns0.Verified, go0.SDKVersion, go0.Verified)
 		AddReportEntry("deliveries verified by the official SDKs", report)
@@ -75,7 +78,7 @@ var _ = Describe("Webhook deliveries", func() {
 		var sawFailures atomic.Int32
 		Eventually(func(g Gomega) {
 			ep := endpoint(ctx, g, ns, "flaky")
-			g.Expect(ep.Status.ConsecutiveFailures).To(BeNumerically(">=", 1))
+			g.Expect(ep.Status.ConsecutiveFailures).To(BeNumerically(">=", 2))
 			g.Expect(ep.Status.NextRetryAt).NotTo(BeNil())
 			g.Expect(ready(ep)).To(And(HaveField("Status", metav1.ConditionFalse), HaveField("Reason", ReasonDeliveryFailing),
 				HaveField("Message", "the destination answered HTTP 503")))
@@ -224,13 +227,10 @@ func indexOf(ids []string, id string) int {
 
 var _ = context.Background
 
-// value is a counter's or gauge's current value.
+// value is a counter's current value.
 func value(m prometheus.Metric) float64 {
 	GinkgoHelper()
 	var d dto.Metric
 	Expect(m.Write(&d)).To(Succeed())
-	if d.Counter != nil {
-		return d.Counter.GetValue()
-	}
-	return d.Gauge.GetValue()
+	return d.Counter.GetValue()
 }
