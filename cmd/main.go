@@ -23,8 +23,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/orgrbac/orgrbac/internal/api"
+	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/controller"
+	"github.com/orgrbac/orgrbac/internal/events"
 	"github.com/orgrbac/orgrbac/internal/manageropts"
+	"github.com/orgrbac/orgrbac/internal/webhooks"
 )
 
 // options are the manager's command-line settings.
@@ -49,6 +52,7 @@ type options struct {
 	webhook                 webhookOptions
 	tokens                  tokenOptions
 	maxConcurrentReconciles int
+	webhookDestinations     string
 	removeFinalizers        bool
 	zap                     zap.Options
 }
@@ -98,6 +102,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.removeFinalizers, "remove-finalizers", false,
 		"Do not run the manager: wait until no manager holds the leader lease, remove orgrbac's finalizers from every Role "+
 			"and OrganizationRole, and exit (the Helm chart's post-delete hook, so that the CRDs can be deleted after an uninstall).")
+	fs.StringVar(&o.webhookDestinations, "webhook-destinations", "cluster",
+		"Where WebhookEndpoints may deliver events: a comma-separated list of any, cluster (the private ranges), CIDRs or IPs, "+
+			"host names and *.suffixes. Loopback and link-local addresses (cloud metadata) are refused unless listed as IPs "+
+			"(docs/security.md, \"Webhook destinations\").")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many objects of one kind are reconciled at once.")
 	// --kubeconfig is registered on the default flag set by controller-runtime.
@@ -129,6 +137,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.apiMaxInFlight == 0 {
 		return nil, errors.New("--api-max-requests-inflight must not be 0 (negative: no limit)")
+	}
+	if _, err := webhooks.ParseDestinations(o.webhookDestinations); err != nil {
+		return nil, err
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return nil, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
@@ -323,6 +334,7 @@ func run(o *options) error {
 	// The decision API runs on every replica, leader or not, from the informer
 	// cache; with --api-bind-address=0 it runs elsewhere (its own Deployment), and
 	// this process neither builds its index nor waits for it to be ready.
+	var st *store.Store
 	if o.servesAPI() {
 		// The WorkOS write routes write through the API server, never the cache:
 		// a client of their own, which reads what it updates fresh.
@@ -349,8 +361,25 @@ func run(o *options) error {
 		if err := mgr.AddReadyzCheck("api", apiServer.ReadyzCheck()); err != nil {
 			return fmt.Errorf("adding the decision API readiness check: %w", err)
 		}
+		st = apiServer.Store()
 	} else {
 		log.Info("The decision API is not served here (--api-bind-address=0): no index is built")
+	}
+
+	// The change events (docs/events.md): the leader derives them from the
+	// decision API's read model (its own when the API is not served here) and
+	// delivers them to WebhookEndpoints.
+	if !o.apiOnly() {
+		if err := events.Setup(mgr, st, events.Options{Logger: ctrl.Log.WithName("events")}); err != nil {
+			return fmt.Errorf("setting up the change events: %w", err)
+		}
+		destinations, err := webhooks.ParseDestinations(o.webhookDestinations)
+		if err != nil {
+			return err
+		}
+		if err := webhooks.Setup(mgr, webhooks.Options{Destinations: destinations}); err != nil {
+			return fmt.Errorf("setting up the webhook deliveries: %w", err)
+		}
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -70,9 +70,11 @@ type WebhookEndpointSpec struct {
 
 // WebhookEndpointStatus is the delivery progress of a WebhookEndpoint.
 type WebhookEndpointStatus struct {
-	// conditions describe the endpoint: Ready (True while deliveries succeed;
-	// False with reason Disabled, SecretMissing, DestinationRefused or
-	// DeliveryFailing).
+	// conditions describe the endpoint: Ready (True, reason Delivering or Idle,
+	// while deliveries succeed; False with reason Disabled, SecretMissing,
+	// SecretForbidden (the manager may not read the Secret: bind
+	// orgrbac-webhook-secret-reader to it in this namespace), DestinationRefused
+	// (--webhook-destinations) or DeliveryFailing).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -203,6 +203,10 @@ func (s *Server) CertificatePEM() []byte { return s.certPEM }
 // builds no index.
 func (s *Server) disabled() bool { return s.opts.BindAddress == "0" }
 
+// Store is the read model the API answers from, which the change-event
+// emitter (internal/events) derives events from on the leader.
+func (s *Server) Store() *store.Store { return s.store }
+
 // ReadyzCheck fails until the index has been built from synced caches; a
 // disabled server is always ready (it has nothing to wait for).
 func (s *Server) ReadyzCheck() healthz.Checker {
