@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/pkg/authz"
 )
 
@@ -39,15 +40,8 @@ func goSDKVersion() string {
 // fails instead of being looked up), and returns the binary.
 func buildGoSDKDriver(ctx context.Context) string {
 	GinkgoHelper()
-	_, err := exec.LookPath("go")
-	Expect(err).NotTo(HaveOccurred(), "the Go SDK test builds test/workos-go with the go command on the PATH")
 	bin := filepath.Join(GinkgoT().TempDir(), "workos-go")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = goSDKModule
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly -buildvcs=false", "GOWORK=off")
-	out, err := cmd.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(),
-		"building test/workos-go (the module proxy serves workos-go on the first build; the cache keeps it):\n%s", out)
+	Expect(testenv.BuildWorkOSGo(ctx, bin)).To(Succeed())
 	return bin
 }
 

@@ -6,9 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/testenv"
 	"github.com/orgrbac/orgrbac/internal/workos"
 )
 
@@ -37,28 +36,9 @@ func sdkVersion() string {
 // npmPackage reads the pinned version of a dependency of test/workos-sdk/package.json.
 func npmPackage(name string) string {
 	GinkgoHelper()
-	data, err := os.ReadFile(filepath.Join(sdkAssets, "package.json"))
+	v, err := testenv.NPMPin(name)
 	Expect(err).NotTo(HaveOccurred())
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	Expect(json.Unmarshal(data, &pkg)).To(Succeed())
-	v := pkg.Dependencies[name]
-	Expect(v).To(MatchRegexp(`^\d+\.\d+\.\d+$`), "%s is pinned exactly", name)
 	return v
-}
-
-// cacheRoot is where orgrbac keeps downloads outside the clone, as hack/controlplane.sh.
-func cacheRoot() string {
-	if d := os.Getenv("ORGRBAC_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "orgrbac")
-	}
-	home, err := os.UserHomeDir()
-	Expect(err).NotTo(HaveOccurred())
-	return filepath.Join(home, ".cache", "orgrbac")
 }
 
 // installSDK installs the pinned SDK from npm into the cache (once) and returns
@@ -69,41 +49,11 @@ func installSDK(ctx context.Context, version string) string {
 	return installNPM(ctx, "@workos-inc/node", version)
 }
 
-// installNPM installs the npm package name at version into a prefix of its own
-// in the cache (once) and returns the prefix.
+// installNPM installs the npm package name at version (testenv.InstallNPM).
 func installNPM(ctx context.Context, name, version string) string {
 	GinkgoHelper()
-	for _, tool := range []string{"node", "npm"} {
-		_, err := exec.LookPath(tool)
-		Expect(err).NotTo(HaveOccurred(), "the WorkOS SDK test needs %s (Node.js 20.15 or later) on the PATH", tool)
-	}
-	dirName := strings.NewReplacer("@workos-inc/node", "workos-node", "@", "", "/", "-").Replace(name) + "-" + version
-	dir := filepath.Join(cacheRoot(), "npm", dirName)
-	installed := func() bool {
-		data, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
-		var pkg struct {
-			Version string `json:"version"`
-		}
-		return err == nil && json.Unmarshal(data, &pkg) == nil && pkg.Version == version
-	}
-	if installed() {
-		return dir
-	}
-	Expect(os.MkdirAll(filepath.Dir(dir), 0o755)).To(Succeed())
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".install-")
+	dir, err := testenv.InstallNPM(ctx, name, version)
 	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = os.RemoveAll(tmp) }()
-	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", tmp, "--no-audit", "--no-fund",
-		"--loglevel=error", name+"@"+version)
-	out, err := cmd.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(),
-		"installing %s@%s from npm failed; the test needs the npm registry (or a filled cache in %s):\n%s",
-		name, version, dir, out)
-	// Another run may have installed it meanwhile: either copy is good.
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) && !installed() {
-		Expect(err).NotTo(HaveOccurred(), "moving %s into %s", name, dir)
-	}
-	Expect(installed()).To(BeTrue(), "%s@%s is in %s", name, version, dir)
 	return dir
 }
 

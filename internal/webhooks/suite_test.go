@@ -6,14 +6,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -85,58 +82,17 @@ func startManager() func() {
 // npmVersion reads the pinned version of a dependency of test/workos-sdk/package.json.
 func npmVersion(name string) string {
 	GinkgoHelper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "test", "workos-sdk", "package.json"))
+	v, err := testenv.NPMPin(name)
 	Expect(err).NotTo(HaveOccurred())
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	Expect(json.Unmarshal(data, &pkg)).To(Succeed())
-	v := pkg.Dependencies[name]
-	Expect(v).To(MatchRegexp(`^\d+\.\d+\.\d+$`), "%s is pinned exactly", name)
 	return v
 }
 
-// installNPM installs name@version into its own prefix of the cache
-// ~/.cache/orgrbac/npm (once, shared with internal/api's suites) and returns it.
+// installNPM installs name@version into its own prefix of the cache, shared
+// with internal/api's suites (testenv.InstallNPM), and returns it.
 func installNPM(ctx context.Context, name, version string) string {
 	GinkgoHelper()
-	for _, tool := range []string{"node", "npm"} {
-		_, err := exec.LookPath(tool)
-		Expect(err).NotTo(HaveOccurred(), "the webhook suite needs %s (Node.js 20.15 or later) on the PATH", tool)
-	}
-	root := os.Getenv("ORGRBAC_CACHE")
-	if root == "" {
-		if x := os.Getenv("XDG_CACHE_HOME"); x != "" {
-			root = filepath.Join(x, "orgrbac")
-		} else {
-			home, err := os.UserHomeDir()
-			Expect(err).NotTo(HaveOccurred())
-			root = filepath.Join(home, ".cache", "orgrbac")
-		}
-	}
-	dirName := strings.NewReplacer("@workos-inc/node", "workos-node", "@", "", "/", "-").Replace(name) + "-" + version
-	dir := filepath.Join(root, "npm", dirName)
-	installed := func() bool {
-		data, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
-		var pkg struct {
-			Version string `json:"version"`
-		}
-		return err == nil && json.Unmarshal(data, &pkg) == nil && pkg.Version == version
-	}
-	if installed() {
-		return dir
-	}
-	Expect(os.MkdirAll(filepath.Dir(dir), 0o755)).To(Succeed())
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".install-")
+	dir, err := testenv.InstallNPM(ctx, name, version)
 	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = os.RemoveAll(tmp) }()
-	out, err := exec.CommandContext(ctx, "npm", "install", "--prefix", tmp, "--no-audit", "--no-fund",
-		"--loglevel=error", name+"@"+version).CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "installing %s@%s from npm failed:\n%s", name, version, out)
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, fs.ErrExist) && !installed() {
-		Expect(err).NotTo(HaveOccurred(), "moving %s into %s", name, dir)
-	}
-	Expect(installed()).To(BeTrue(), "%s@%s is in %s", name, version, dir)
 	return dir
 }
 
@@ -144,11 +100,7 @@ func installNPM(ctx context.Context, name, version string) string {
 func buildGoReceiver(ctx context.Context) string {
 	GinkgoHelper()
 	bin := filepath.Join(GinkgoT().TempDir(), "workos-go")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join("..", "..", "test", "workos-go")
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly -buildvcs=false", "GOWORK=off")
-	out, err := cmd.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "building test/workos-go:\n%s", out)
+	Expect(testenv.BuildWorkOSGo(ctx, bin)).To(Succeed())
 	return bin
 }
 
