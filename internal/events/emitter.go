@@ -114,6 +114,7 @@ type Emitter struct {
 	wake  chan struct{}
 
 	// Only the Start goroutine uses the fields below.
+	started   time.Time // when Start was called (leadership)
 	logs      map[string]*nsLog
 	notBefore map[string]time.Time // retry backoff after a failure
 	backoff   map[string]time.Duration
@@ -164,6 +165,7 @@ func (e *Emitter) changed(ns string) {
 
 // Start runs the emitter until ctx ends.
 func (e *Emitter) Start(ctx context.Context) error {
+	e.started = e.opts.Clock.Now()
 	if e.runStore {
 		go func() {
 			if err := e.store.Start(ctx); err != nil {
@@ -212,8 +214,9 @@ func (e *Emitter) Start(ctx context.Context) error {
 }
 
 // startup loads the log of every namespace that has one or has objects; a
-// namespace with objects and no log at all gets a baseline checkpoint of its
-// current state: its events start now, with no event for what existed.
+// namespace with objects and no log at all gets a baseline checkpoint of the
+// objects created before the emitter started: its events start then, with
+// no created event for what existed (objects created since get theirs).
 func (e *Emitter) startup(ctx context.Context) error {
 	nss := map[string]bool{}
 	for _, ns := range e.store.Namespaces() {
@@ -244,7 +247,7 @@ func (e *Emitter) startup(ctx context.Context) error {
 			return err
 		}
 		if l.empty() {
-			v, err := e.digests(ctx, ns)
+			v, err := e.existing(ctx, ns)
 			if err != nil {
 				return err
 			}
@@ -415,6 +418,27 @@ func (e *Emitter) digests(ctx context.Context, ns string) (map[string]uint64, er
 	return d, nil
 }
 
+// existing returns the current digest of every key of ns whose object was
+// created before the emitter started (a second earlier, at least: creation
+// times have seconds).
+func (e *Emitter) existing(ctx context.Context, ns string) (map[string]uint64, error) {
+	perms, err := e.permissions(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	before := e.started.Truncate(time.Second)
+	d := map[string]uint64{}
+	e.store.Get(ns).Read(func(c *store.Content) {
+		v := NewView(c, perms)
+		for k, digest := range v.Digests {
+			if v.Created(k).Before(before) {
+				d[k] = digest
+			}
+		}
+	})
+	return d, nil
+}
+
 // errConflict says another writer changed the log.
 var errConflict = errors.New("the event log was written by another writer")
 
@@ -580,7 +604,7 @@ func (e *Emitter) append(ctx context.Context, ns string, l *nsLog, evs []orgrbac
 func (e *Emitter) baseline(ctx context.Context, ns string, l *nsLog, digests map[string]uint64) error {
 	state := State{}
 	for k, d := range digests {
-		state[k] = Entry{Digest: d}
+		state[k] = Described{Digest: d}
 	}
 	names, err := e.writeCheckpoint(ctx, ns, 0, state)
 	if err != nil {

@@ -90,16 +90,16 @@ func (o Op) String() string {
 // organization_membership.updated.
 func EventName(k Kind, op Op) string { return eventObject[k] + "." + op.String() }
 
-// Entry is what the log says of one key: the digest of its last event and
+// Described is what the log says of one key: the digest of its last event and
 // that event's sequence number (0 when only a checkpoint says it).
-type Entry struct {
+type Described struct {
 	Digest uint64
 	Seq    int64
 }
 
 // State is the described state: what the log says a client has seen, by
 // key. A deleted key is absent.
-type State map[string]Entry
+type State map[string]Described
 
 // Apply folds stored event e, whose sequence number is seq, into s.
 func (s State) Apply(e *orgrbacv1alpha1.StoredEvent, seq int64) error {
@@ -111,7 +111,7 @@ func (s State) Apply(e *orgrbacv1alpha1.StoredEvent, seq int64) error {
 	if err != nil {
 		return fmt.Errorf("event %s (%s): %w", e.ID, e.Key, err)
 	}
-	s[e.Key] = Entry{Digest: d, Seq: seq}
+	s[e.Key] = Described{Digest: d, Seq: seq}
 	return nil
 }
 
@@ -233,7 +233,7 @@ func LoadCheckpoint(s State, entries []string) error {
 		if err != nil {
 			return fmt.Errorf("checkpoint entry of %s: %w", key, err)
 		}
-		s[key] = Entry{Digest: d}
+		s[key] = Described{Digest: d}
 	}
 	return nil
 }

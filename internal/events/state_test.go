@@ -47,7 +47,7 @@ func viewOf(t *testing.T, objs *storetest.Objects, perms ...orgrbacv1alpha1.Perm
 func described(digests map[string]uint64) State {
 	s := State{}
 	for k, d := range digests {
-		s[k] = Entry{Digest: d, Seq: 1}
+		s[k] = Described{Digest: d, Seq: 1}
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
@@ -217,6 +218,39 @@ func (v *View) Data(key string) (json.RawMessage, string, error) {
 		return nil, "", fmt.Errorf("encoding the data of %s: %w", key, err)
 	}
 	return raw, orgID, nil
+}
+
+// Created returns the creation time of the object of key (zero when v has
+// none).
+func (v *View) Created(key string) time.Time {
+	k, _ := KindOf(key)
+	name := strings.TrimPrefix(key, keyPrefix[k])
+	switch k {
+	case KindPermission:
+		if p := v.perms[name]; p != nil {
+			return p.CreationTimestamp.Time
+		}
+	case KindRole:
+		if r := v.c.EnvironmentRole(name); r != nil {
+			return r.Created()
+		}
+	case KindOrganization:
+		if o := v.orgs[name]; o != nil {
+			return o.Created()
+		}
+	case KindOrganizationRole:
+		orgName, slug, _ := strings.Cut(name, "/")
+		if o := v.orgs[orgName]; o != nil {
+			if r := o.RoleBySlug(slug); r != nil {
+				return r.Created()
+			}
+		}
+	case KindMembership:
+		if m := v.c.Membership(name); m != nil {
+			return m.Created()
+		}
+	}
+	return time.Time{}
 }
 
 // TombstoneData is the data of the deletion of key when the log no longer
