@@ -622,7 +622,7 @@ func (e *Emitter) writeCheckpoint(ctx context.Context, ns string, through int64,
 	names := make([]string, 0, len(parts))
 	for i, entries := range parts {
 		seg := &orgrbacv1alpha1.EventSegment{
-			ObjectMeta: metav1.ObjectMeta{Name: CheckpointName(through, int32(i)), Namespace: ns, //nolint:gosec // at most 10000 parts
+			ObjectMeta: metav1.ObjectMeta{Name: CheckpointName(through, int32(i)), Namespace: ns,
 				Labels: map[string]string{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentCheckpoint)}},
 			Spec: orgrbacv1alpha1.EventSegmentSpec{Type: orgrbacv1alpha1.EventSegmentCheckpoint, First: &through,
 				Part: int32(i), Parts: int32(len(parts)), State: entries}, //nolint:gosec // at most 10000 parts

@@ -24,7 +24,7 @@ const (
 
 func (h hasher) num(n uint64) hasher {
 	for i := range 8 {
-		h ^= hasher(byte(n >> (8 * i)))
+		h ^= hasher(n>>(8*i)) & 0xff
 		h *= fnvPrime
 	}
 	return h
