@@ -238,6 +238,11 @@ func (e *Emitter) startup(ctx context.Context) error {
 		nss[segs.Items[i].Namespace] = true
 	}
 	now := e.opts.Clock.Now()
+	e.mu.Lock()
+	for ns := range e.dirty {
+		e.dirty[ns] = now // recorded before this replica led: the lag counts from now
+	}
+	e.mu.Unlock()
 	for _, ns := range slices.Sorted(maps.Keys(nss)) {
 		if _, ok := e.logs[ns]; ok {
 			continue
