@@ -176,6 +176,8 @@ func startManager(ctx context.Context, name string) *manager {
 			"--webhook-cert-dir", filepath.Join(work, "webhook-certs"),
 			// The Secret test/e2e/install creates empty, as the installs do.
 			"--token-signing-secret", systemNamespace + "/orgrbac-token-signing-keys",
+			// The change-event story's receivers listen on loopback.
+			"--webhook-destinations=127.0.0.1",
 		}
 	})
 }

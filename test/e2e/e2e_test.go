@@ -338,4 +338,8 @@ var _ = Describe("orgrbac on a real control plane", Ordered, func() {
 		}).WithContext(ctx).Should(Succeed(), "the surviving replica's decision API follows the change")
 		leader = standby
 	})
+
+	It("keeps a change-event feed that a leader kill in a burst of 1,000 neither breaks nor duplicates", func(ctx SpecContext) {
+		leader = expectEventsAcrossLeaderKill(ctx, leader)
+	})
 })
