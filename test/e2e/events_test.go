@@ -322,7 +322,7 @@ func expectEventsAcrossLeaderKill(ctx context.Context, leader *manager) *manager
 		lines := strings.Fields(out)
 		g.Expect(lines).To(HaveLen(burstSize+8), "the samples' 7, zoe and the burst")
 		g.Expect(lines).To(HaveEach(HaveSuffix("=True")))
-	}).WithTimeout(3 * time.Minute).Should(Succeed(), "every membership is Ready")
+	}).WithTimeout(3*time.Minute).Should(Succeed(), "every membership is Ready")
 
 	By("the stored log: no gap, no duplicate, and no object emitted twice for the same state")
 	Consistently(func(g Gomega) { log = readEventLog(g, eventsNamespace) }).WithTimeout(3 * time.Second).Should(Succeed())
