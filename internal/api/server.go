@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/certs"
 )
@@ -236,6 +237,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	errs := make(chan error, 3)
 	go func() { errs <- s.store.Start(ctx) }()
+	// GET /events reads the event log from the cache: its informer starts
+	// now rather than on the first request, which would wait for its sync.
+	go func() {
+		if _, err := s.opts.Cache.GetInformer(ctx, &orgrbacv1alpha1.EventSegment{}); err != nil && ctx.Err() == nil {
+			s.log.Error(err, "Starting the informer of the event log")
+		}
+	}()
 	if s.opts.CertReady != nil && !s.opts.Insecure {
 		s.log.Info("Waiting for the serving certificate", "dir", s.opts.CertDir)
 		select {

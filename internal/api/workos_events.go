@@ -177,7 +177,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, u caller) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), eventsReadTimeout)
 	defer cancel()
-	log, err := events.Read(ctx, s.opts.Cache, e.Namespace())
+	// Only the log's tail after the cursor is read: whole segments before it are skipped.
+	log, err := events.ReadAfter(ctx, s.opts.Cache, e.Namespace(), q.after, 0)
 	if err != nil {
 		s.log.Error(err, "Reading the event log", "namespace", e.Namespace())
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable,

@@ -213,10 +213,14 @@ func (e *Emitter) Start(ctx context.Context) error {
 	return e.loop(ctx)
 }
 
-// startup loads the log of every namespace that has one or has objects; a
-// namespace with objects and no log at all gets a baseline checkpoint of the
-// objects created before the emitter started: its events start then, with
-// no created event for what existed (objects created since get theirs).
+// startup loads the log of every namespace that has one or has objects.
+// When no namespace has a log yet (the first start of a manager with change
+// events, e.g. the upgrade that brings them), a namespace with objects gets a
+// baseline checkpoint of the objects created before the emitter started: its
+// events start then, with no created event for what existed (objects created
+// since get theirs). Once any log exists, a namespace without one is new
+// since: everything in it gets its created event, so a leader that dies
+// before writing a new namespace's first events loses none of them.
 func (e *Emitter) startup(ctx context.Context) error {
 	nss := map[string]bool{}
 	for _, ns := range e.store.Namespaces() {
@@ -237,6 +241,7 @@ func (e *Emitter) startup(ctx context.Context) error {
 	for i := range segs.Items {
 		nss[segs.Items[i].Namespace] = true
 	}
+	firstRun := len(segs.Items) == 0
 	now := e.opts.Clock.Now()
 	e.mu.Lock()
 	for ns := range e.dirty {
@@ -251,7 +256,7 @@ func (e *Emitter) startup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if l.empty() {
+		if l.empty() && firstRun {
 			v, err := e.existing(ctx, ns)
 			if err != nil {
 				return err

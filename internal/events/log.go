@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -53,23 +54,53 @@ func CheckpointName(through int64, part int32) string {
 // segments' memory when r does (client.UnsafeDisableDeepCopy): callers must
 // not change them.
 func Read(ctx context.Context, r client.Reader, ns string) ([]orgrbacv1alpha1.StoredEvent, error) {
+	return ReadAfter(ctx, r, ns, "", 0)
+}
+
+// ReadAfter returns the stored events of namespace ns whose id sorts after
+// after (every one when after is empty) and, when after is empty, that were
+// created at or after sinceMillis, in emission order. Whole segments before
+// them are skipped without a copy, so reading the tail of a long log costs the
+// tail. The events share the segments' memory, as Read's.
+func ReadAfter(ctx context.Context, r client.Reader, ns, after string, sinceMillis int64) ([]orgrbacv1alpha1.StoredEvent, error) {
 	var segs orgrbacv1alpha1.EventSegmentList
 	if err := r.List(ctx, &segs, client.InNamespace(ns),
 		client.MatchingLabels{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentEvents)},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the event segments of %s: %w", ns, err)
 	}
-	items := segs.Items
-	slices.SortFunc(items, func(a, b orgrbacv1alpha1.EventSegment) int { return cmpFirst(&a, &b) })
+	return tail(segs.Items, after, sinceMillis), nil
+}
+
+// tail sorts segs by their first sequence number and returns their events
+// after the id after (or, when it is empty, created at or after sinceMillis).
+func tail(segs []orgrbacv1alpha1.EventSegment, after string, sinceMillis int64) []orgrbacv1alpha1.StoredEvent {
+	segs = slices.DeleteFunc(segs, func(s orgrbacv1alpha1.EventSegment) bool { return len(s.Spec.Events) == 0 })
+	slices.SortFunc(segs, func(a, b orgrbacv1alpha1.EventSegment) int { return cmpFirst(&a, &b) })
+	keep := func(e *orgrbacv1alpha1.StoredEvent) bool {
+		if after != "" {
+			return e.ID > after // ids sort in emission order: a pruned cursor still places
+		}
+		return e.CreatedAtMillis >= sinceMillis
+	}
+	// The first segment whose last event is kept: those before hold none.
+	start := sort.Search(len(segs), func(i int) bool {
+		evs := segs[i].Spec.Events
+		return len(evs) > 0 && keep(&evs[len(evs)-1])
+	})
 	n := 0
-	for i := range items {
-		n += len(items[i].Spec.Events)
+	for i := start; i < len(segs); i++ {
+		n += len(segs[i].Spec.Events)
 	}
 	out := make([]orgrbacv1alpha1.StoredEvent, 0, n)
-	for i := range items {
-		out = append(out, items[i].Spec.Events...)
+	for i := start; i < len(segs); i++ {
+		evs := segs[i].Spec.Events
+		if i == start {
+			evs = evs[sort.Search(len(evs), func(j int) bool { return keep(&evs[j]) }):]
+		}
+		out = append(out, evs...)
 	}
-	return out, nil
+	return out
 }
 
 func first(s *orgrbacv1alpha1.EventSegment) int64 {

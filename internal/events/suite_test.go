@@ -309,24 +309,46 @@ var _ = Describe("The event log", func() {
 		Expect(len(segments(ctx, ns, orgrbacv1alpha1.EventSegmentEvents))).To(BeNumerically(">", 1))
 	}, NodeTimeout(4*time.Minute))
 
-	It("starts a namespace's log, at the emitter's first start, from the objects that existed", func(ctx SpecContext) {
-		stopManager()
-		ns := newEnvironment(ctx, 100000)
-		time.Sleep(1100 * time.Millisecond) // creation times have seconds
-		stopManager = startManager()
-		Eventually(func(g Gomega) {
+	It("starts the logs, at the first start in the cluster, from the objects that existed; a later namespace gets every created event",
+		func(ctx SpecContext) {
+			By("a cluster where no manager ever emitted: no EventSegment anywhere")
+			stopManager()
+			stopManager = func() {}
+			var all orgrbacv1alpha1.EventSegmentList
+			Expect(k8s.List(ctx, &all)).To(Succeed())
+			for i := range all.Items {
+				Expect(k8s.Delete(ctx, &all.Items[i])).To(Succeed())
+			}
+			ns := newEnvironment(ctx, 100000)
+			time.Sleep(1100 * time.Millisecond) // creation times have seconds
+			stopManager = startManager()
+			Eventually(func(g Gomega) {
+				var cps orgrbacv1alpha1.EventSegmentList
+				g.Expect(k8s.List(ctx, &cps, client.InNamespace(ns))).To(Succeed())
+				g.Expect(cps.Items).To(HaveLen(1))
+				g.Expect(cps.Items[0].Name).To(Equal(CheckpointName(0, 0)))
+				g.Expect(cps.Items[0].Spec.State).To(ContainElements(HavePrefix("role/admin "), HavePrefix("role/member "),
+					HavePrefix("organization/acme ")))
+			}).WithContext(ctx).Should(Succeed())
+			create(ctx, ns, testobj.Membership("late", "acme", "u-late"))
+			expectEvents(ctx, ns, "membership/late", "organization_membership.created")
+			Expect(logOf(ctx, ns)).To(HaveLen(1), "no event for the objects that existed")
+			expectWellFormed(ctx, ns)
+
+			By("a namespace filled while no manager runs, once logs exist: every object gets its created event")
+			stopManager()
+			stopManager = func() {}
+			later := newEnvironment(ctx, 100000)
+			time.Sleep(1100 * time.Millisecond)
+			stopManager = startManager()
+			expectEvents(ctx, later, "role/admin", "role.created")
+			expectEvents(ctx, later, "organization/acme", "organization.created")
 			var cps orgrbacv1alpha1.EventSegmentList
-			g.Expect(k8s.List(ctx, &cps, client.InNamespace(ns))).To(Succeed())
-			g.Expect(cps.Items).To(HaveLen(1))
-			g.Expect(cps.Items[0].Name).To(Equal(CheckpointName(0, 0)))
-			g.Expect(cps.Items[0].Spec.State).To(ContainElements(HavePrefix("role/admin "), HavePrefix("role/member "),
-				HavePrefix("organization/acme ")))
-		}).WithContext(ctx).Should(Succeed())
-		create(ctx, ns, testobj.Membership("late", "acme", "u-late"))
-		expectEvents(ctx, ns, "membership/late", "organization_membership.created")
-		Expect(logOf(ctx, ns)).To(HaveLen(1), "no event for the objects that existed")
-		expectWellFormed(ctx, ns)
-	})
+			Expect(k8s.List(ctx, &cps, client.InNamespace(later), client.MatchingLabels{
+				orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentCheckpoint)})).To(Succeed())
+			Expect(cps.Items).To(BeEmpty(), "no baseline")
+			expectWellFormed(ctx, later)
+		})
 
 	It("prunes by retention behind a checkpoint, and a new leader emits nothing again", func(ctx SpecContext) {
 		ns := newEnvironment(ctx, 0) // the suite's default: 60 events

@@ -157,7 +157,9 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		}
 	}
 
-	all, err := events.Read(ctx, l.d.cache, l.key.Namespace)
+	// Only the log's tail after the cursor (or the endpoint's creation) is read.
+	all, err := events.ReadAfter(ctx, l.d.cache, l.key.Namespace, l.status.LastDeliveredEventID,
+		ep.CreationTimestamp.UnixMilli())
 	if err != nil {
 		log.Error(err, "reading the event log from the cache")
 		return time.Second, false
