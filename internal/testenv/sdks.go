@@ -43,7 +43,7 @@ func NPMPin(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(filepath.Join(root, "test", "workos-sdk", "package.json"))
+	data, err := os.ReadFile(filepath.Clean(filepath.Join(root, "test", "workos-sdk", "package.json")))
 	if err != nil {
 		return "", err
 	}
@@ -77,7 +77,7 @@ func InstallNPM(ctx context.Context, name, version string) (string, error) {
 	dirName := strings.NewReplacer("@workos-inc/node", "workos-node", "@", "", "/", "-").Replace(name) + "-" + version
 	dir := filepath.Join(root, "npm", dirName)
 	installed := func() bool {
-		data, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json"))
+		data, err := os.ReadFile(filepath.Clean(filepath.Join(dir, "node_modules", filepath.FromSlash(name), "package.json")))
 		var pkg struct {
 			Version string `json:"version"`
 		}
@@ -86,7 +86,7 @@ func InstallNPM(ctx context.Context, name, version string) (string, error) {
 	if installed() {
 		return dir, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
 		return "", err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".install-")
