@@ -404,8 +404,7 @@ func (e *Emitter) forget(ns string) {
 	delete(e.logs, ns)
 	delete(e.backoff, ns)
 	delete(e.notBefore, ns)
-	eventsStored.DeleteLabelValues(ns)
-	eventLogSegments.DeleteLabelValues(ns)
+	setLogSize(ns, 0, 0, true)
 }
 
 // permissions lists the Permissions of ns from the cache (shared: read only).

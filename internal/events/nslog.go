@@ -70,8 +70,7 @@ func (l *nsLog) stored() int {
 
 // publish sets the gauges of namespace ns.
 func (l *nsLog) publish(ns string) {
-	eventsStored.WithLabelValues(ns).Set(float64(l.stored()))
-	eventLogSegments.WithLabelValues(ns).Set(float64(len(l.segments)))
+	setLogSize(ns, l.stored(), len(l.segments), false)
 }
 
 // listPageSize is the number of segments read per List call while loading.

@@ -19,8 +19,8 @@ var (
 	// deliveryLag is computed at scrape time, so that it grows during a backoff.
 	deliveryLag     = &lagCollector{oldest: map[types.NamespacedName]time.Time{}, now: time.Now}
 	deliveryLagDesc = prometheus.NewDesc("orgrbac_webhook_delivery_lag_seconds",
-		"Per WebhookEndpoint (namespace, name), the age of the oldest event it has yet to deliver: 0 when caught up; "+
-			"no series for a disabled endpoint.", []string{"namespace", "name"}, nil)
+		"The age of the oldest event a WebhookEndpoint has yet to deliver, the most of every enabled endpoint: 0 when "+
+			"all are caught up (labels stay bounded: each endpoint's progress is in its status).", nil, nil)
 	deliveryDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "orgrbac_webhook_delivery_duration_seconds",
 		Help:    "Time of one webhook delivery attempt, from the request to the end of the response (or the failure).",
@@ -82,9 +82,11 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		keys = append(keys, k)
 	}
 	c.mu.Unlock()
+	most := 0.0
 	for _, k := range keys {
 		if v, ok := c.lag(k); ok {
-			ch <- prometheus.MustNewConstMetric(deliveryLagDesc, prometheus.GaugeValue, v, k.Namespace, k.Name)
+			most = max(most, v)
 		}
 	}
+	ch <- prometheus.MustNewConstMetric(deliveryLagDesc, prometheus.GaugeValue, most)
 }

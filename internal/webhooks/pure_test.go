@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -305,13 +306,27 @@ func TestLagCollector(t *testing.T) {
 	if v, ok := c.lag(b); !ok || v != 0 {
 		t.Errorf("lag(b) = %v, %v, want 0 (caught up)", v, ok)
 	}
-	ch := make(chan prometheus.Metric, 4)
-	c.Collect(ch)
-	if len(ch) != 2 {
-		t.Errorf("%d series, want 2", len(ch))
+	collect := func() float64 {
+		t.Helper()
+		ch := make(chan prometheus.Metric, 4)
+		c.Collect(ch)
+		if len(ch) != 1 {
+			t.Fatalf("%d series, want 1 (no label per endpoint)", len(ch))
+		}
+		var m dto.Metric
+		if err := (<-ch).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetGauge().GetValue()
+	}
+	if v := collect(); v != 15 {
+		t.Errorf("collected %v, want the most, 15", v)
 	}
 	c.forget(a)
 	if _, ok := c.lag(a); ok {
-		t.Error("a forgotten endpoint keeps its series")
+		t.Error("a forgotten endpoint keeps its lag")
+	}
+	if v := collect(); v != 0 {
+		t.Errorf("collected %v once a is forgotten, want 0", v)
 	}
 }
