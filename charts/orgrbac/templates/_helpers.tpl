@@ -160,6 +160,7 @@ it.
 - --webhook-client-ca=/etc/orgrbac/webhook-client-ca/ca.crt
 {{- end }}
 {{- include "orgrbac.tokenArgs" . }}
+- {{ printf "--webhook-destinations=%s" .Values.changeEvents.webhookDestinations | quote }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
