@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 	"github.com/orgrbac/orgrbac/internal/api/store"
 	"github.com/orgrbac/orgrbac/internal/events"
 	"github.com/orgrbac/orgrbac/internal/workos"
@@ -131,16 +129,12 @@ func parseISOTime(s, field string, bad *[]fieldError) (int64, bool) {
 // for q: the first q.limit events that match it after q.after.
 // list_metadata.after is the id of the page's last event, or q.after when the
 // page is empty (null without one): the cursor a consumer polls with.
-func listEventsOf(log []orgrbacv1alpha1.StoredEvent, q eventListQuery) eventList {
-	out := eventList{Object: "list", Data: make([]workos.Event, 0, min(q.limit, len(log)))}
-	i := 0
-	if q.after != "" {
-		// Ids of the same form sort as the events do. The cursor need not be
-		// in the log (retention may have pruned it).
-		i = sort.Search(len(log), func(i int) bool { return log[i].ID > q.after })
-	}
-	for ; i < len(log) && len(out.Data) < q.limit; i++ {
-		e := &log[i]
+func listEventsOf(log events.Tail, q eventListQuery) eventList {
+	out := eventList{Object: "list", Data: make([]workos.Event, 0, min(q.limit, log.Len()))}
+	for e := range log.All() {
+		if len(out.Data) == q.limit {
+			break
+		}
 		if e.CreatedAtMillis < q.start || e.CreatedAtMillis >= q.end ||
 			(q.types != nil && !q.types[e.Event]) ||
 			(q.organizationID != "" && e.OrganizationID != q.organizationID) {
@@ -177,8 +171,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, u caller) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), eventsReadTimeout)
 	defer cancel()
-	// Only the log's tail after the cursor is read: whole segments before it are skipped.
-	log, err := events.ReadAfter(ctx, s.opts.Cache, e.Namespace(), q.after, 0)
+	// Only the log's tail after the cursor (or, without one, from
+	// range_start) is read, without a copy: segments before it are skipped.
+	log, err := events.ReadAfter(ctx, s.opts.Cache, e.Namespace(), q.after, q.start)
 	if err != nil {
 		s.log.Error(err, "Reading the event log", "namespace", e.Namespace())
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable,

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -50,19 +51,53 @@ func CheckpointName(through int64, part int32) string {
 }
 
 // Read returns the stored events of namespace ns, in emission order, from r
-// (the manager's cache, or the API server). The returned events share the
-// segments' memory when r does (client.UnsafeDisableDeepCopy): callers must
-// not change them.
+// (the manager's cache, or the API server), as one slice (a copy of the
+// events; their data shares the segments' memory when r does).
 func Read(ctx context.Context, r client.Reader, ns string) ([]orgrbacv1alpha1.StoredEvent, error) {
-	return ReadAfter(ctx, r, ns, "", 0)
+	t, err := ReadAfter(ctx, r, ns, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]orgrbacv1alpha1.StoredEvent, 0, t.Len())
+	for _, run := range t {
+		out = append(out, run...)
+	}
+	return out, nil
+}
+
+// Tail is a part of a log: runs of consecutive events, each a slice of one
+// segment's events, in emission order. It shares the segments' memory: its
+// readers must not change it.
+type Tail [][]orgrbacv1alpha1.StoredEvent
+
+// Len is the number of events of t.
+func (t Tail) Len() int {
+	n := 0
+	for _, run := range t {
+		n += len(run)
+	}
+	return n
+}
+
+// All yields the events of t in emission order.
+func (t Tail) All() iter.Seq[*orgrbacv1alpha1.StoredEvent] {
+	return func(yield func(*orgrbacv1alpha1.StoredEvent) bool) {
+		for _, run := range t {
+			for i := range run {
+				if !yield(&run[i]) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // ReadAfter returns the stored events of namespace ns whose id sorts after
 // after (every one when after is empty) and, when after is empty, that were
-// created at or after sinceMillis, in emission order. Whole segments before
-// them are skipped without a copy, so reading the tail of a long log costs the
-// tail. The events share the segments' memory, as Read's.
-func ReadAfter(ctx context.Context, r client.Reader, ns, after string, sinceMillis int64) ([]orgrbacv1alpha1.StoredEvent, error) {
+// created at or after sinceMillis, in emission order. Nothing is copied:
+// segments before them are skipped, and the tail points into the others, so
+// reading the end of a long log costs the segments' list, not the log.
+func ReadAfter(ctx context.Context, r client.Reader, ns, after string, sinceMillis int64) (Tail, error) {
 	var segs orgrbacv1alpha1.EventSegmentList
 	if err := r.List(ctx, &segs, client.InNamespace(ns),
 		client.MatchingLabels{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentEvents)},
@@ -74,7 +109,7 @@ func ReadAfter(ctx context.Context, r client.Reader, ns, after string, sinceMill
 
 // tail sorts segs by their first sequence number and returns their events
 // after the id after (or, when it is empty, created at or after sinceMillis).
-func tail(segs []orgrbacv1alpha1.EventSegment, after string, sinceMillis int64) []orgrbacv1alpha1.StoredEvent {
+func tail(segs []orgrbacv1alpha1.EventSegment, after string, sinceMillis int64) Tail {
 	segs = slices.DeleteFunc(segs, func(s orgrbacv1alpha1.EventSegment) bool { return len(s.Spec.Events) == 0 })
 	slices.SortFunc(segs, func(a, b orgrbacv1alpha1.EventSegment) int { return cmpFirst(&a, &b) })
 	keep := func(e *orgrbacv1alpha1.StoredEvent) bool {
@@ -86,19 +121,15 @@ func tail(segs []orgrbacv1alpha1.EventSegment, after string, sinceMillis int64) 
 	// The first segment whose last event is kept: those before hold none.
 	start := sort.Search(len(segs), func(i int) bool {
 		evs := segs[i].Spec.Events
-		return len(evs) > 0 && keep(&evs[len(evs)-1])
+		return keep(&evs[len(evs)-1])
 	})
-	n := 0
-	for i := start; i < len(segs); i++ {
-		n += len(segs[i].Spec.Events)
-	}
-	out := make([]orgrbacv1alpha1.StoredEvent, 0, n)
+	out := make(Tail, 0, len(segs)-start)
 	for i := start; i < len(segs); i++ {
 		evs := segs[i].Spec.Events
 		if i == start {
 			evs = evs[sort.Search(len(evs), func(j int) bool { return keep(&evs[j]) }):]
 		}
-		out = append(out, evs...)
+		out = append(out, evs)
 	}
 	return out
 }

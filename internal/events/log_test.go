@@ -24,9 +24,9 @@ func logSegments() []orgrbacv1alpha1.EventSegment {
 	return []orgrbacv1alpha1.EventSegment{seg(7), seg(1), seg(0), seg(4)}
 }
 
-func seqs(evs []orgrbacv1alpha1.StoredEvent) []int64 {
+func seqs(t Tail) []int64 {
 	out := []int64{}
-	for _, e := range evs {
+	for e := range t.All() {
 		for seq := int64(1); seq <= 9; seq++ {
 			if e.ID == ID(seq, time.Unix(seq, 0)) {
 				out = append(out, seq)

@@ -158,11 +158,15 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 	}
 
 	// Only the log's tail after the cursor (or the endpoint's creation) is read.
-	all, err := events.ReadAfter(ctx, l.d.cache, l.key.Namespace, l.status.LastDeliveredEventID,
+	tail, err := events.ReadAfter(ctx, l.d.cache, l.key.Namespace, l.status.LastDeliveredEventID,
 		ep.CreationTimestamp.UnixMilli())
 	if err != nil {
 		log.Error(err, "reading the event log from the cache")
 		return time.Second, false
+	}
+	var all []orgrbacv1alpha1.StoredEvent
+	for _, run := range tail {
+		all = append(all, run...)
 	}
 	pending := pendingEvents(all, l.status.LastDeliveredEventID, ep.CreationTimestamp.UnixMilli(), ep.Spec.Events)
 	if len(pending) == 0 {
