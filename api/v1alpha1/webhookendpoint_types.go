@@ -54,7 +54,7 @@ type WebhookEndpointSpec struct {
 	// +kubebuilder:validation:MaxLength=65536
 	CABundle string `json:"caBundle,omitempty"`
 
-	// enabled turns delivery on (the default) or off; while off, progress is kept.
+	// enabled turns delivery on (true, the default) or off; while off, progress is kept.
 	// +optional
 	// +default=true
 	Enabled *bool `json:"enabled,omitempty"`
