@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,8 +33,15 @@ const (
 	DefaultMaxAge            = 30 * 24 * time.Hour
 	DefaultMaxEvents         = 100000
 	// MaxSegmentEvents is the most events an Events segment holds (its CRD's bound).
-	MaxSegmentEvents   = 500
-	DefaultSegmentSize = 512 << 10
+	MaxSegmentEvents = 500
+	// DefaultSegmentEvents and DefaultSegmentSize bound a segment: every
+	// append rewrites the open segment, so a small one keeps each write (and
+	// what every informer of the log receives) small.
+	DefaultSegmentEvents = 100
+	DefaultSegmentSize   = 64 << 10
+	// MaxSegmentSize bounds SegmentBytes: a segment stays far below etcd's
+	// object size limit (1.5 MiB).
+	MaxSegmentSize = 512 << 10
 	// DefaultMaxBatch bounds the events one emission of one environment
 	// writes; the rest follow at once, in the next.
 	DefaultMaxBatch = 5000
@@ -87,8 +95,8 @@ func (o Options) withDefaults() Options {
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.MaxAge, DefaultMaxAge)
 	def(&o.MaxEvents, DefaultMaxEvents, 1<<31-1)
-	def(&o.SegmentEvents, MaxSegmentEvents, MaxSegmentEvents)
-	def(&o.SegmentBytes, DefaultSegmentSize, DefaultSegmentSize)
+	def(&o.SegmentEvents, DefaultSegmentEvents, MaxSegmentEvents)
+	def(&o.SegmentBytes, DefaultSegmentSize, MaxSegmentSize)
 	def(&o.CheckpointPartSize, CheckpointPartSize, CheckpointPartSize)
 	def(&o.MaxBatch, DefaultMaxBatch, 1<<20)
 	return o
@@ -241,7 +249,15 @@ func (e *Emitter) startup(ctx context.Context) error {
 	for i := range segs.Items {
 		nss[segs.Items[i].Namespace] = true
 	}
-	firstRun := len(segs.Items) == 0
+	// The first run: no log has an event yet, and every checkpoint is a
+	// baseline (through 0). Stored, so it holds across a crash or a retry in
+	// the middle of writing the baselines.
+	firstRun := true
+	for i := range segs.Items {
+		if !strings.HasPrefix(segs.Items[i].Name, baselinePrefix) {
+			firstRun = false
+		}
+	}
 	now := e.opts.Clock.Now()
 	e.mu.Lock()
 	for ns := range e.dirty {
@@ -254,7 +270,11 @@ func (e *Emitter) startup(ctx context.Context) error {
 		}
 		l, err := e.load(ctx, ns)
 		if err != nil {
-			return err
+			// One namespace's unreadable log must not stop the others': it
+			// is loaded again by its emission, with backoff.
+			e.log.Error(err, "Loading an event log; it is retried alone", "namespace", ns)
+			e.redirty(ns, now)
+			continue
 		}
 		if l.empty() && firstRun {
 			v, err := e.existing(ctx, ns)
@@ -301,7 +321,15 @@ func (e *Emitter) loop(ctx context.Context) error {
 		slices.Sort(todo)
 		retain := map[string]bool{}
 		for _, ns := range todo {
+			started := e.opts.Clock.Now()
 			more, newSegment, err := e.emit(ctx, ns)
+			// An emission reads the whole namespace's model under its read
+			// lock: a namespace whose emission is slow waits twice as long as
+			// it took before the next, which bounds the emitter's share of a
+			// core and of the decision API's lock.
+			if took := e.opts.Clock.Since(started); err == nil && 2*took > e.opts.Interval {
+				e.notBefore[ns] = e.opts.Clock.Now().Add(2*took - e.opts.Interval)
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -311,7 +339,9 @@ func (e *Emitter) loop(ctx context.Context) error {
 			switch {
 			case err != nil:
 				writeErrors.Inc()
-				if e.gone(ctx, ns) {
+				// A namespace being deleted refuses writes: its log goes with it.
+				// Any other failure is retried, deletions included.
+				if (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) && e.gone(ctx, ns) {
 					e.log.Info("Event log of a namespace without objects left behind", "namespace", ns, "error", err.Error())
 					e.forget(ns)
 					continue
@@ -324,7 +354,6 @@ func (e *Emitter) loop(ctx context.Context) error {
 				e.redirty(ns, since[ns])
 			default:
 				delete(e.backoff, ns)
-				delete(e.notBefore, ns)
 			}
 		}
 		if !now.Before(nextRetention) {
@@ -464,6 +493,11 @@ func (e *Emitter) emit(ctx context.Context, ns string) (more, newSegment bool, e
 		}
 		more, newSegment, err = e.emitOnce(ctx, ns, l)
 		if !errors.Is(err, errConflict) {
+			if err != nil {
+				// A write may have failed here and been applied by the API
+				// server (a timeout): the log is read again before the retry.
+				delete(e.logs, ns)
+			}
 			return more, newSegment, err
 		}
 		e.log.Info("The event log changed under this writer: reloading it", "namespace", ns)
@@ -566,14 +600,25 @@ func (e *Emitter) append(ctx context.Context, ns string, l *nsLog, evs []orgrbac
 	for i := range evs {
 		sizes[i] = eventSize(&evs[i])
 	}
+	if l.open != nil && sealed(l.open) {
+		l.open, l.openBytes = nil, 0 // its successor is due: created below
+	}
 	openCount := -1
 	if l.open != nil {
 		openCount = len(l.open.Spec.Events)
 	}
 	intoOpen, runs := Split(openCount, l.openBytes, sizes, e.opts.SegmentEvents, e.opts.SegmentBytes)
-	if intoOpen > 0 {
+	// A segment is sealed (annotated) by the update that precedes the creation
+	// of the next one, with its resourceVersion: a writer whose view of the
+	// log is stale fails on it (or on the next one's name) instead of
+	// creating a segment whose sequence numbers another already holds, and
+	// nobody appends to a sealed segment.
+	if intoOpen > 0 || (l.open != nil && len(runs) > 0) {
 		seg := l.open.DeepCopy()
 		seg.Spec.Events = append(seg.Spec.Events, evs[:intoOpen]...)
+		if len(runs) > 0 {
+			seal(seg)
+		}
 		if err := e.writer.Update(ctx, seg); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 				return false, fmt.Errorf("updating event segment %s/%s: %w: %w", ns, seg.Name, errConflict, err)
@@ -584,13 +629,16 @@ func (e *Emitter) append(ctx context.Context, ns string, l *nsLog, evs []orgrbac
 		l.appended(evs[:intoOpen], sizes[:intoOpen])
 	}
 	i := intoOpen
-	for _, n := range runs {
+	for r, n := range runs {
 		first := l.lastSeq + 1
 		seg := &orgrbacv1alpha1.EventSegment{
 			ObjectMeta: metav1.ObjectMeta{Name: SegmentName(first), Namespace: ns,
 				Labels: map[string]string{orgrbacv1alpha1.LabelEventSegment: string(orgrbacv1alpha1.EventSegmentEvents)}},
 			Spec: orgrbacv1alpha1.EventSegmentSpec{Type: orgrbacv1alpha1.EventSegmentEvents, First: &first,
 				Events: slices.Clone(evs[i : i+n])},
+		}
+		if r < len(runs)-1 {
+			seal(seg) // another follows at once
 		}
 		if err := e.writer.Create(ctx, seg); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -606,6 +654,25 @@ func (e *Emitter) append(ctx context.Context, ns string, l *nsLog, evs []orgrbac
 	}
 	l.publish(ns)
 	return newSegment, nil
+}
+
+// baselinePrefix starts the names of the parts of a checkpoint through 0.
+var baselinePrefix = strings.TrimSuffix(CheckpointName(0, 0), "0000")
+
+// AnnotationSealed marks an Events segment that takes no more events: the
+// next one exists, or is being created.
+const AnnotationSealed = "orgrbac.dev/sealed"
+
+func seal(seg *orgrbacv1alpha1.EventSegment) {
+	if seg.Annotations == nil {
+		seg.Annotations = map[string]string{}
+	}
+	seg.Annotations[AnnotationSealed] = "true"
+}
+
+// sealed reports whether seg takes no more events.
+func sealed(seg *orgrbacv1alpha1.EventSegment) bool {
+	return seg.Annotations[AnnotationSealed] == "true"
 }
 
 // baseline writes a checkpoint through 0 of digests: the log of ns starts

@@ -134,7 +134,10 @@ func (e *Emitter) load(ctx context.Context, ns string) (*nsLog, error) {
 				continue
 			}
 			if f != l.lastSeq+1 {
-				e.log.Error(nil, "The event log has a gap", "namespace", ns, "segment", s.Name, "expected", l.lastSeq+1)
+				// A log read while another writer pruned it (its checkpoint
+				// listed before, its segments after the pruning): read again.
+				return nil, fmt.Errorf("the event log of %s has a gap before %s (expected %d): %w",
+					ns, s.Name, l.lastSeq+1, errConflict)
 			}
 			info := segInfo{name: s.Name, first: f, count: len(s.Spec.Events)}
 			for j := range s.Spec.Events {
@@ -153,6 +156,9 @@ func (e *Emitter) load(ctx context.Context, ns string) (*nsLog, error) {
 		if cont == "" {
 			break
 		}
+	}
+	if l.open != nil && sealed(l.open) {
+		l.open = nil // its successor was being created: the next append creates it
 	}
 	if l.open != nil {
 		for i := range l.open.Spec.Events {
@@ -271,6 +277,10 @@ func (e *Emitter) retain(ctx context.Context, ns string, l *nsLog) error {
 		e.log.Info("Pruned the event log", "namespace", ns, "segments", n, "through", through,
 			"checkpointEntries", len(state))
 	}
+	// Parts of the current checkpoint are never stale: a checkpoint another
+	// writer started through the same event, which this one completed, was
+	// marked stale (incomplete) when the log was loaded.
+	l.stale = slices.DeleteFunc(l.stale, func(name string) bool { return slices.Contains(l.checkpointNames, name) })
 	for len(l.stale) > 0 {
 		seg := &orgrbacv1alpha1.EventSegment{}
 		seg.Namespace, seg.Name = ns, l.stale[0]
