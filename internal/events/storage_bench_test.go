@@ -21,7 +21,7 @@ import (
 // BenchmarkStorage100k measures what the change-event log stores for the
 // benchmark's 100k environment (storetest.Scale100k: 100,000 memberships in
 // 1,000 organizations, 200 roles): the log of a created event for every
-// object, packed into segments as the emitter packs them (500 events, 512 KiB)
+// object, packed into segments as the emitter packs them (100 events, 64 KiB)
 // and encoded as the API server stores a custom resource (its JSON, with the
 // metadata the server adds), and the checkpoint of the same state. It also
 // times what a new leader does with them: replaying the log and loading the
@@ -60,7 +60,7 @@ func BenchmarkStorage100k(b *testing.B) {
 	for i := range evs {
 		sizes[i] = eventSize(&evs[i])
 	}
-	_, runs := Split(-1, 0, sizes, MaxSegmentEvents, DefaultSegmentSize)
+	_, runs := Split(-1, 0, sizes, DefaultSegmentEvents, DefaultSegmentSize)
 	logBytes, memberBytes, members := 0, 0, 0
 	first := 0
 	for _, n := range runs {
