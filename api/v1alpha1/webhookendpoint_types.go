@@ -85,8 +85,8 @@ type WebhookEndpointStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// lastDeliveredEventID is the id of the last event delivered (or given up):
-	// delivery resumes after it.
+	// lastDeliveredEventID is the id of the last event delivered, given up or
+	// skipped by spec.events: delivery resumes after it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	LastDeliveredEventID string `json:"lastDeliveredEventID,omitempty"`

@@ -21,11 +21,17 @@ import (
 //	*.<suffix>      URL hosts below suffix, e.g. *.svc.cluster.local
 //
 // Loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16, fe80::/10, where
-// cloud metadata services listen), unspecified (0.0.0.0/8, ::), multicast and
-// broadcast addresses are refused whatever the entries say, unless an entry
-// that is a CIDR or IP inside that special range lists the address
-// explicitly: `any` or 0.0.0.0/0 do not open 169.254.169.254, and a host
-// name that resolves to 127.0.0.1 is refused unless 127.0.0.1 is listed.
+// cloud metadata services listen), the other cloud metadata addresses
+// (fd00:ec2::254, inside fc00::/7 that `cluster` allows, and 100.100.100.200),
+// unspecified (0.0.0.0/8, ::), multicast and broadcast addresses, and the
+// IPv6 ranges that embed an IPv4 address (NAT64 64:ff9b::/96 and
+// 64:ff9b:1::/48, 6to4 2002::/16, IPv4-compatible ::/96) are refused
+// whatever the entries say, unless an entry that is a CIDR or IP inside the
+// narrowest such range lists the address explicitly: `any` or 0.0.0.0/0 do
+// not open 169.254.169.254, and a host name that resolves to 127.0.0.1 is
+// refused unless 127.0.0.1 is listed. An address of 64:ff9b::/96, 2002::/16
+// or ::/96 that is listed is allowed only when its embedded IPv4 address is
+// allowed too (so a listed NAT64 range does not reach 169.254.169.254).
 type Destinations struct {
 	text     string
 	any      bool
@@ -53,7 +59,40 @@ var specialRanges = []netip.Prefix{
 	netip.MustParsePrefix("224.0.0.0/4"),
 	netip.MustParsePrefix("255.255.255.255/32"),
 	netip.MustParsePrefix("ff00::/8"),
+	// Cloud metadata outside link-local: AWS over IPv6 (inside fc00::/7,
+	// which `cluster` allows), Alibaba Cloud.
+	netip.MustParsePrefix("fd00:ec2::254/128"),
+	netip.MustParsePrefix("100.100.100.200/32"),
+	// IPv6 ranges that reach an embedded IPv4 address (see embeddedIPv4).
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("::/96"),
 }
+
+// embeddedIPv4 is the IPv4 address that ip reaches through NAT64
+// (64:ff9b::/96), 6to4 (2002::/16) or as an IPv4-compatible address (::/96
+// but :: and ::1).
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() || ip.Is4In6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip), ipv4Compatible.Contains(ip) && ip.Compare(ipv6Loopback) > 0:
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
+}
+
+var (
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	ipv6Loopback   = netip.MustParseAddr("::1")
+)
 
 // maxEntries bounds the flag's list.
 const maxEntries = 256
@@ -151,36 +190,56 @@ func (e *RefusedError) Error() string {
 // IP literal) is about to connect to.
 func (d *Destinations) Allow(host string, ip netip.Addr) error {
 	ip = ip.Unmap().WithZone("")
-	for _, r := range specialRanges {
-		if !r.Contains(ip) {
-			continue
-		}
-		for _, p := range d.prefixes {
-			// Explicit: the entry lies inside the special range.
-			if p.Contains(ip) && p.Bits() >= r.Bits() {
-				return nil
-			}
-		}
+	if !d.allow(host, ip) {
 		return &RefusedError{Addr: ip}
 	}
+	if v4, ok := embeddedIPv4(ip); ok && !d.allow(host, v4) {
+		return &RefusedError{Addr: ip}
+	}
+	return nil
+}
+
+// specialBits is the length of the narrowest special range that holds ip,
+// or -1.
+func specialBits(ip netip.Addr) int {
+	bits := -1
+	for _, r := range specialRanges {
+		if r.Contains(ip) && r.Bits() > bits {
+			bits = r.Bits()
+		}
+	}
+	return bits
+}
+
+// allow checks ip (unmapped, without zone) alone.
+func (d *Destinations) allow(host string, ip netip.Addr) bool {
+	if bits := specialBits(ip); bits >= 0 {
+		for _, p := range d.prefixes {
+			// Explicit: the entry lies inside the narrowest special range.
+			if p.Contains(ip) && p.Bits() >= bits {
+				return true
+			}
+		}
+		return false
+	}
 	if d.any {
-		return nil
+		return true
 	}
 	for _, p := range d.prefixes {
 		if p.Contains(ip) {
-			return nil
+			return true
 		}
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if _, err := netip.ParseAddr(host); err != nil && host != "" {
 		if d.names[host] {
-			return nil
+			return true
 		}
 		for _, s := range d.suffixes {
 			if strings.HasSuffix(host, s) {
-				return nil
+				return true
 			}
 		}
 	}
-	return &RefusedError{Addr: ip}
+	return false
 }

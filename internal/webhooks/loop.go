@@ -2,9 +2,9 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +39,10 @@ const (
 	defaultRetryWindow = 259200 * time.Second
 )
 
+// maxBatch bounds the events of the log one step takes to deliver: a step
+// never copies the log's tail, it scans it up to the maxBatch-th match.
+const maxBatch = 100
+
 // loop delivers the events of one endpoint. Its fields below done are owned
 // by its goroutine.
 type loop struct {
@@ -54,6 +58,10 @@ type loop struct {
 	status    orgrbacv1alpha1.WebhookEndpointStatus // the progress
 	written   orgrbacv1alpha1.WebhookEndpointStatus // as last written (or read)
 	writtenAt time.Time
+	// rv is the resourceVersion our last status write returned, and rvCached
+	// the cached copy's when it was made: the next write is conditional on rv
+	// until the cache shows another version.
+	rv, rvCached string
 
 	client    *http.Client
 	clientFor string
@@ -63,8 +71,12 @@ type loop struct {
 	secretRetries int32
 	secretRetryAt time.Time
 
-	failingID    string // the event failing since failingSince
-	failingSince time.Time
+	// down: the last attempt (since the start or the last new spec) failed,
+	// so events older than the retry window are given up without one.
+	down bool
+	// draining: the last step gave up the rest of its batch, so the next one
+	// does not wait for the backoff to give up the older events that follow.
+	draining bool
 }
 
 // poke wakes the loop up to look at its endpoint and log again.
@@ -137,6 +149,7 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		l.status.ObservedGeneration = ep.Generation
 		l.status.NextRetryAt = nil
 		l.secret, l.secretRetries, l.secretRetryAt = nil, 0, time.Time{}
+		l.down, l.draining = false, false
 	}
 	if ep.Spec.Enabled != nil && !*ep.Spec.Enabled {
 		deliveryLag.forget(l.key)
@@ -145,7 +158,7 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		l.flush(ctx, now, true)
 		return forever, false
 	}
-	if r := l.status.NextRetryAt; r != nil && now.Before(r.Time) {
+	if r := l.status.NextRetryAt; r != nil && now.Before(r.Time) && !l.draining {
 		return r.Sub(now), false
 	}
 	if l.secret == nil || now.Sub(l.secretAt) > l.d.opts.SecretRefresh {
@@ -164,21 +177,19 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		log.Error(err, "reading the event log from the cache")
 		return time.Second, false
 	}
-	var all []orgrbacv1alpha1.StoredEvent
-	for _, run := range tail {
-		all = append(all, run...)
-	}
-	pending := pendingEvents(all, l.status.LastDeliveredEventID, ep.CreationTimestamp.UnixMilli(), ep.Spec.Events)
-	if len(pending) == 0 {
+	batch, last := nextBatch(tail, l.status.LastDeliveredEventID, ep.CreationTimestamp.UnixMilli(), ep.Spec.Events, maxBatch)
+	if len(batch) == 0 {
+		// The filter skipped every event: move past them, recorded lazily.
+		l.advance(last)
+		l.draining = false
 		deliveryLag.set(l.key, time.Time{})
 		if l.status.ConsecutiveFailures == 0 {
 			l.setReady(metav1.ConditionTrue, ReasonIdle, "every event is delivered")
 		}
 		l.status.NextRetryAt = nil
-		l.flush(ctx, now, true)
-		return forever, false
+		return l.flushLater(ctx, now), false
 	}
-	deliveryLag.set(l.key, time.UnixMilli(pending[0].CreatedAtMillis))
+	deliveryLag.set(l.key, time.UnixMilli(batch[0].CreatedAtMillis))
 
 	if clientFor := ep.Spec.URL + "\x00" + ep.Spec.CABundle; l.client == nil || l.clientFor != clientFor {
 		if l.client != nil {
@@ -193,7 +204,29 @@ func (l *loop) step(ctx context.Context) (wait time.Duration, stop bool) {
 		}
 		l.client, l.clientFor = c, clientFor
 	}
-	return l.deliver(ctx, pending), false
+	return l.deliver(ctx, batch, last), false
+}
+
+// advance moves the cursor to id when it sorts after it (ids sort in
+// emission order).
+func (l *loop) advance(id string) {
+	if id > l.status.LastDeliveredEventID {
+		l.status.LastDeliveredEventID = id
+	}
+}
+
+// flushLater writes the progress at most every StatusInterval (at once when
+// the Ready condition changed) and returns the wait of an idle loop: until
+// the progress left unwritten is due, else forever.
+func (l *loop) flushLater(ctx context.Context, now time.Time) time.Duration {
+	l.flush(ctx, now, false)
+	if l.ep == nil || equality.Semantic.DeepEqual(l.status, l.written) {
+		return forever
+	}
+	if wait := l.d.opts.StatusInterval - now.Sub(l.writtenAt); wait > 0 {
+		return wait
+	}
+	return time.Second // the write failed: try again
 }
 
 // get reads the endpoint from the cache; gone when it is deleted or replaced.
@@ -250,17 +283,21 @@ func (l *loop) readSecret(ctx context.Context, now time.Time) (wait time.Duratio
 	return 0, true
 }
 
-// deliver posts pending in order until one fails or the spec changes, and
-// returns the wait before the next step.
-func (l *loop) deliver(ctx context.Context, pending []orgrbacv1alpha1.StoredEvent) time.Duration {
+// deliver posts batch in order until one fails or the spec changes, and
+// returns the wait before the next step. Once the whole batch is delivered
+// or given up, the cursor moves to last, past the events the filter skipped.
+func (l *loop) deliver(ctx context.Context, batch []*orgrbacv1alpha1.StoredEvent, last string) time.Duration {
 	log := logf.FromContext(ctx)
 	ep := l.ep
 	url := ep.Spec.URL
+	window := retryWindow(ep)
+	l.draining = false
 	if l.status.ConsecutiveFailures == 0 {
 		l.setReady(metav1.ConditionTrue, ReasonDelivering, "delivering events")
 	}
-	for i := range pending {
-		e := &pending[i]
+	var run givenUpRun
+	defer func() { l.report(ep, &run) }()
+	for i, e := range batch {
 		if i > 0 {
 			// Stop at a new spec or a deleted endpoint: the next step sees it.
 			if cur, gone, err := l.get(ctx); gone || err != nil || cur.Generation != ep.Generation {
@@ -268,11 +305,25 @@ func (l *loop) deliver(ctx context.Context, pending []orgrbacv1alpha1.StoredEven
 			}
 		}
 		now := l.d.opts.Clock.Now()
+		if l.down && expired(e, now, window) {
+			// The destination is failing and e is older than the window.
+			l.giveUp(e)
+			run.add(e, "")
+			l.flush(ctx, now, false)
+			continue
+		}
+		if r := l.status.NextRetryAt; r != nil && now.Before(r.Time) {
+			l.flush(ctx, now, true)
+			return r.Sub(now) // inside its window: wait for the backoff
+		}
+		l.report(ep, &run)
 		body, err := Body(e)
 		if err != nil {
 			// Cannot happen for an event the API server stored (its data is JSON).
 			log.Error(err, "encoding an event: given up", "event", e.ID)
-			l.giveUp(ep, e, "its data is not valid JSON")
+			l.giveUp(e)
+			l.d.recorder.Eventf(ep, nil, corev1.EventTypeWarning, ReasonEventGivenUp, "Deliver",
+				"event %s (%s) given up: its data is not valid JSON", e.ID, e.Event)
 			continue
 		}
 		o := post(ctx, l.client, url, body, Signature(l.secret, now, body), l.d.opts.Clock.Now)
@@ -283,13 +334,13 @@ func (l *loop) deliver(ctx context.Context, pending []orgrbacv1alpha1.StoredEven
 		now = l.d.opts.Clock.Now()
 		if o.ok {
 			deliveriesTotal.WithLabelValues(resultDelivered).Inc()
-			l.status.LastDeliveredEventID = e.ID
+			l.advance(e.ID)
 			l.status.LastDeliveredAt = &metav1.Time{Time: now}
 			l.status.DeliveredEvents++
 			l.status.ConsecutiveFailures = 0
 			l.status.NextRetryAt = nil
-			l.failingID = ""
-			if i == len(pending)-1 {
+			l.down = false
+			if i == len(batch)-1 && len(batch) < maxBatch {
 				l.setReady(metav1.ConditionTrue, ReasonIdle, "every event is delivered")
 			} else {
 				l.setReady(metav1.ConditionTrue, ReasonDelivering, "delivering events")
@@ -297,25 +348,40 @@ func (l *loop) deliver(ctx context.Context, pending []orgrbacv1alpha1.StoredEven
 			l.flush(ctx, now, false)
 			continue
 		}
-		return l.fail(ctx, ep, e, o, now)
+		wait := l.fail(ctx, e, o, now)
+		if !expired(e, now, window) {
+			return wait
+		}
+		l.giveUp(e)
+		run.add(e, o.message)
 	}
+	l.advance(last)
+	// Given up at the batch's end: the events that follow may be as old.
+	l.draining = l.down && run.n > 0
+	l.flush(ctx, l.d.opts.Clock.Now(), run.n > 0)
 	return 0 // look again: more may have come
 }
 
+// retryWindow is spec.retryWindowSeconds, or its default.
+func retryWindow(ep *orgrbacv1alpha1.WebhookEndpoint) time.Duration {
+	if ep.Spec.RetryWindowSeconds > 0 {
+		return time.Duration(ep.Spec.RetryWindowSeconds) * time.Second
+	}
+	return defaultRetryWindow
+}
+
+// expired reports whether e was created longer than window before now: it is
+// given up at its next failure (or without an attempt while the destination
+// fails). Measured from the event's creation, it survives restarts.
+func expired(e *orgrbacv1alpha1.StoredEvent, now time.Time, window time.Duration) bool {
+	return now.Sub(time.UnixMilli(e.CreatedAtMillis)) > window
+}
+
 // fail records a failed attempt to deliver e and returns the backoff.
-func (l *loop) fail(ctx context.Context, ep *orgrbacv1alpha1.WebhookEndpoint, e *orgrbacv1alpha1.StoredEvent, o outcome, now time.Time) time.Duration {
+func (l *loop) fail(ctx context.Context, e *orgrbacv1alpha1.StoredEvent, o outcome, now time.Time) time.Duration {
 	deliveriesTotal.WithLabelValues(resultFailed).Inc()
 	l.status.ConsecutiveFailures++
-	if l.failingID != e.ID {
-		l.failingID, l.failingSince = e.ID, now
-	}
-	window := defaultRetryWindow
-	if ep.Spec.RetryWindowSeconds > 0 {
-		window = time.Duration(ep.Spec.RetryWindowSeconds) * time.Second
-	}
-	if now.Sub(l.failingSince) >= window {
-		l.giveUp(ep, e, o.message)
-	}
+	l.down = true
 	wait := backoff(l.status.ConsecutiveFailures, l.d.opts.MinBackoff, l.d.opts.MaxBackoff, l.d.opts.Jitter())
 	l.status.NextRetryAt = &metav1.Time{Time: now.Add(wait)}
 	reason := ReasonDeliveryFailing
@@ -330,13 +396,60 @@ func (l *loop) fail(ctx context.Context, ep *orgrbacv1alpha1.WebhookEndpoint, e 
 }
 
 // giveUp moves the cursor past e without delivering it.
-func (l *loop) giveUp(ep *orgrbacv1alpha1.WebhookEndpoint, e *orgrbacv1alpha1.StoredEvent, why string) {
+func (l *loop) giveUp(e *orgrbacv1alpha1.StoredEvent) {
 	deliveriesTotal.WithLabelValues(resultGivenUp).Inc()
-	l.status.LastDeliveredEventID = e.ID
+	l.advance(e.ID)
 	l.status.FailedEvents++
-	l.failingID = ""
-	l.d.recorder.Eventf(ep, nil, corev1.EventTypeWarning, ReasonEventGivenUp, "Deliver",
-		"event %s (%s) given up after failing for spec.retryWindowSeconds: %s", e.ID, e.Event, why)
+}
+
+// givenUpRun is a run of events given up for their age, reported in one
+// Warning event.
+type givenUpRun struct {
+	n           int
+	first, last *orgrbacv1alpha1.StoredEvent
+	why         string // the last failure seen
+}
+
+func (r *givenUpRun) add(e *orgrbacv1alpha1.StoredEvent, why string) {
+	if r.n == 0 {
+		r.first = e
+	}
+	r.n++
+	r.last = e
+	if why != "" {
+		r.why = why
+	}
+}
+
+// message is the Warning event's message of the run.
+func (r *givenUpRun) message(window time.Duration, lastFailure string) string {
+	why := r.why
+	if why == "" {
+		why = lastFailure
+	}
+	if why == "" {
+		why = "the destination is failing"
+	}
+	age := fmt.Sprintf("older than spec.retryWindowSeconds (%s) while the destination fails", window)
+	if r.n == 1 {
+		return fmt.Sprintf("event %s (%s) given up: %s: %s", r.first.ID, r.first.Event, age, why)
+	}
+	return fmt.Sprintf("%d events, %s (%s) to %s (%s), given up: %s: %s", r.n,
+		r.first.ID, r.first.Event, r.last.ID, r.last.Event, age, why)
+}
+
+// report records the Warning event of the run, if any, and empties it.
+func (l *loop) report(ep *orgrbacv1alpha1.WebhookEndpoint, r *givenUpRun) {
+	if r.n == 0 {
+		return
+	}
+	var lastFailure string
+	if c := meta.FindStatusCondition(l.status.Conditions, orgrbacv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+		lastFailure = c.Message
+	}
+	l.d.recorder.Eventf(ep, nil, corev1.EventTypeWarning, ReasonEventGivenUp, "Deliver", "%s",
+		r.message(retryWindow(ep), lastFailure))
+	*r = givenUpRun{}
 }
 
 // setReady sets the Ready condition of the progress.
@@ -349,7 +462,10 @@ func (l *loop) setReady(status metav1.ConditionStatus, reason, message string) {
 
 // flush writes the progress when it differs from what was written: at once
 // when force or when the Ready condition changed, else at most every
-// StatusInterval (the coalescing of successful deliveries).
+// StatusInterval (the coalescing of successful deliveries). The write is
+// conditional on the endpoint's resourceVersion: after a conflict the
+// endpoint is read again, and a status whose cursor is ahead of ours (a newer
+// leader's) is kept rather than overwritten, so the cursor never moves back.
 func (l *loop) flush(ctx context.Context, now time.Time, force bool) {
 	if l.ep == nil || equality.Semantic.DeepEqual(l.status, l.written) {
 		return
@@ -357,18 +473,59 @@ func (l *loop) flush(ctx context.Context, now time.Time, force bool) {
 	if !force && !readyChanged(l.status.Conditions, l.written.Conditions) && now.Sub(l.writtenAt) < l.d.opts.StatusInterval {
 		return
 	}
-	base := l.ep.DeepCopy()
-	base.Status = l.written
-	obj := l.ep.DeepCopy()
-	obj.Status = *l.status.DeepCopy()
-	if err := l.d.client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		if !apierrors.IsNotFound(err) && ctx.Err() == nil {
-			logf.FromContext(ctx).Error(err, "writing the endpoint's status")
-		}
-		return
+	rv := l.ep.ResourceVersion
+	if l.rv != "" && rv == l.rvCached {
+		rv = l.rv // the cache has not seen our last write yet
 	}
-	l.written = *l.status.DeepCopy()
-	l.writtenAt = now
+	for range 2 {
+		base := l.ep.DeepCopy()
+		base.ResourceVersion = rv
+		base.Status = l.written
+		obj := l.ep.DeepCopy()
+		obj.Status = *l.status.DeepCopy()
+		err := l.d.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if err == nil {
+			l.written = *l.status.DeepCopy()
+			l.writtenAt = now
+			l.rv, l.rvCached = obj.ResourceVersion, l.ep.ResourceVersion
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			if !apierrors.IsNotFound(err) && ctx.Err() == nil {
+				logf.FromContext(ctx).Error(err, "writing the endpoint's status")
+			}
+			return
+		}
+		cur := &orgrbacv1alpha1.WebhookEndpoint{}
+		if err := l.d.api.Get(ctx, l.key, cur); err != nil || cur.UID != l.uid {
+			if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {
+				logf.FromContext(ctx).Error(err, "reading the endpoint after a conflict")
+			}
+			return
+		}
+		l.written = *cur.Status.DeepCopy()
+		l.rv, l.rvCached = cur.ResourceVersion, l.ep.ResourceVersion
+		rv = cur.ResourceVersion
+		if keepTheirs(l.status.LastDeliveredEventID, cur.Status.LastDeliveredEventID) {
+			// Another writer (a newer leader) is ahead: its progress stands.
+			logf.FromContext(ctx).Info("the endpoint's status is ahead of this loop's: kept",
+				"ours", l.status.LastDeliveredEventID, "theirs", cur.Status.LastDeliveredEventID)
+			l.status = *cur.Status.DeepCopy()
+			l.writtenAt = now
+			return
+		}
+		if equality.Semantic.DeepEqual(l.status, l.written) {
+			l.writtenAt = now
+			return
+		}
+	}
+}
+
+// keepTheirs reports whether a status whose cursor is theirs must be kept
+// rather than overwritten with ours: its cursor sorts after ours (ids sort in
+// emission order; empty is the start).
+func keepTheirs(ours, theirs string) bool {
+	return theirs > ours
 }
 
 // readyChanged reports whether the Ready condition's status or reason differs.
@@ -380,26 +537,31 @@ func readyChanged(a, b []metav1.Condition) bool {
 	return ca.Status != cb.Status || ca.Reason != cb.Reason
 }
 
-// pendingEvents are the events of log (in emission order) to deliver after
-// cursor (an event id; empty: the events created at or after sinceMillis),
-// of the types of filter (empty: all). They share log's memory.
-func pendingEvents(log []orgrbacv1alpha1.StoredEvent, cursor string, sinceMillis int64, filter []string) []orgrbacv1alpha1.StoredEvent {
-	var start int
-	if cursor != "" {
-		// Ids sort in emission order: a pruned cursor still places.
-		start = sort.Search(len(log), func(i int) bool { return log[i].ID > cursor })
-	} else {
-		start = sort.Search(len(log), func(i int) bool { return log[i].CreatedAtMillis >= sinceMillis })
-	}
-	rest := log[start:]
-	if len(filter) == 0 {
-		return rest
-	}
-	var out []orgrbacv1alpha1.StoredEvent
-	for i := range rest {
-		if slices.Contains(filter, rest[i].Event) {
-			out = append(out, rest[i])
+// nextBatch scans tail (the log after the cursor, in emission order) without
+// copying it, and returns the first at most max events after cursor (an event
+// id; empty: the events created at or after sinceMillis) of the types of
+// filter (empty: all), and last, the id of the last event it scanned (empty
+// when none). Once batch is delivered or given up, the cursor may move to
+// last: the events up to it that filter skipped are never delivered. The
+// scan stops before the first match past max, so last is at least the
+// batch's last event. batch points into tail.
+func nextBatch(tail events.Tail, cursor string, sinceMillis int64, filter []string, max int) (batch []*orgrbacv1alpha1.StoredEvent, last string) {
+	placed := false
+	for e := range tail.All() {
+		if !placed {
+			// ReadAfter placed tail already: this only guards its start.
+			if cursor != "" && e.ID <= cursor || cursor == "" && e.CreatedAtMillis < sinceMillis {
+				continue
+			}
+			placed = true
 		}
+		if len(filter) == 0 || slices.Contains(filter, e.Event) {
+			if len(batch) == max {
+				break
+			}
+			batch = append(batch, e)
+		}
+		last = e.ID
 	}
-	return out
+	return batch, last
 }

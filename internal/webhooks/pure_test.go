@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+	"github.com/orgrbac/orgrbac/internal/events"
 )
 
 // The header parses as both SDKs parse it (split on ",", then "="), and v1 is
@@ -135,15 +137,16 @@ func TestBody(t *testing.T) {
 	}
 }
 
-func TestPendingEvents(t *testing.T) {
+func TestNextBatch(t *testing.T) {
 	ev := func(id, typ string, at int64) orgrbacv1alpha1.StoredEvent {
 		return orgrbacv1alpha1.StoredEvent{ID: id, Event: typ, CreatedAtMillis: at}
 	}
 	log := []orgrbacv1alpha1.StoredEvent{
 		ev("event_01", "role.created", 1000), ev("event_02", "organization.updated", 2000),
 		ev("event_03", "role.updated", 3000), ev("event_04", "role.created", 3000),
+		ev("event_05", "role.updated", 4000), ev("event_06", "role.updated", 4000),
 	}
-	ids := func(es []orgrbacv1alpha1.StoredEvent) string {
+	ids := func(es []*orgrbacv1alpha1.StoredEvent) string {
 		var s []string
 		for _, e := range es {
 			s = append(s, e.ID)
@@ -151,25 +154,120 @@ func TestPendingEvents(t *testing.T) {
 		return strings.Join(s, ",")
 	}
 	for _, tc := range []struct {
-		cursor string
-		since  int64
-		filter []string
-		want   string
+		cursor    string
+		since     int64
+		filter    []string
+		max       int
+		want      string
+		wantLast  string
+		splitting bool // the log in runs of two, as segments
 	}{
-		{"", 0, nil, "event_01,event_02,event_03,event_04"},
-		{"", 2500, nil, "event_03,event_04"},
-		{"", 9999, nil, ""},
-		{"event_02", 0, nil, "event_03,event_04"},
-		{"event_02", 9999, nil, "event_03,event_04"}, // the cursor wins over the creation time
-		{"event_025", 0, nil, "event_03,event_04"},   // a pruned cursor still places
-		{"event_00", 0, nil, "event_01,event_02,event_03,event_04"},
-		{"event_04", 0, nil, ""},
-		{"", 0, []string{"role.created"}, "event_01,event_04"},
-		{"event_01", 0, []string{"role.created", "organization.updated"}, "event_02,event_04"},
-		{"", 0, []string{"permission.deleted"}, ""},
+		{"", 0, nil, 100, "event_01,event_02,event_03,event_04,event_05,event_06", "event_06", false},
+		{"", 2500, nil, 100, "event_03,event_04,event_05,event_06", "event_06", true},
+		{"", 9999, nil, 100, "", "", false},
+		{"event_02", 0, nil, 100, "event_03,event_04,event_05,event_06", "event_06", true},
+		{"event_02", 9999, nil, 100, "event_03,event_04,event_05,event_06", "event_06", false}, // the cursor wins over the creation time
+		{"event_025", 0, nil, 100, "event_03,event_04,event_05,event_06", "event_06", false},   // a pruned cursor still places
+		{"event_00", 0, nil, 100, "event_01,event_02,event_03,event_04,event_05,event_06", "event_06", false},
+		{"event_06", 0, nil, 100, "", "", true},
+		// The filter: the skipped events after the batch's last are passed too.
+		{"", 0, []string{"role.created"}, 100, "event_01,event_04", "event_06", true},
+		{"event_01", 0, []string{"role.created", "organization.updated"}, 100, "event_02,event_04", "event_06", false},
+		// Nothing matches: the cursor may move past every event scanned.
+		{"", 0, []string{"permission.deleted"}, 100, "", "event_06", false},
+		{"event_03", 0, []string{"permission.deleted"}, 100, "", "event_06", true},
+		// Bounded: the scan stops before the first match past max.
+		{"", 0, nil, 2, "event_01,event_02", "event_02", false},
+		{"", 0, []string{"role.created"}, 1, "event_01", "event_03", true},
+		{"", 0, []string{"role.updated"}, 2, "event_03,event_05", "event_05", true},
+		{"", 0, []string{"role.updated"}, 3, "event_03,event_05,event_06", "event_06", false},
 	} {
-		if got := ids(pendingEvents(log, tc.cursor, tc.since, tc.filter)); got != tc.want {
-			t.Errorf("pendingEvents(%q, %d, %v) = %s, want %s", tc.cursor, tc.since, tc.filter, got, tc.want)
+		tail := events.Tail{log}
+		if tc.splitting {
+			tail = events.Tail{log[0:2], log[2:4], log[4:6]}
+		}
+		batch, last := nextBatch(tail, tc.cursor, tc.since, tc.filter, tc.max)
+		if got := ids(batch); got != tc.want || last != tc.wantLast {
+			t.Errorf("nextBatch(%q, %d, %v, %d) = %s, last %q; want %s, last %q",
+				tc.cursor, tc.since, tc.filter, tc.max, got, last, tc.want, tc.wantLast)
+		}
+		for _, e := range batch {
+			if i := slices.IndexFunc(log, func(x orgrbacv1alpha1.StoredEvent) bool { return x.ID == e.ID }); &log[i] != e {
+				t.Errorf("nextBatch copied %s", e.ID)
+			}
+		}
+	}
+}
+
+// An event is given up for its age, from its creation: a restart does not
+// reset it.
+func TestExpired(t *testing.T) {
+	created := time.UnixMilli(1_700_000_000_000)
+	e := &orgrbacv1alpha1.StoredEvent{ID: "event_01", CreatedAtMillis: created.UnixMilli()}
+	for _, tc := range []struct {
+		age    time.Duration
+		window time.Duration
+		want   bool
+	}{
+		{0, time.Minute, false},
+		{time.Minute, time.Minute, false},
+		{time.Minute + time.Millisecond, time.Minute, true},
+		{-time.Hour, time.Minute, false}, // a clock behind the emitter's
+		{72 * time.Hour, defaultRetryWindow, false},
+		{73 * time.Hour, defaultRetryWindow, true},
+	} {
+		if got := expired(e, created.Add(tc.age), tc.window); got != tc.want {
+			t.Errorf("expired(age %v, window %v) = %v, want %v", tc.age, tc.window, got, tc.want)
+		}
+	}
+	ep := &orgrbacv1alpha1.WebhookEndpoint{}
+	if got := retryWindow(ep); got != defaultRetryWindow {
+		t.Errorf("retryWindow() = %v, want the default", got)
+	}
+	ep.Spec.RetryWindowSeconds = 60
+	if got := retryWindow(ep); got != time.Minute {
+		t.Errorf("retryWindow(60) = %v", got)
+	}
+}
+
+// One Warning event names a run of given-up events.
+func TestGivenUpRunMessage(t *testing.T) {
+	a := &orgrbacv1alpha1.StoredEvent{ID: "event_01", Event: "role.created"}
+	b := &orgrbacv1alpha1.StoredEvent{ID: "event_09", Event: "role.deleted"}
+	var r givenUpRun
+	r.add(a, "the destination answered HTTP 503")
+	if got, want := r.message(time.Minute, "x"), "event event_01 (role.created) given up: older than spec.retryWindowSeconds "+
+		"(1m0s) while the destination fails: the destination answered HTTP 503"; got != want {
+		t.Errorf("message = %q\nwant      %q", got, want)
+	}
+	r.add(b, "")
+	if got, want := r.message(time.Minute, "x"), "2 events, event_01 (role.created) to event_09 (role.deleted), given up: "+
+		"older than spec.retryWindowSeconds (1m0s) while the destination fails: the destination answered HTTP 503"; got != want {
+		t.Errorf("message = %q\nwant      %q", got, want)
+	}
+	r = givenUpRun{}
+	r.add(b, "")
+	if got := r.message(time.Minute, "the request timed out"); !strings.HasSuffix(got, ": the request timed out") {
+		t.Errorf("message = %q, want the last failure of the status", got)
+	}
+}
+
+// A status write never moves the cursor back: a status ahead of ours (a newer
+// leader's) is kept.
+func TestKeepTheirs(t *testing.T) {
+	for _, tc := range []struct {
+		ours, theirs string
+		want         bool
+	}{
+		{"event_05", "event_04", false},
+		{"event_05", "event_05", false},
+		{"event_05", "event_06", true},
+		{"", "event_01", true},
+		{"event_01", "", false},
+		{"", "", false},
+	} {
+		if got := keepTheirs(tc.ours, tc.theirs); got != tc.want {
+			t.Errorf("keepTheirs(%q, %q) = %v, want %v", tc.ours, tc.theirs, got, tc.want)
 		}
 	}
 }
@@ -188,12 +286,41 @@ func TestDestinations(t *testing.T) {
 			{"x", "127.0.0.1", false}, {"localhost", "::1", false}, {"x", "169.254.169.254", false},
 			{"x", "fe80::1", false}, {"x", "0.0.0.0", false}, {"x", "::", false}, {"x", "224.0.0.1", false},
 			{"x", "255.255.255.255", false}, {"x", "::ffff:169.254.169.254", false}, {"x", "::ffff:127.0.0.1", false},
+			// Cloud metadata outside link-local.
+			{"x", "fd00:ec2::254", false}, {"x", "100.100.100.200", false}, {"x", "100.100.100.201", true},
+			// IPv6 ranges that embed an IPv4 address.
+			{"x", "64:ff9b::a9fe:a9fe", false}, {"x", "64:ff9b::808:808", false}, {"x", "64:ff9b:1::1", false},
+			{"x", "2002:a9fe:a9fe::1", false}, {"x", "2002:808:808::1", false},
+			{"x", "::a9fe:a9fe", false}, {"x", "::808:808", false}, {"x", "::2", false},
 		}},
 		{"cluster", []check{
 			{"a.svc", "10.96.0.1", true}, {"a", "172.16.0.1", true}, {"a", "172.31.255.255", true},
 			{"a", "172.32.0.1", false}, {"a", "192.168.1.1", true}, {"a", "fd00::1", true},
 			{"a", "8.8.8.8", false}, {"a", "127.0.0.1", false}, {"a", "169.254.169.254", false},
 			{"a", "::ffff:10.0.0.1", true},
+			// fc00::/7 does not open the AWS IPv6 metadata address.
+			{"a", "fd00:ec2::254", false}, {"a", "fd00:ec2::253", true},
+			// An embedded private IPv4 address is not cluster-wide.
+			{"a", "64:ff9b::a00:1", false}, {"a", "2002:a00:1::1", false}, {"a", "::a00:1", false},
+		}},
+		{"fd00:ec2::254,100.100.100.200", []check{
+			{"x", "fd00:ec2::254", true}, {"x", "100.100.100.200", true}, {"x", "fd00:ec2::1", false},
+		}},
+		{"any,64:ff9b::/96,2002::/16", []check{
+			// Listed: allowed when the embedded IPv4 address is.
+			{"x", "64:ff9b::808:808", true}, {"x", "2002:808:808::1", true},
+			{"x", "64:ff9b::a9fe:a9fe", false}, {"x", "64:ff9b::7f00:1", false}, {"x", "2002:a9fe:a9fe::1", false},
+			{"x", "2002:6464:64c8::1", false}, // 100.100.100.200
+			{"x", "::808:808", false},         // ::/96 is not listed
+		}},
+		{"cluster,64:ff9b::/96", []check{
+			{"x", "64:ff9b::a00:1", true}, {"x", "64:ff9b::808:808", false},
+		}},
+		{"::/96,0.0.0.0/0", []check{
+			{"x", "::808:808", true}, {"x", "::a9fe:a9fe", false}, {"x", "::1", false}, {"x", "::", false},
+		}},
+		{"::1", []check{
+			{"localhost", "::1", true}, {"localhost", "::2", false},
 		}},
 		{"cluster,127.0.0.1", []check{
 			{"localhost", "127.0.0.1", true}, {"localhost", "127.0.0.2", false}, {"a", "10.0.0.1", true},
@@ -245,11 +372,15 @@ func TestDestinations(t *testing.T) {
 // opens a link-local or loopback address that no entry within that range lists.
 func FuzzParseDestinations(f *testing.F) {
 	for _, s := range []string{"any", "cluster", "cluster,127.0.0.1", "10.0.0.0/8,*.svc", "hooks.example.com",
-		"::ffff:169.254.0.0/112", "0.0.0.0/0", "169.254.0.0/15", "fe80::/9,::/0", "127.0.0.0/7"} {
+		"::ffff:169.254.0.0/112", "0.0.0.0/0", "169.254.0.0/15", "fe80::/9,::/0", "127.0.0.0/7",
+		"fc00::/7", "fd00:ec2::/32", "100.64.0.0/10", "any,64:ff9b::/96,2002::/16,::/96", "64:ff9b::/64", "::/0,::/95"} {
 		f.Add(s)
 	}
 	probes := []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("127.0.0.1"),
-		netip.MustParseAddr("fe80::1"), netip.MustParseAddr("::ffff:169.254.169.254"), netip.MustParseAddr("0.0.0.0")}
+		netip.MustParseAddr("fe80::1"), netip.MustParseAddr("::ffff:169.254.169.254"), netip.MustParseAddr("0.0.0.0"),
+		netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200"),
+		netip.MustParseAddr("64:ff9b::a9fe:a9fe"), netip.MustParseAddr("64:ff9b::a00:1"),
+		netip.MustParseAddr("2002:a9fe:a9fe::1"), netip.MustParseAddr("::a9fe:a9fe"), netip.MustParseAddr("::7f00:1")}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseDestinations(s)
 		if err != nil {
@@ -262,31 +393,46 @@ func FuzzParseDestinations(f *testing.F) {
 			if d.Allow("metadata.google.internal", ip) != nil {
 				continue
 			}
-			// Allowed: some entry must be an explicit CIDR within the special range.
-			explicit := false
-			for _, e := range strings.Split(s, ",") {
-				e = strings.TrimSpace(e)
-				p, err := netip.ParsePrefix(e)
-				if err != nil {
-					a, err := netip.ParseAddr(e)
-					if err != nil {
-						continue
-					}
-					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-				}
-				p = unmapPrefix(p.Masked())
-				u := ip.Unmap()
-				for _, r := range specialRanges {
-					if r.Contains(u) && p.Contains(u) && p.Bits() >= r.Bits() {
-						explicit = true
-					}
-				}
-			}
-			if !explicit {
+			// Allowed: some entry must be an explicit CIDR within the narrowest
+			// special range, and so for an embedded special IPv4 address.
+			if !listed(s, ip.Unmap()) {
 				t.Errorf("policy %q opens %s without listing it", s, ip)
+			}
+			if v4, ok := embeddedIPv4(ip); ok && !listed(s, v4) {
+				t.Errorf("policy %q opens %s (embedding %s) without listing %s", s, ip, v4, v4)
 			}
 		}
 	})
+}
+
+// listed reports whether ip, when in a special range, is inside an IP or CIDR
+// entry of policy s within the narrowest special range that holds it.
+func listed(s string, ip netip.Addr) bool {
+	bits := -1
+	for _, r := range specialRanges {
+		if r.Contains(ip) {
+			bits = max(bits, r.Bits())
+		}
+	}
+	if bits < 0 {
+		return true
+	}
+	for _, e := range strings.Split(s, ",") {
+		e = strings.TrimSpace(e)
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			a, err := netip.ParseAddr(e)
+			if err != nil {
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		p = unmapPrefix(p.Masked())
+		if p.Contains(ip) && p.Bits() >= bits {
+			return true
+		}
+	}
+	return false
 }
 
 // The lag is computed at scrape time: it grows while an event waits.
