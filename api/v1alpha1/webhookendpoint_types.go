@@ -59,9 +59,10 @@ type WebhookEndpointSpec struct {
 	// +default=true
 	Enabled *bool `json:"enabled,omitempty"`
 
-	// retryWindowSeconds is how long an event is retried, with exponential
-	// backoff, before it is given up (counted in status.failedEvents) and the
-	// next one is delivered; 60-604800, 259200 (3 days) when omitted.
+	// retryWindowSeconds is how long after its creation an event is retried,
+	// with exponential backoff: a failed delivery of an older event gives it up
+	// (counted in status.failedEvents) and the next one is delivered;
+	// 60-604800, 259200 (3 days) when omitted.
 	// +optional
 	// +kubebuilder:validation:Minimum=60
 	// +kubebuilder:validation:Maximum=604800
