@@ -163,6 +163,13 @@ until ready; do
 	kill -0 "$manager" 2>/dev/null || { wait "$manager"; exit; }
 	sleep 0.5
 done
+# The commands below ask about the samples: wait until the controllers have
+# resolved every sample membership (the readiness above is the caches' and
+# the decision API's index's, not the samples').
+until "$kubectl" wait memberships.orgrbac.dev --all -n videos --timeout=5s \
+	--for=jsonpath='{.status.conditions[?(@.type=="Ready")].status}'=True >/dev/null 2>&1; do
+	kill -0 "$manager" 2>/dev/null || { wait "$manager"; exit; }
+done
 
 kubeconfig=${KUBECONFIG:-$HOME/.kube/config}
 path_dirs="$PWD/bin"

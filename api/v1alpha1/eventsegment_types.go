@@ -111,10 +111,11 @@ type EventSegmentSpec struct {
 // the operator's leader: Events segments hold consecutive events in emission
 // order, Checkpoint segments the state that pruned events had described. The
 // decision API serves the log at GET /events and WebhookEndpoints receive it
-// (docs/events.md). Nobody else writes them.
+// (docs/events.md). Nobody else writes them. They are not in the `orgrbac`
+// category: `kubectl get orgrbac` lists what people write.
 //
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Namespaced,shortName=oevseg,categories=orgrbac
+// +kubebuilder:resource:scope=Namespaced,shortName=oevseg
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="First",type=integer,JSONPath=`.spec.first`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
