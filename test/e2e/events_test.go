@@ -166,9 +166,18 @@ func burstManifest(n int) string {
 
 // expectEventsAcrossLeaderKill runs the story with leader and a new standby,
 // kills leader in the middle of the burst and returns the new leader.
-func expectEventsAcrossLeaderKill(ctx context.Context, leader *manager) *manager {
+func expectEventsAcrossLeaderKill(ctx context.Context, previous *manager) *manager {
 	GinkgoHelper()
-	standby := startManager(ctx, "events")
+	// Two managers of its own: the story's leader is the one it kills. The
+	// previous leader steps down (a stopped one stays stopped).
+	previous.stop()
+	leader := startManager(ctx, "events-a")
+	Eventually(func() (string, error) {
+		data, err := os.ReadFile(leader.log)
+		return string(data), err
+	}).WithTimeout(90*time.Second).Should(ContainSubstring("Successfully acquired lease"), "events-a leads")
+	pointWebhooksAt(leader)
+	standby := startManager(ctx, "events-b")
 	dumpOnFailure(eventsNamespace, leader, standby)
 
 	By("installing the pinned SDKs: the Node SDK from npm, the Go SDK's receiver and driver")
