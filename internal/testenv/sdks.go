@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,4 +128,80 @@ func BuildWorkOSGo(ctx context.Context, bin string) error {
 		return fmt.Errorf("building test/workos-go: %w\n%s", err, out)
 	}
 	return nil
+}
+
+// WebhookReceiver is a running webhook receiver of one official SDK:
+// test/workos-sdk/receiver.mjs (Node's webhooks.constructEvent) or
+// test/workos-go's receive mode (Go's WebhookVerifier). It verifies every
+// delivery with its SDK and records the ids of the verified events in order.
+type WebhookReceiver struct {
+	// SDK names the receiver ("node" or "go").
+	SDK string
+	// Port is its port on 127.0.0.1.
+	Port int
+	cmd  *exec.Cmd
+}
+
+// ReceiverStats is what a receiver's GET /stats answers.
+type ReceiverStats struct {
+	SDKVersion string   `json:"sdkVersion"`
+	Received   int      `json:"received"`
+	Verified   int      `json:"verified"`
+	Rejected   int      `json:"rejected"`
+	Failed     int      `json:"failed"`
+	IDs        []string `json:"ids"`
+}
+
+// StartWebhookReceiver starts cmd, a receiver of sdk, with the signing
+// secret, answering the first failFirst deliveries with a failure, and waits
+// until it prints its port. Stop ends it.
+func StartWebhookReceiver(cmd *exec.Cmd, sdk, secret string, failFirst int) (*WebhookReceiver, error) {
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "WEBHOOK_SECRET="+secret, fmt.Sprintf("FAIL_FIRST=%d", failFirst), "RECEIVER_PORT=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the %s receiver: %w", sdk, err)
+	}
+	r := &WebhookReceiver{SDK: sdk, cmd: cmd}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var p struct {
+		Port int `json:"port"`
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &p)
+	}
+	if err != nil || p.Port == 0 {
+		r.Stop()
+		return nil, fmt.Errorf("the %s receiver printed no port (%q): %w", sdk, line, err)
+	}
+	r.Port = p.Port
+	return r, nil
+}
+
+// URL is where deliveries go.
+func (r *WebhookReceiver) URL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/hooks/orgrbac", r.Port)
+}
+
+// Stats reads the receiver's counts and the ids it verified.
+func (r *WebhookReceiver) Stats() (ReceiverStats, error) {
+	var s ReceiverStats
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", r.Port)) //nolint:noctx // loopback, short
+	if err != nil {
+		return s, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	err = json.NewDecoder(resp.Body).Decode(&s)
+	return s, err
+}
+
+// Stop ends the receiver.
+func (r *WebhookReceiver) Stop() {
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
 }

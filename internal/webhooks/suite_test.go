@@ -3,11 +3,9 @@
 package webhooks
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,24 +102,12 @@ func buildGoReceiver(ctx context.Context) string {
 	return bin
 }
 
-// receiver is a running receiver process of one SDK.
-type receiver struct {
-	sdk  string
-	port int
-}
-
-type receiverStats struct {
-	SDKVersion string   `json:"sdkVersion"`
-	Received   int      `json:"received"`
-	Verified   int      `json:"verified"`
-	Rejected   int      `json:"rejected"`
-	Failed     int      `json:"failed"`
-	IDs        []string `json:"ids"`
-}
+// receiver is a running receiver process of one SDK (testenv.WebhookReceiver).
+type receiver struct{ *testenv.WebhookReceiver }
 
 // startReceiver starts the receiver of sdk ("node" or "go") with the signing
 // secret, failing the first failFirst deliveries; it is stopped at the spec's end.
-func startReceiver(sdk, secret string, failFirst int) *receiver {
+func startReceiver(sdk, secret string, failFirst int) receiver {
 	GinkgoHelper()
 	var cmd *exec.Cmd
 	switch sdk {
@@ -130,34 +116,19 @@ func startReceiver(sdk, secret string, failFirst int) *receiver {
 		cmd.Env = append(os.Environ(), "WORKOS_SDK_DIR="+sdkDir)
 	case "go":
 		cmd = exec.Command(goReceiver, "receive")
-		cmd.Env = os.Environ()
 	}
-	cmd.Env = append(cmd.Env, "WEBHOOK_SECRET="+secret, fmt.Sprintf("FAIL_FIRST=%d", failFirst), "RECEIVER_PORT=0")
 	cmd.Stderr = GinkgoWriter
-	stdout, err := cmd.StdoutPipe()
+	r, err := testenv.StartWebhookReceiver(cmd, sdk, secret, failFirst)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(cmd.Start()).To(Succeed())
-	DeferCleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	Expect(err).NotTo(HaveOccurred(), "the %s receiver printed its port", sdk)
-	var p struct {
-		Port int `json:"port"`
-	}
-	Expect(json.Unmarshal([]byte(line), &p)).To(Succeed())
-	return &receiver{sdk: sdk, port: p.Port}
+	DeferCleanup(r.Stop)
+	return receiver{r}
 }
 
-func (r *receiver) url() string { return fmt.Sprintf("http://127.0.0.1:%d/hooks/orgrbac", r.port) }
+func (r receiver) url() string { return r.URL() }
 
-func (r *receiver) stats(g Gomega) receiverStats {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", r.port)) //nolint:noctx // loopback, short
+func (r receiver) stats(g Gomega) testenv.ReceiverStats {
+	s, err := r.Stats()
 	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	var s receiverStats
-	g.Expect(json.NewDecoder(resp.Body).Decode(&s)).To(Succeed())
 	return s
 }
 

@@ -36,11 +36,11 @@ var _ = Describe("Webhook deliveries", func() {
 			want = append(want, em.emit(ctx, n, 0)...)
 			time.Sleep(200 * time.Millisecond)
 		}
-		for _, r := range []*receiver{nodeR, goR} {
+		for _, r := range []receiver{nodeR, goR} {
 			Eventually(func(g Gomega) {
 				s := r.stats(g)
-				g.Expect(s.Rejected).To(BeZero(), "%s SDK rejected a delivery", r.sdk)
-				g.Expect(s.IDs).To(Equal(want), "%s SDK: every event, in order", r.sdk)
+				g.Expect(s.Rejected).To(BeZero(), "%s SDK rejected a delivery", r.SDK)
+				g.Expect(s.IDs).To(Equal(want), "%s SDK: every event, in order", r.SDK)
 			}).WithContext(ctx).Should(Succeed())
 		}
 		for _, name := range []string{"node", "go"} {

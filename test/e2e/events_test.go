@@ -3,11 +3,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,50 +101,15 @@ func membershipData(g Gomega, e loggedEvent) (status string, role string) {
 	return data.Status, role
 }
 
-// sdkReceiver is a webhook receiver process verifying deliveries with one
-// official SDK (test/workos-sdk/receiver.mjs, or test/workos-go's receive mode).
-type sdkReceiver struct {
-	sdk  string
-	port int
-}
-
-type receiverStats struct {
-	SDKVersion string   `json:"sdkVersion"`
-	Received   int      `json:"received"`
-	Verified   int      `json:"verified"`
-	Rejected   int      `json:"rejected"`
-	IDs        []string `json:"ids"`
-}
-
-func startSDKReceiver(cmd *exec.Cmd, sdk, secret string) *sdkReceiver {
+// startSDKReceiver starts a webhook receiver verifying with one official SDK
+// (testenv.WebhookReceiver); it is stopped at the spec's end.
+func startSDKReceiver(cmd *exec.Cmd, sdk, secret string) *testenv.WebhookReceiver {
 	GinkgoHelper()
-	cmd.Env = append(cmd.Env, "WEBHOOK_SECRET="+secret, "RECEIVER_PORT=0")
 	cmd.Stderr = GinkgoWriter
-	stdout, err := cmd.StdoutPipe()
+	r, err := testenv.StartWebhookReceiver(cmd, sdk, secret, 0)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(cmd.Start()).To(Succeed())
-	DeferCleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	Expect(err).NotTo(HaveOccurred(), "the %s receiver printed its port", sdk)
-	var p struct {
-		Port int `json:"port"`
-	}
-	Expect(json.Unmarshal([]byte(line), &p)).To(Succeed())
-	return &sdkReceiver{sdk: sdk, port: p.Port}
-}
-
-func (r *sdkReceiver) url() string { return fmt.Sprintf("http://127.0.0.1:%d/hooks/orgrbac", r.port) }
-
-func (r *sdkReceiver) stats(g Gomega) receiverStats {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stats", r.port)) //nolint:noctx // loopback, short
-	g.Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = resp.Body.Close() }()
-	var s receiverStats
-	g.Expect(json.NewDecoder(resp.Body).Decode(&s)).To(Succeed())
-	return s
+	DeferCleanup(r.Stop)
+	return r
 }
 
 // burstManifest is a List of n memberships of acme, burst-0000 to burst-(n-1).
@@ -199,11 +162,11 @@ func expectEventsAcrossLeaderKill(ctx context.Context, previous *manager) *manag
 	nodeCmd.Env = append(os.Environ(), "WORKOS_SDK_DIR="+sdkDir)
 	goCmd := exec.Command(goSDK, "receive")
 	goCmd.Env = os.Environ()
-	receivers := []*sdkReceiver{startSDKReceiver(nodeCmd, "node", secret), startSDKReceiver(goCmd, "go", secret)}
+	receivers := []*testenv.WebhookReceiver{startSDKReceiver(nodeCmd, "node", secret), startSDKReceiver(goCmd, "go", secret)}
 	for _, r := range receivers {
 		kubectlStdin(fmt.Sprintf(`{"apiVersion":"orgrbac.dev/v1alpha1","kind":"WebhookEndpoint",
 "metadata":{"name":"%s","namespace":"%s"},
-"spec":{"url":"%s","secretRef":{"name":"hooks"}}}`, r.sdk, eventsNamespace, r.url()), "apply", "-f", "-")
+"spec":{"url":"%s","secretRef":{"name":"hooks"}}}`, r.SDK, eventsNamespace, r.URL()), "apply", "-f", "-")
 	}
 	endpointsCreated := time.Now()
 	var log []loggedEvent
@@ -420,10 +383,12 @@ func expectEventsAcrossLeaderKill(ctx context.Context, previous *manager) *manag
 		}
 	}
 	for _, r := range receivers {
-		var s receiverStats
+		var s testenv.ReceiverStats
 		Eventually(func(g Gomega) {
-			s = r.stats(g)
-			g.Expect(s.Rejected).To(BeZero(), "%s rejected a delivery", r.sdk)
+			var err error
+			s, err = r.Stats()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(s.Rejected).To(BeZero(), "%s rejected a delivery", r.SDK)
 			seen := map[string]bool{}
 			for _, id := range s.IDs {
 				seen[id] = true
@@ -434,7 +399,7 @@ func expectEventsAcrossLeaderKill(ctx context.Context, previous *manager) *manag
 					lost = append(lost, id)
 				}
 			}
-			g.Expect(lost).To(BeEmpty(), "%s lost deliveries", r.sdk)
+			g.Expect(lost).To(BeEmpty(), "%s lost deliveries", r.SDK)
 		}).WithTimeout(3 * time.Minute).Should(Succeed())
 		// In order: the first delivery of each event follows the log's order.
 		first := map[string]int{}
@@ -445,14 +410,14 @@ func expectEventsAcrossLeaderKill(ctx context.Context, previous *manager) *manag
 		}
 		for i := 1; i < len(delivered); i++ {
 			Expect(first[delivered[i]]).To(BeNumerically(">", first[delivered[i-1]]),
-				"%s got %s before %s", r.sdk, delivered[i], delivered[i-1])
+				"%s got %s before %s", r.SDK, delivered[i], delivered[i-1])
 		}
 		duplicates := len(s.IDs) - len(first)
 		msg := fmt.Sprintf("%s receiver (%s): emitted %d (%d of the burst, leader killed after %d), delivered %d, "+
-			"duplicates delivered %d, lost 0", r.sdk, s.SDKVersion, len(log), len(log)-beforeBurst, killedAt,
+			"duplicates delivered %d, lost 0", r.SDK, s.SDKVersion, len(log), len(log)-beforeBurst, killedAt,
 			len(s.IDs), duplicates)
 		GinkgoWriter.Println(msg)
-		AddReportEntry("change events: "+r.sdk, msg)
+		AddReportEntry("change events: "+r.SDK, msg)
 	}
 	return standby
 }
