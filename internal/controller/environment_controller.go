@@ -25,6 +25,8 @@ type EnvironmentReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// tally, when set, defers counts while memberships settle (deferCount).
+	tally *membershipTally
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
@@ -92,6 +94,9 @@ func (r *EnvironmentReconciler) internalError(ctx context.Context, env *orgrbacv
 // SetupWithManager registers the controller.
 func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}

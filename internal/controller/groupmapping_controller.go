@@ -21,6 +21,8 @@ type GroupMappingReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// tally, when set, defers counts while memberships settle (deferCount).
+	tally *membershipTally
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
@@ -65,6 +67,9 @@ func (r *GroupMappingReconciler) gather(ctx context.Context, gm *orgrbacv1alpha1
 // SetupWithManager registers the controller.
 func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}

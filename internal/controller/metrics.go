@@ -1,17 +1,12 @@
 package controller
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-
-	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
 // The controllers' own metrics (controller-runtime adds reconcile counts,
@@ -93,50 +88,25 @@ func (p *publicationAges) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// membershipCollector counts the Memberships of the informer cache at each
-// scrape: a pass over the cached objects (about 10 ms at 100,000).
+// membershipCollector reports the manager's membership tally at each scrape
+// (membershipTally, fed by the informer: no list of the cached memberships).
 type membershipCollector struct {
-	reader atomic.Pointer[client.Reader]
+	tally atomic.Pointer[membershipTally]
 }
 
-// use makes the collector count the memberships of r (the manager's cache).
-func (c *membershipCollector) use(r client.Reader) { c.reader.Store(&r) }
+// use makes the collector report t.
+func (c *membershipCollector) use(t *membershipTally) { c.tally.Store(t) }
 
 // Describe implements prometheus.Collector.
 func (c *membershipCollector) Describe(ch chan<- *prometheus.Desc) { ch <- membershipsDesc }
 
 // Collect implements prometheus.Collector.
 func (c *membershipCollector) Collect(ch chan<- prometheus.Metric) {
-	r := c.reader.Load()
-	if r == nil {
+	t := c.tally.Load()
+	if t == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var list orgrbacv1alpha1.MembershipList
-	if err := (*r).List(ctx, &list, readOnly); err != nil {
-		return // the cache is not started yet
-	}
-	type key struct{ state, ready, reason string }
-	counts := map[key]int{}
-	for i := range list.Items {
-		m := &list.Items[i]
-		k := key{state: string(m.Spec.State), ready: "unknown"}
-		if k.state == "" {
-			k.state = string(orgrbacv1alpha1.MembershipActive)
-		}
-		for _, cond := range m.Status.Conditions {
-			if cond.Type == orgrbacv1alpha1.ConditionReady {
-				k.ready = map[metav1.ConditionStatus]string{metav1.ConditionTrue: "true", metav1.ConditionFalse: "false"}[cond.Status]
-				if k.ready == "" {
-					k.ready = "unknown"
-				}
-				k.reason = cond.Reason
-			}
-		}
-		counts[k]++
-	}
-	for k, n := range counts {
+	for k, n := range t.counts() {
 		ch <- prometheus.MustNewConstMetric(membershipsDesc, prometheus.GaugeValue, float64(n), k.state, k.ready, k.reason)
 	}
 }

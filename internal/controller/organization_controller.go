@@ -24,6 +24,8 @@ type OrganizationReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// tally, when set, defers counts while memberships settle (deferCount).
+	tally *membershipTally
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
@@ -108,6 +110,9 @@ func idPeers(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organiza
 // SetupWithManager registers the controller.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}

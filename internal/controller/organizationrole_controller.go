@@ -24,6 +24,8 @@ type OrganizationRoleReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// tally, when set, defers counts while memberships settle (deferCount).
+	tally *membershipTally
 }
 
 // Reconcile computes the role's status (organizationRoleStatus) and writes it
@@ -70,6 +72,9 @@ func (r *OrganizationRoleReconciler) gather(ctx context.Context, role *orgrbacv1
 // SetupWithManager registers the controller.
 func (r *OrganizationRoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	m := &organizationRoleMapper{c: mgr.GetClient()}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("organizationrole").

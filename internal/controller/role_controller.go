@@ -21,6 +21,8 @@ type RoleReconciler struct {
 	Client   client.Client
 	Clock    clock.PassiveClock
 	throttle *throttle
+	// tally, when set, defers counts while memberships settle (deferCount).
+	tally *membershipTally
 }
 
 // Reconcile computes the role's status (roleStatus) and writes it when it changed.
@@ -85,6 +87,9 @@ func permissionCatalog(ctx context.Context, c client.Reader, ns string, perms []
 // SetupWithManager registers the controller.
 func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	m := &roleMapper{c: mgr.GetClient()}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("role").

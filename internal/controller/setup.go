@@ -47,7 +47,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
 	c := mgr.GetClient()
-	memberships.use(mgr.GetCache()) // orgrbac_memberships counts this manager's cache
+	// One informer-fed tally of the memberships: orgrbac_memberships reports it,
+	// and the counting reconcilers wait while a namespace's memberships settle.
+	tally := newMembershipTally(clk)
+	if err := tally.watch(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
+	memberships.use(tally)
 	// One compiled environment per namespace for every controller that
 	// resolves; each invalidates it from its own watches (model.Cache.Invalidator),
 	// and the publisher drops a namespace's with the rest of its state when its
@@ -57,11 +63,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		SetupWithManager(ctrl.Manager, controller.Options) error
 	}{
 		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership"), models: models},
-		"role":             &RoleReconciler{Client: c, Clock: clk},
-		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk},
-		"organization":     &OrganizationReconciler{Client: c, Clock: clk, models: models},
-		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, models: models},
-		"environment":      &EnvironmentReconciler{Client: c, Clock: clk, models: models},
+		"role":             &RoleReconciler{Client: c, Clock: clk, tally: tally},
+		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk, tally: tally},
+		"organization":     &OrganizationReconciler{Client: c, Clock: clk, tally: tally, models: models},
+		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, tally: tally, models: models},
+		"environment":      &EnvironmentReconciler{Client: c, Clock: clk, tally: tally, models: models},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
 		"publish": &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes,
 			Recorder: mgr.GetEventRecorder("orgrbac-publish"), models: models},

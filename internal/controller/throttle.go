@@ -10,6 +10,8 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
 
 // throttle spaces out the reconciles of one object that count other objects: a
@@ -23,6 +25,12 @@ type throttle struct {
 	last map[types.NamespacedName]time.Time
 	// hold delays an object beyond the interval (see holdOff).
 	hold map[types.NamespacedName]time.Time
+
+	// settling, when set, reports whether a namespace's memberships are still
+	// being resolved (membershipTally.settling); deferred holds when each object
+	// first waited for it (deferCount).
+	settling func(ns string) bool
+	deferred map[types.NamespacedName]time.Time
 }
 
 // count is len(n) as an int32 status field, saturated.
@@ -72,6 +80,40 @@ func (t *throttle) forget(key types.NamespacedName) {
 	defer t.mu.Unlock()
 	delete(t.last, key)
 	delete(t.hold, key)
+	delete(t.deferred, key)
+}
+
+// deferCount returns how long a count of key, whose own spec its status has
+// observed, waits for its namespace's memberships to settle: countInterval while
+// they settle, for at most settleMax in a row; zero when it counts now. While
+// thousands of memberships are resolved (a cold start, a bulk import) the count
+// changes with every one, and writing it each countInterval cost a third of a
+// cold start's writes; once they settle it is written once.
+func (t *throttle) deferCount(key types.NamespacedName) time.Duration {
+	if t.settling == nil {
+		return 0
+	}
+	settling := t.settling(key.Namespace)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	if !settling {
+		delete(t.deferred, key)
+		return 0
+	}
+	if t.deferred == nil {
+		t.deferred = map[types.NamespacedName]time.Time{}
+	}
+	first, ok := t.deferred[key]
+	if !ok {
+		t.deferred[key] = now
+		return t.interval
+	}
+	if now.Sub(first) >= settleMax {
+		delete(t.deferred, key)
+		return 0
+	}
+	return t.interval
 }
 
 // beginCount starts the reconcile of an object that counts others: it waits out
@@ -85,5 +127,34 @@ func beginCount(ctx context.Context, c client.Reader, t *throttle, req ctrl.Requ
 		t.forget(req.NamespacedName)
 		return false, ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	return !deleting(obj), ctrl.Result{}, nil
+	if deleting(obj) {
+		return false, ctrl.Result{}, nil
+	}
+	// A change of the object's own spec is never deferred, only counts.
+	if observedCurrent(obj) {
+		if d := t.deferCount(req.NamespacedName); d > 0 {
+			return false, ctrl.Result{RequeueAfter: d}, nil
+		}
+	}
+	return true, ctrl.Result{}, nil
+}
+
+// observedCurrent reports whether obj's status has observed its generation.
+func observedCurrent(obj client.Object) bool {
+	var observed int64
+	switch o := obj.(type) {
+	case *orgrbacv1alpha1.Role:
+		observed = o.Status.ObservedGeneration
+	case *orgrbacv1alpha1.OrganizationRole:
+		observed = o.Status.ObservedGeneration
+	case *orgrbacv1alpha1.Organization:
+		observed = o.Status.ObservedGeneration
+	case *orgrbacv1alpha1.GroupMapping:
+		observed = o.Status.ObservedGeneration
+	case *orgrbacv1alpha1.Environment:
+		observed = o.Status.ObservedGeneration
+	default:
+		return false
+	}
+	return observed == obj.GetGeneration()
 }

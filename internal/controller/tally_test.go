@@ -1,0 +1,168 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
+)
+
+// tallyMembership is a membership of ns at generation gen whose status observed
+// observed, Ready with status ready (none when empty).
+func tallyMembership(ns, name string, gen, observed int64, ready metav1.ConditionStatus) *orgrbacv1alpha1.Membership {
+	m := &orgrbacv1alpha1.Membership{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: gen}}
+	m.Status.ObservedGeneration = observed
+	if ready != "" {
+		m.Status.Conditions = []metav1.Condition{{Type: orgrbacv1alpha1.ConditionReady, Status: ready, Reason: "Resolved"}}
+	}
+	return m
+}
+
+func TestMembershipTally(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	tl := newMembershipTally(clk)
+	h := tl.handler()
+	later := func(d time.Duration) { clk.SetTime(clk.Now().Add(d)) }
+
+	// A cold start: two memberships of a without status, one of b resolved.
+	a1 := tallyMembership("a", "m1", 1, 0, "")
+	a2 := tallyMembership("a", "m2", 1, 0, "")
+	b1 := tallyMembership("b", "m1", 1, 1, metav1.ConditionTrue)
+	h.OnAdd(a1, true)
+	h.OnAdd(a2, true)
+	h.OnAdd(b1, true)
+	if !tl.settling("a") || tl.settling("b") {
+		t.Fatalf("settling a, b = %v, %v; want true, false", tl.settling("a"), tl.settling("b"))
+	}
+
+	// a1 resolves: a still settles, and its quiet time restarts.
+	later(8 * time.Second)
+	a1r := tallyMembership("a", "m1", 1, 1, metav1.ConditionTrue)
+	h.OnUpdate(a1, a1r)
+	later(8 * time.Second)
+	if !tl.settling("a") {
+		t.Fatal("a stopped settling 8 s after a membership resolved")
+	}
+	// Nothing resolves for settleQuiet: a2 is stuck, and counts stop waiting.
+	later(settleQuiet)
+	if tl.settling("a") {
+		t.Fatal("a still settles with no progress for settleQuiet")
+	}
+	// A resync (the same object) changes nothing.
+	h.OnUpdate(a2, a2)
+	if tl.settling("a") {
+		t.Fatal("a resync made a settle again")
+	}
+	// a2 resolves: a is settled.
+	a2r := tallyMembership("a", "m2", 1, 1, metav1.ConditionFalse)
+	h.OnUpdate(a2, a2r)
+	if tl.settling("a") {
+		t.Fatal("a settles with every membership resolved")
+	}
+	// A spec change makes a1 unresolved: a settles again from now, not from
+	// its last progress.
+	later(time.Minute)
+	a1g2 := tallyMembership("a", "m1", 2, 1, metav1.ConditionTrue)
+	h.OnUpdate(a1r, a1g2)
+	if !tl.settling("a") {
+		t.Fatal("a spec change did not make a settle")
+	}
+	// Deleting the unresolved membership (a tombstone) settles a.
+	h.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "a/m1", Obj: a1g2})
+	if tl.settling("a") {
+		t.Fatal("a settles after its unresolved membership was deleted")
+	}
+
+	want := map[tallyKey]int{
+		{state: "Active", ready: "false", reason: "Resolved"}: 1,
+		{state: "Active", ready: "true", reason: "Resolved"}:  1,
+	}
+	got := tl.counts()
+	if len(got) != len(want) {
+		t.Fatalf("counts = %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("counts[%v] = %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+	// A deleting membership is not unresolved.
+	now := metav1.NewTime(clk.Now())
+	d := tallyMembership("c", "m1", 1, 0, "")
+	d.DeletionTimestamp = &now
+	h.OnAdd(d, false)
+	if tl.settling("c") {
+		t.Fatal("a deleting membership made its namespace settle")
+	}
+}
+
+func TestThrottleDeferCount(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	settling := map[string]bool{"a": true}
+	th := newThrottle(clk)
+	key := types.NamespacedName{Namespace: "a", Name: "role"}
+	other := types.NamespacedName{Namespace: "b", Name: "role"}
+	if d := th.deferCount(key); d != 0 {
+		t.Fatalf("without a tally: deferCount = %v, want 0", d)
+	}
+	th.settling = func(ns string) bool { return settling[ns] }
+
+	if d := th.deferCount(key); d != countInterval {
+		t.Fatalf("settling: deferCount = %v, want %v", d, countInterval)
+	}
+	if d := th.deferCount(other); d != 0 {
+		t.Fatalf("another namespace: deferCount = %v, want 0", d)
+	}
+	clk.SetTime(clk.Now().Add(settleMax - time.Second))
+	if d := th.deferCount(key); d != countInterval {
+		t.Fatalf("before settleMax: deferCount = %v, want %v", d, countInterval)
+	}
+	clk.SetTime(clk.Now().Add(time.Second))
+	if d := th.deferCount(key); d != 0 {
+		t.Fatalf("after settleMax in a row: deferCount = %v, want 0 (the count is written)", d)
+	}
+	// The next wait starts a new deferral.
+	if d := th.deferCount(key); d != countInterval {
+		t.Fatalf("after the count: deferCount = %v, want %v", d, countInterval)
+	}
+	settling["a"] = false
+	if d := th.deferCount(key); d != 0 {
+		t.Fatalf("settled: deferCount = %v, want 0", d)
+	}
+	settling["a"] = true
+	clk.SetTime(clk.Now().Add(settleMax - time.Second))
+	if d := th.deferCount(key); d != countInterval {
+		t.Fatalf("a new deferral after the namespace settled: deferCount = %v, want %v", d, countInterval)
+	}
+	th.forget(key)
+	if _, ok := th.deferred[key]; ok {
+		t.Fatal("forget kept the deferral")
+	}
+}
+
+func TestObservedCurrent(t *testing.T) {
+	meta := metav1.ObjectMeta{Generation: 2}
+	for name, tc := range map[string]struct {
+		obj  client.Object
+		want bool
+	}{
+		"role, observed":                {&orgrbacv1alpha1.Role{ObjectMeta: meta, Status: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 2}}, true},
+		"role, older":                   {&orgrbacv1alpha1.Role{ObjectMeta: meta, Status: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1}}, false},
+		"organization role, observed":   {&orgrbacv1alpha1.OrganizationRole{ObjectMeta: meta, Status: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 2}}, true},
+		"organization, no status":       {&orgrbacv1alpha1.Organization{ObjectMeta: meta}, false},
+		"organization, observed":        {&orgrbacv1alpha1.Organization{ObjectMeta: meta, Status: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 2}}, true},
+		"group mapping, observed":       {&orgrbacv1alpha1.GroupMapping{ObjectMeta: meta, Status: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 2}}, true},
+		"environment, observed":         {&orgrbacv1alpha1.Environment{ObjectMeta: meta, Status: orgrbacv1alpha1.EnvironmentStatus{ObservedGeneration: 2}}, true},
+		"membership (not a count), any": {&orgrbacv1alpha1.Membership{ObjectMeta: meta, Status: orgrbacv1alpha1.MembershipStatus{ObservedGeneration: 2}}, false},
+	} {
+		if got := observedCurrent(tc.obj); got != tc.want {
+			t.Errorf("%s: observedCurrent = %v, want %v", name, got, tc.want)
+		}
+	}
+}
