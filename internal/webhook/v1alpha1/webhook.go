@@ -1,7 +1,9 @@
-// Package v1alpha1 holds the validating admission webhooks of the orgrbac.dev
-// kinds: they deny creating duplicates and deleting a default role without a
+// Package v1alpha1 holds the admission webhooks of the orgrbac.dev kinds. The
+// validating ones deny creating duplicates and deleting a default role without a
 // replacement, and warn (without denying) about references to objects that do not
-// exist yet, so that manifests can be applied in any order.
+// exist yet, so that manifests can be applied in any order. The mutating ones
+// (owner.go) give a new Membership, OrganizationRole or GroupMapping its
+// Organization's ownerReference, and never deny.
 //
 // The webhooks read the manager's cache through the field indexes of
 // internal/index, which must be registered (index.Setup) before Setup.
@@ -39,7 +41,8 @@ import (
 // +kubebuilder:webhook:path=/validate-orgrbac-dev-v1alpha1-organizationrole,mutating=false,failurePolicy=fail,sideEffects=None,groups=orgrbac.dev,resources=organizationroles,verbs=create;update,versions=v1alpha1,name=vorganizationrole.orgrbac.dev,admissionReviewVersions=v1,timeoutSeconds=10
 // +kubebuilder:webhook:path=/validate-orgrbac-dev-v1alpha1-organizationrole,mutating=false,failurePolicy=ignore,sideEffects=None,groups=orgrbac.dev,resources=organizationroles,verbs=delete,versions=v1alpha1,name=vorganizationrole-delete.orgrbac.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
-// Setup registers the validating webhooks with the manager's webhook server.
+// Setup registers the validating and mutating webhooks with the manager's webhook
+// server.
 func Setup(mgr ctrl.Manager) error {
 	l := &lookup{c: mgr.GetClient(), apiReader: mgr.GetAPIReader()}
 	for kind, err := range map[string]error{
@@ -49,6 +52,12 @@ func Setup(mgr ctrl.Manager) error {
 		"GroupMapping":     ctrl.NewWebhookManagedBy(mgr, &orgrbacv1alpha1.GroupMapping{}).WithValidator(&GroupMappingValidator{l}).Complete(),
 		"Role":             ctrl.NewWebhookManagedBy(mgr, &orgrbacv1alpha1.Role{}).WithValidator(&RoleValidator{l}).Complete(),
 		"OrganizationRole": ctrl.NewWebhookManagedBy(mgr, &orgrbacv1alpha1.OrganizationRole{}).WithValidator(&OrganizationRoleValidator{l}).Complete(),
+		"Membership owner": registerOwner(mgr, &orgrbacv1alpha1.Membership{},
+			&OrganizationOwner[*orgrbacv1alpha1.Membership]{l, membershipOrganization}),
+		"OrganizationRole owner": registerOwner(mgr, &orgrbacv1alpha1.OrganizationRole{},
+			&OrganizationOwner[*orgrbacv1alpha1.OrganizationRole]{l, organizationRoleOrganization}),
+		"GroupMapping owner": registerOwner(mgr, &orgrbacv1alpha1.GroupMapping{},
+			&OrganizationOwner[*orgrbacv1alpha1.GroupMapping]{l, groupMappingOrganization}),
 	} {
 		if err != nil {
 			return fmt.Errorf("registering the %s webhook: %w", kind, err)
