@@ -62,6 +62,21 @@ func TestRefusesWhatItCannotCarry(t *testing.T) {
 
 const webhooks = `---
 apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: mutating-webhook-configuration
+webhooks:
+- admissionReviewVersions: [v1]
+  clientConfig:
+    service:
+      name: webhook-service
+      namespace: system
+      path: /mutate-x
+  failurePolicy: Ignore
+  name: mx.orgrbac.dev
+  sideEffects: None
+---
+apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata:
   name: validating-webhook-configuration
@@ -77,25 +92,51 @@ webhooks:
 `
 
 func TestWebhookTemplate(t *testing.T) {
-	out, err := webhookTemplate("config/webhook/manifests.yaml", []byte(webhooks))
+	out, err := webhookTemplates("config/webhook/manifests.yaml", []byte(webhooks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		`  name: {{ include "orgrbac.fullname" . }}-validating-webhook-configuration`,
-		`      name: {{ include "orgrbac.fullname" . }}-webhook-service`,
-		`      namespace: {{ .Release.Namespace }}`,
-		"      path: /validate-x",
-		"cert-manager.io/inject-ca-from:",
+	if len(out) != 2 {
+		t.Fatalf("want two templates, got %d", len(out))
+	}
+	for file, wants := range map[string][]string{
+		"validating-webhook-configuration.yaml": {
+			"kind: ValidatingWebhookConfiguration\n",
+			`  name: {{ include "orgrbac.fullname" . }}-validating-webhook-configuration`,
+			"      path: /validate-x",
+		},
+		"mutating-webhook-configuration.yaml": {
+			"kind: MutatingWebhookConfiguration\n",
+			`  name: {{ include "orgrbac.fullname" . }}-mutating-webhook-configuration`,
+			"      path: /mutate-x",
+			"  failurePolicy: Ignore",
+		},
 	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the template lacks %q:\n%s", want, out)
+		wants = append(wants,
+			`      name: {{ include "orgrbac.fullname" . }}-webhook-service`,
+			`      namespace: {{ .Release.Namespace }}`,
+			"cert-manager.io/inject-ca-from:")
+		for _, want := range wants {
+			if !strings.Contains(string(out[file]), want) {
+				t.Errorf("%s lacks %q:\n%s", file, want, out[file])
+			}
 		}
 	}
-	// A webhook calling another Service is not silently redirected.
-	other := strings.Replace(webhooks, "name: webhook-service", "name: elsewhere", 1)
-	if _, err := webhookTemplate("x", []byte(other)); err == nil {
-		t.Error("no error for a webhook calling another Service")
+	validating := webhooks[strings.Index(webhooks, "---\napiVersion: admissionregistration.k8s.io/v1\nkind: Validating"):]
+	if out, err := webhookTemplates("x", []byte(validating)); err != nil || len(out) != 1 {
+		t.Errorf("a validating configuration alone: %d templates, %v", len(out), err)
+	}
+	for name, src := range map[string]string{
+		// A webhook calling another Service is not silently redirected.
+		"another Service":       strings.Replace(webhooks, "name: webhook-service", "name: elsewhere", 1),
+		"no validating webhook": webhooks[:strings.Index(webhooks, "---\napiVersion: admissionregistration.k8s.io/v1\nkind: Validating")],
+		"two validating":        webhooks + validating,
+		"another kind":          webhooks + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+		"another name":          strings.Replace(webhooks, "name: mutating-webhook-configuration", "name: other", 1),
+	} {
+		if _, err := webhookTemplates("x", []byte(src)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }
 
