@@ -32,6 +32,7 @@ type webhookOptions struct {
 	certSecret    string
 	service       string
 	configuration string
+	mutating      string
 	localURL      string
 	localManifest string
 	clientCA      string
@@ -65,11 +66,13 @@ func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
 		"Folder with the webhook server's tls.crt and tls.key (default <tmp>/k8s-webhook-server/serving-certs).")
 	fs.StringVar(&w.certSecret, "webhook-cert-secret", "",
 		"NAMESPACE/NAME of a Secret, mounted at --webhook-cert-dir, into which the manager rotates a CA and the serving certificate, "+
-			"injecting the CA into --webhook-configuration. Empty: the certificate is provided.")
+			"injecting the CA into --webhook-configuration and --webhook-mutating-configuration. Empty: the certificate is provided.")
 	fs.StringVar(&w.service, "webhook-service", "orgrbac-webhook-service",
 		"The webhook Service (in the Secret's namespace), the serving certificate's name.")
 	fs.StringVar(&w.configuration, "webhook-configuration", "orgrbac-validating-webhook-configuration",
 		"The ValidatingWebhookConfiguration given the rotated CA.")
+	fs.StringVar(&w.mutating, "webhook-mutating-configuration", "orgrbac-mutating-webhook-configuration",
+		"The MutatingWebhookConfiguration given the rotated CA.")
 	fs.StringVar(&w.localURL, "webhook-local-url", "",
 		"For a manager outside the cluster (make run): serve the webhooks at this https URL (e.g. https://127.0.0.1:9443) "+
 			"with a certificate made up at start, and install a webhook configuration pointing to it while the manager runs.")
@@ -78,7 +81,7 @@ func (w *webhookOptions) bindFlags(fs *flag.FlagSet) {
 			"configured in its AdmissionConfiguration), so that no one else can query the webhooks. Re-read when it changes. "+
 			"Empty: any TLS client may call them (restrict port 9443 with a NetworkPolicy).")
 	fs.StringVar(&w.localManifest, "webhook-local-manifest", "config/webhook/manifests.yaml",
-		"The generated webhook configuration that --webhook-local-url installs, rewritten to its URL.")
+		"The generated webhook configurations that --webhook-local-url installs, rewritten to its URL.")
 }
 
 // rotating reports whether the certificate is rotated by the manager, which then
@@ -149,7 +152,8 @@ func (w *webhookOptions) wire(mgr ctrl.Manager) error {
 		}
 		ready := w.certReady()
 		if err := certs.AddRotator(mgr, certs.RotatorOptions{Secret: types.NamespacedName{Namespace: ns, Name: name},
-			Service: w.service, Configuration: w.configuration, CertDir: w.dir(), ExtraServices: w.extraServices},
+			Service: w.service, Configuration: w.configuration, MutatingConfiguration: w.mutating, CertDir: w.dir(),
+			ExtraServices: w.extraServices},
 			w.ready); err != nil {
 			return err
 		}

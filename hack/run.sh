@@ -76,11 +76,13 @@ echo "run: installing the CRDs"
 "$kubectl" apply --server-side --force-conflicts -k config/crd >/dev/null
 "$kubectl" wait --for condition=Established --timeout=60s -f config/crd/bases >/dev/null
 # The admission webhooks: an API server on this machine calls the manager at
-# 127.0.0.1:$webhook_port (the manager makes up a certificate and installs a webhook
-# configuration pointing to itself, removed when it stops); a remote one cannot
-# reach this machine, so the manager runs without webhooks there. A configuration
-# left by a manager that was killed is removed before anything is applied.
+# 127.0.0.1:$webhook_port (the manager makes up a certificate and installs webhook
+# configurations pointing to itself, removed when it stops); a remote one cannot
+# reach this machine, so the manager runs without webhooks there. Configurations
+# left by a manager that was killed are removed before anything is applied.
 "$kubectl" delete validatingwebhookconfiguration orgrbac-local-validating-webhook-configuration \
+	--ignore-not-found >/dev/null
+"$kubectl" delete mutatingwebhookconfiguration orgrbac-local-mutating-webhook-configuration \
 	--ignore-not-found >/dev/null
 server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 case "$server" in

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 )
 
 func TestSelfSignedServesTLSToClientsTrustingTheCA(t *testing.T) {
@@ -70,20 +72,24 @@ func TestToLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	validatingOnly := string(manifest[strings.Index(string(manifest), "---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration"):])
 	ca := []byte("-----BEGIN CERTIFICATE-----\n")
 	for name, tc := range map[string]struct {
 		manifest string
 		base     string
+		mutating bool
 		wantErr  string
 	}{
-		"generated configuration":   {manifest: string(manifest), base: "https://127.0.0.1:9443"},
-		"trailing slash":            {manifest: string(manifest), base: "https://127.0.0.1:9443/"},
-		"other documents before it": {manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n---\n" + string(manifest), base: "https://127.0.0.1:9443"},
+		"generated configuration":   {manifest: string(manifest), base: "https://127.0.0.1:9443", mutating: true},
+		"trailing slash":            {manifest: string(manifest), base: "https://127.0.0.1:9443/", mutating: true},
+		"other documents before it": {manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n---\n" + string(manifest), base: "https://127.0.0.1:9443", mutating: true},
+		"no mutating configuration": {manifest: validatingOnly, base: "https://127.0.0.1:9443"},
 		"no webhook configuration":  {manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n", wantErr: "holds no ValidatingWebhookConfiguration"},
+		"two validating":            {manifest: string(manifest) + validatingOnly, wantErr: "two ValidatingWebhookConfigurations"},
 		"not YAML":                  {manifest: "{", wantErr: "decoding"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			vwc, err := ToLocal([]byte(tc.manifest), tc.base, ca)
+			local, err := ToLocal([]byte(tc.manifest), tc.base, ca)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
@@ -93,21 +99,53 @@ func TestToLocal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			vwc := local.Validating
 			if vwc.Name != LocalConfigurationName {
 				t.Errorf("name %q, want %q", vwc.Name, LocalConfigurationName)
 			}
 			if len(vwc.Webhooks) == 0 {
 				t.Fatal("no webhooks")
 			}
-			for _, w := range vwc.Webhooks {
-				cc := w.ClientConfig
+			check := func(name string, cc admissionregistrationv1.WebhookClientConfig, prefix string) {
+				t.Helper()
 				if cc.Service != nil || cc.URL == nil || string(cc.CABundle) != string(ca) {
-					t.Errorf("%s: clientConfig %+v", w.Name, cc)
-					continue
+					t.Errorf("%s: clientConfig %+v", name, cc)
+					return
 				}
-				if !strings.HasPrefix(*cc.URL, "https://127.0.0.1:9443/validate-orgrbac-dev-v1alpha1-") {
-					t.Errorf("%s: url %q", w.Name, *cc.URL)
+				if !strings.HasPrefix(*cc.URL, "https://127.0.0.1:9443/"+prefix+"-orgrbac-dev-v1alpha1-") {
+					t.Errorf("%s: url %q", name, *cc.URL)
 				}
+			}
+			for _, w := range vwc.Webhooks {
+				check(w.Name, w.ClientConfig, "validate")
+			}
+			if !tc.mutating {
+				if local.Mutating != nil {
+					t.Errorf("a mutating configuration from a manifest without one: %+v", local.Mutating)
+				}
+				if n := len(local.objects()); n != 1 {
+					t.Errorf("%d configurations to install, want 1", n)
+				}
+				return
+			}
+			mwc := local.Mutating
+			if mwc == nil {
+				t.Fatal("no mutating configuration")
+			}
+			if mwc.Name != LocalMutatingConfigurationName {
+				t.Errorf("name %q, want %q", mwc.Name, LocalMutatingConfigurationName)
+			}
+			if len(mwc.Webhooks) == 0 {
+				t.Fatal("no mutating webhooks")
+			}
+			for _, w := range mwc.Webhooks {
+				check(w.Name, w.ClientConfig, "mutate")
+				if w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Ignore {
+					t.Errorf("%s: failurePolicy %v, want Ignore", w.Name, w.FailurePolicy)
+				}
+			}
+			if n := len(local.objects()); n != 2 {
+				t.Errorf("%d configurations to install, want 2", n)
 			}
 		})
 	}

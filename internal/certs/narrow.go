@@ -11,10 +11,10 @@ import (
 
 // narrowedManager is the manager given to cert-controller. cert-controller builds
 // its own cache from GetConfig, with one informer for the Secrets of the Secret's
-// namespace and one for every ValidatingWebhookConfiguration of the cluster: that
-// would need list and watch on all of them, and would hold every Secret of the
-// namespace in memory. The config returned here adds a metadata.name field
-// selector to those two lists and watches, so the cache holds exactly the two
+// namespace and one for every Validating- and MutatingWebhookConfiguration of the
+// cluster: that would need list and watch on all of them, and would hold every
+// Secret of the namespace in memory. The config returned here adds a metadata.name
+// field selector to those lists and watches, so the cache holds exactly the three
 // objects, and RBAC can grant list and watch by resourceNames (the API server
 // authorizes a list or watch against resourceNames when it selects one name).
 type narrowedManager struct {
@@ -27,12 +27,13 @@ func (n narrowedManager) GetConfig() *rest.Config { return n.config }
 
 // narrow returns mgr with a config whose lists and watches of the Secrets in
 // secret's namespace select secret's name, and whose lists and watches of
-// validating webhook configurations select configuration.
-func narrow(mgr manager.Manager, secret types.NamespacedName, configuration string) manager.Manager {
+// validating and mutating webhook configurations select validating and mutating.
+func narrow(mgr manager.Manager, secret types.NamespacedName, validating, mutating string) manager.Manager {
 	cfg := rest.CopyConfig(mgr.GetConfig())
 	selected := map[string]string{
 		"/api/v1/namespaces/" + secret.Namespace + "/secrets":                   secret.Name,
-		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": configuration,
+		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": validating,
+		"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations":   mutating,
 	}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return nameSelecting{next: rt, names: selected} })
 	return narrowedManager{Manager: mgr, config: cfg}

@@ -15,7 +15,8 @@ func (r *recordTrip) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func TestNameSelecting(t *testing.T) {
 	names := map[string]string{"/api/v1/namespaces/ns/secrets": "cert",
-		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": "vwc"}
+		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": "vwc",
+		"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations":   "mwc"}
 	for _, tc := range []struct {
 		method, url, want string // want: the fieldSelector sent
 	}{
@@ -24,6 +25,8 @@ func TestNameSelecting(t *testing.T) {
 		{"GET", "https://h/prefix/api/v1/namespaces/ns/secrets", "metadata.name=cert"},
 		{"GET", "https://h/api/v1/namespaces/ns/secrets?fieldSelector=type%3Dx", "type=x,metadata.name=cert"},
 		{"GET", "https://h/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations?watch=1", "metadata.name=vwc"},
+		{"GET", "https://h/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?limit=500", "metadata.name=mwc"},
+		{"GET", "https://h/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/mwc", ""},
 		// One object, another namespace, another kind, a write: untouched.
 		{"GET", "https://h/api/v1/namespaces/ns/secrets/cert", ""},
 		{"GET", "https://h/api/v1/namespaces/other/secrets", ""},

@@ -11,11 +11,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// The rotator reads and rewrites its Secret and the webhook configuration's
-// caBundle, and nothing else of either kind: config/webhook/cert_rotation_rbac.yaml
-// (and the chart's templates/webhook/certificate-rotation.yaml) grant get, list,
-// watch and update on those two objects by name, which works because
-// narrowedManager makes the rotator's cache list and watch them by name. With
+// The rotator reads and rewrites its Secret and the caBundle of the validating and
+// mutating webhook configurations, and nothing else of those kinds:
+// config/webhook/cert_rotation_rbac.yaml (and the chart's
+// templates/webhook/certificate-rotation.yaml) grant get, list, watch and update
+// on those three objects by name, which works because narrowedManager makes the
+// rotator's cache list and watch them by name. With
 // cert-manager, the manager needs neither grant.
 
 // RotatorOptions configure AddRotator.
@@ -28,6 +29,9 @@ type RotatorOptions struct {
 	Service string
 	// Configuration is the ValidatingWebhookConfiguration given the CA bundle.
 	Configuration string
+	// MutatingConfiguration is the MutatingWebhookConfiguration given the CA
+	// bundle.
+	MutatingConfiguration string
 	// CertDir is where the Secret is mounted.
 	CertDir string
 	// ExtraServices are other Services in the Secret's namespace that serve the
@@ -37,11 +41,11 @@ type RotatorOptions struct {
 
 // AddRotator adds cert-controller's rotator to the manager: it creates (and
 // renews before they expire) a CA and a serving certificate in the Secret, and
-// injects the CA into the webhook configuration. ready is closed once the
+// injects the CA into the webhook configurations. ready is closed once the
 // certificate is mounted and the CA injected; then the webhooks can be served.
 func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
-	if o.Secret.Namespace == "" || o.Secret.Name == "" || o.Service == "" || o.Configuration == "" {
-		return errors.New("the certificate rotator needs a secret (namespace/name), a service and a webhook configuration")
+	if o.Secret.Namespace == "" || o.Secret.Name == "" || o.Service == "" || o.Configuration == "" || o.MutatingConfiguration == "" {
+		return errors.New("the certificate rotator needs a secret (namespace/name), a service, and a validating and a mutating webhook configuration")
 	}
 	dns := fmt.Sprintf("%s.%s.svc", o.Service, o.Secret.Namespace)
 	extra := []string{dns + ".cluster.local"}
@@ -49,7 +53,7 @@ func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
 		name := fmt.Sprintf("%s.%s.svc", svc, o.Secret.Namespace)
 		extra = append(extra, name, name+".cluster.local")
 	}
-	err := rotator.AddRotator(narrow(mgr, o.Secret, o.Configuration), &rotator.CertRotator{
+	err := rotator.AddRotator(narrow(mgr, o.Secret, o.Configuration, o.MutatingConfiguration), &rotator.CertRotator{
 		SecretKey:      o.Secret,
 		CertDir:        o.CertDir,
 		CertName:       CertName,
@@ -59,7 +63,10 @@ func AddRotator(mgr ctrl.Manager, o RotatorOptions, ready chan struct{}) error {
 		DNSName:        dns,
 		ExtraDNSNames:  extra,
 		IsReady:        ready,
-		Webhooks:       []rotator.WebhookInfo{{Name: o.Configuration, Type: rotator.Validating}},
+		Webhooks: []rotator.WebhookInfo{
+			{Name: o.Configuration, Type: rotator.Validating},
+			{Name: o.MutatingConfiguration, Type: rotator.Mutating},
+		},
 		// Every replica serves webhooks, so every replica needs the certificate.
 		RequireLeaderElection: false,
 	})

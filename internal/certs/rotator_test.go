@@ -29,8 +29,8 @@ import (
 
 // TestAddRotator runs cert-controller against a real API server, as config/default
 // sets it up, as a user holding only the grants of config/webhook/cert_rotation_rbac.yaml
-// (its Secret and the webhook configuration, by name): it fills the empty Secret,
-// injects the CA into every webhook of the configuration, and reports ready once
+// (its Secret and the two webhook configurations, by name): it fills the empty
+// Secret, injects the CA into every webhook of both configurations, and reports ready once
 // the certificate is mounted (the test stands in for the kubelet, copying the
 // Secret into the folder).
 func TestAddRotator(t *testing.T) {
@@ -48,26 +48,35 @@ func TestAddRotator(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The names of config/webhook, which cert_rotation_rbac.yaml grants (config/default
-	// prefixes all three).
+	// prefixes all four).
 	secret := types.NamespacedName{Namespace: "orgrbac-system", Name: "webhook-server-cert"}
 	manifest, err := os.ReadFile(filepath.Join("..", "..", "config", "webhook", "manifests.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vwc, err := ToLocal(manifest, "https://127.0.0.1:1", nil) // only to decode it: the service is set back below
+	local, err := ToLocal(manifest, "https://127.0.0.1:1", nil) // only to decode them: the service is set back below
 	if err != nil {
 		t.Fatal(err)
 	}
-	vwc.Name = "validating-webhook-configuration"
-	for i := range vwc.Webhooks {
-		path := "/validate"
-		vwc.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+	vwc, mwc := local.Validating, local.Mutating
+	if mwc == nil {
+		t.Fatal("config/webhook holds no MutatingWebhookConfiguration")
+	}
+	vwc.Name, mwc.Name = "validating-webhook-configuration", "mutating-webhook-configuration"
+	service := func(path string) admissionregistrationv1.WebhookClientConfig {
+		return admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
 			Namespace: secret.Namespace, Name: "orgrbac-webhook-service", Path: &path}}
+	}
+	for i := range vwc.Webhooks {
+		vwc.Webhooks[i].ClientConfig = service("/validate")
+	}
+	for i := range mwc.Webhooks {
+		mwc.Webhooks[i].ClientConfig = service("/mutate")
 	}
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: secret.Namespace}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: secret.Namespace, Name: secret.Name}},
-		vwc,
+		vwc, mwc,
 	} {
 		if err := c.Create(ctx, o); err != nil {
 			t.Fatalf("creating %s: %v", o.GetName(), err)
@@ -96,7 +105,7 @@ func TestAddRotator(t *testing.T) {
 	dir := t.TempDir()
 	ready := make(chan struct{})
 	if err := AddRotator(mgr, RotatorOptions{Secret: secret, Service: "orgrbac-webhook-service",
-		Configuration: vwc.Name, CertDir: dir, ExtraServices: []string{"orgrbac-api"}}, ready); err != nil {
+		Configuration: vwc.Name, MutatingConfiguration: mwc.Name, CertDir: dir, ExtraServices: []string{"orgrbac-api"}}, ready); err != nil {
 		t.Fatal(err)
 	}
 	mctx, stop := context.WithCancel(ctx)
@@ -138,6 +147,7 @@ func TestAddRotator(t *testing.T) {
 		t.Errorf("ReadyCheck after ready: %v", err)
 	}
 
+	// ready means the CA was injected into the configurations the rotator found.
 	var got admissionregistrationv1.ValidatingWebhookConfiguration
 	if err := c.Get(ctx, client.ObjectKeyFromObject(vwc), &got); err != nil {
 		t.Fatal(err)
@@ -145,6 +155,18 @@ func TestAddRotator(t *testing.T) {
 	for _, w := range got.Webhooks {
 		if string(w.ClientConfig.CABundle) != string(s.Data["ca.crt"]) {
 			t.Errorf("webhook %s: caBundle is not the Secret's CA", w.Name)
+		}
+	}
+	var gotM admissionregistrationv1.MutatingWebhookConfiguration
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mwc), &gotM); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotM.Webhooks) == 0 {
+		t.Fatal("no mutating webhooks")
+	}
+	for _, w := range gotM.Webhooks {
+		if string(w.ClientConfig.CABundle) != string(s.Data["ca.crt"]) {
+			t.Errorf("mutating webhook %s: caBundle is not the Secret's CA", w.Name)
 		}
 	}
 	roots := x509.NewCertPool()
