@@ -125,7 +125,7 @@ func TestSeparateAPIDeployment(t *testing.T) {
 				t.Errorf("audiences differ: API %q, manager %q", a, m)
 			}
 			for _, f := range []string{"leader-elect", "api-service", "api-ca-configmap", "metrics-service", "webhook-cert-secret",
-				"webhook-cert-dir", "webhook-service", "webhook-configuration"} {
+				"webhook-cert-dir", "webhook-service", "webhook-configuration", "webhook-mutating-configuration"} {
 				wantNoFlag(t, ac.Args, f)
 			}
 			checkRestricted(t, api.Name, api.Spec.Template.Spec)

@@ -123,6 +123,30 @@ func TestSameAsKustomize(t *testing.T) {
 		}
 	})
 
+	t.Run("mutating webhooks", func(t *testing.T) {
+		const name = "orgrbac-mutating-webhook-configuration"
+		k := decode[admissionregistrationv1.MutatingWebhookConfiguration](t, kust.get(t, "MutatingWebhookConfiguration", name))
+		c := decode[admissionregistrationv1.MutatingWebhookConfiguration](t, chart.get(t, "MutatingWebhookConfiguration", name))
+		if d := cmp.Diff(k.Webhooks, c.Webhooks); d != "" {
+			t.Errorf("mutating webhooks differ (-config/default +chart):\n%s", d)
+		}
+		if len(k.Webhooks) == 0 {
+			t.Error("config/default has no mutating webhooks")
+		}
+		// The ownerReference is an optimisation the controllers fall back from: a
+		// mutating webhook must never become an availability dependency.
+		for _, w := range k.Webhooks {
+			if w.FailurePolicy == nil || *w.FailurePolicy != admissionregistrationv1.Ignore {
+				t.Errorf("mutating webhook %s: failurePolicy %v, want Ignore", w.Name, w.FailurePolicy)
+			}
+			for _, r := range w.Rules {
+				if !slices.Equal(r.Operations, []admissionregistrationv1.OperationType{admissionregistrationv1.Create}) {
+					t.Errorf("mutating webhook %s: operations %v, want CREATE only", w.Name, r.Operations)
+				}
+			}
+		}
+	})
+
 	t.Run("Services", func(t *testing.T) {
 		for _, k := range kust.ofKind("Service") {
 			ks := decode[corev1.Service](t, k)

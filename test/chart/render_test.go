@@ -225,7 +225,7 @@ var standardLabels = []string{
 
 var clusterScoped = []string{
 	"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration",
-	"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+	"MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
 }
 
 // checkInvariants holds for every set of values: the objects are valid, named
@@ -283,6 +283,8 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			decode[policyv1.PodDisruptionBudget](t, o)
 		case "ValidatingWebhookConfiguration":
 			decode[admissionregistrationv1.ValidatingWebhookConfiguration](t, o)
+		case "MutatingWebhookConfiguration":
+			decode[admissionregistrationv1.MutatingWebhookConfiguration](t, o)
 		case "ValidatingAdmissionPolicy":
 			decode[admissionregistrationv1.ValidatingAdmissionPolicy](t, o)
 		case "ValidatingAdmissionPolicyBinding":
@@ -400,29 +402,37 @@ func checkInvariants(t *testing.T, objs objects, ns string) {
 			t.Errorf("the hook Job %s runs as %q, which is not a hook ServiceAccount", job.Name, hookSA)
 		}
 	}
-	// The webhooks call a rendered Service on a port it has.
+	// The webhooks, validating and mutating, call a rendered Service on a port it has.
+	clientConfigs := map[string]admissionregistrationv1.WebhookClientConfig{}
 	for _, o := range objs.ofKind("ValidatingWebhookConfiguration") {
-		vwc := decode[admissionregistrationv1.ValidatingWebhookConfiguration](t, o)
-		for _, w := range vwc.Webhooks {
-			ref := w.ClientConfig.Service
-			if ref == nil || ref.Namespace != ns {
-				t.Errorf("webhook %s calls %v, want a Service in %s", w.Name, ref, ns)
-				continue
-			}
-			svc, ok := objs.find("Service", ref.Name)
-			if !ok {
-				t.Errorf("webhook %s calls the Service %q, which is not rendered", w.Name, ref.Name)
-				continue
-			}
-			port := int32(443)
-			if ref.Port != nil {
-				port = *ref.Port
-			}
-			if !slices.ContainsFunc(decode[corev1.Service](t, svc).Spec.Ports, func(p corev1.ServicePort) bool {
-				return p.Port == port && p.TargetPort.IntVal == 9443
-			}) {
-				t.Errorf("Service %s has no port %d to the webhook server's 9443", ref.Name, port)
-			}
+		for _, w := range decode[admissionregistrationv1.ValidatingWebhookConfiguration](t, o).Webhooks {
+			clientConfigs[w.Name] = w.ClientConfig
+		}
+	}
+	for _, o := range objs.ofKind("MutatingWebhookConfiguration") {
+		for _, w := range decode[admissionregistrationv1.MutatingWebhookConfiguration](t, o).Webhooks {
+			clientConfigs[w.Name] = w.ClientConfig
+		}
+	}
+	for name, cc := range clientConfigs {
+		ref := cc.Service
+		if ref == nil || ref.Namespace != ns {
+			t.Errorf("webhook %s calls %v, want a Service in %s", name, ref, ns)
+			continue
+		}
+		svc, ok := objs.find("Service", ref.Name)
+		if !ok {
+			t.Errorf("webhook %s calls the Service %q, which is not rendered", name, ref.Name)
+			continue
+		}
+		port := int32(443)
+		if ref.Port != nil {
+			port = *ref.Port
+		}
+		if !slices.ContainsFunc(decode[corev1.Service](t, svc).Spec.Ports, func(p corev1.ServicePort) bool {
+			return p.Port == port && p.TargetPort.IntVal == 9443
+		}) {
+			t.Errorf("Service %s has no port %d to the webhook server's 9443", ref.Name, port)
 		}
 	}
 	// The certificate Secret mounted by the pods is rendered, or issued by cert-manager.
@@ -542,6 +552,7 @@ func checkRotation(t *testing.T, objs objects, full, ns string) {
 	wantFlag(t, c.Args, "webhook-cert-secret", ns+"/"+full+"-webhook-server-cert")
 	wantFlag(t, c.Args, "webhook-service", full+"-webhook-service")
 	wantFlag(t, c.Args, "webhook-configuration", full+"-validating-webhook-configuration")
+	wantFlag(t, c.Args, "webhook-mutating-configuration", full+"-mutating-webhook-configuration")
 	wantFlag(t, c.Args, "webhook-cert-dir", certDir)
 	wantFlag(t, c.Args, "api-service", full+"-api")
 	wantNoFlag(t, c.Args, "api-cert-dir")
@@ -549,22 +560,26 @@ func checkRotation(t *testing.T, objs objects, full, ns string) {
 	if len(secret.Data) != 0 || len(secret.StringData) != 0 {
 		t.Errorf("the certificate Secret is rendered with data: Helm would overwrite the rotated certificate")
 	}
-	// The rotator's grants name its two objects, and nothing else of their kinds.
+	// The rotator's grants name its three objects, and nothing else of their kinds.
 	role := decode[rbacv1.Role](t, objs.get(t, "Role", full+"-webhook-cert-rotation"))
 	wantRules(t, "cert rotation", role.Rules, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
 		ResourceNames: []string{full + "-webhook-server-cert"}, Verbs: []string{"get", "list", "watch", "update"}}})
 	objs.get(t, "RoleBinding", full+"-webhook-cert-rotation")
 	crole := decode[rbacv1.ClusterRole](t, objs.get(t, "ClusterRole", full+"-webhook-cert-rotation"))
-	wantRules(t, "cert rotation (webhook configuration)", crole.Rules, []rbacv1.PolicyRule{{
+	wantRules(t, "cert rotation (webhook configurations)", crole.Rules, []rbacv1.PolicyRule{{
 		APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"},
-		ResourceNames: []string{full + "-validating-webhook-configuration"}, Verbs: []string{"get", "list", "watch", "update"}}})
+		ResourceNames: []string{full + "-validating-webhook-configuration"}, Verbs: []string{"get", "list", "watch", "update"}}, {
+		APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"},
+		ResourceNames: []string{full + "-mutating-webhook-configuration"}, Verbs: []string{"get", "list", "watch", "update"}}})
 	objs.get(t, "ClusterRoleBinding", full+"-webhook-cert-rotation")
 	if len(objs.ofKind("Certificate"))+len(objs.ofKind("Issuer")) > 0 {
 		t.Errorf("cert-manager objects rendered without certManager.enabled: %v", objs.ids())
 	}
-	vwc := objs.get(t, "ValidatingWebhookConfiguration", full+"-validating-webhook-configuration")
-	if a := vwc.Map["metadata"].(map[string]any)["annotations"]; a != nil {
-		t.Errorf("the webhook configuration has annotations %v; the manager injects the CA", a)
+	for _, kind := range []string{"Validating", "Mutating"} {
+		wc := objs.get(t, kind+"WebhookConfiguration", full+"-"+strings.ToLower(kind)+"-webhook-configuration")
+		if a := wc.Map["metadata"].(map[string]any)["annotations"]; a != nil {
+			t.Errorf("the %s webhook configuration has annotations %v; the manager injects the CA", kind, a)
+		}
 	}
 }
 
@@ -720,7 +735,7 @@ func TestRender(t *testing.T) {
 		values: "certManager: {enabled: true}",
 		check: func(t *testing.T, objs objects) {
 			_, c := manager(t, objs)
-			for _, f := range []string{"webhook-cert-secret", "webhook-service", "webhook-configuration", "api-service"} {
+			for _, f := range []string{"webhook-cert-secret", "webhook-service", "webhook-configuration", "webhook-mutating-configuration", "api-service"} {
 				wantNoFlag(t, c.Args, f)
 			}
 			wantFlag(t, c.Args, "webhook-cert-dir", certDir)
@@ -758,6 +773,11 @@ func TestRender(t *testing.T) {
 				objs.get(t, "ValidatingWebhookConfiguration", full+"-validating-webhook-configuration"))
 			if got := vwc.Annotations["cert-manager.io/inject-ca-from"]; got != "orgrbac-system/orgrbac-serving-cert" {
 				t.Errorf("cert-manager.io/inject-ca-from %q, want orgrbac-system/orgrbac-serving-cert", got)
+			}
+			mwc := decode[admissionregistrationv1.MutatingWebhookConfiguration](t,
+				objs.get(t, "MutatingWebhookConfiguration", full+"-mutating-webhook-configuration"))
+			if got := mwc.Annotations["cert-manager.io/inject-ca-from"]; got != "orgrbac-system/orgrbac-serving-cert" {
+				t.Errorf("mutating: cert-manager.io/inject-ca-from %q, want orgrbac-system/orgrbac-serving-cert", got)
 			}
 		},
 	}, {
@@ -1154,6 +1174,7 @@ func TestReleaseNames(t *testing.T) {
 				{"Service", tt.full + "-api"},
 				{"Secret", tt.full + "-webhook-server-cert"},
 				{"ValidatingWebhookConfiguration", tt.full + "-validating-webhook-configuration"},
+				{"MutatingWebhookConfiguration", tt.full + "-mutating-webhook-configuration"},
 				{"ClusterRole", tt.full + "-manager-role"},
 				{"ClusterRole", "orgrbac-api-caller"},
 				{"ClusterRole", "orgrbac-metrics-reader"},

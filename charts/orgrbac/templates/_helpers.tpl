@@ -99,6 +99,10 @@ The access-token flags, shared by the manager and the API's own Deployment.
 {{ include "orgrbac.fullname" . }}-validating-webhook-configuration
 {{- end }}
 
+{{- define "orgrbac.mutatingWebhookConfigurationName" -}}
+{{ include "orgrbac.fullname" . }}-mutating-webhook-configuration
+{{- end }}
+
 {{/*
 Where the webhook server (and, with cert-manager, the decision API) reads tls.crt
 and tls.key: the certificate Secret's mount.
@@ -148,6 +152,7 @@ it.
 - --webhook-cert-secret={{ .Release.Namespace }}/{{ include "orgrbac.certSecretName" . }}
 - --webhook-service={{ include "orgrbac.webhookServiceName" . }}
 - --webhook-configuration={{ include "orgrbac.webhookConfigurationName" . }}
+- --webhook-mutating-configuration={{ include "orgrbac.mutatingWebhookConfigurationName" . }}
 - --api-service={{ include "orgrbac.apiServiceName" . }}
 {{- if .Values.serviceMonitor.enabled }}
 - --metrics-service={{ include "orgrbac.metricsServiceName" . }}
