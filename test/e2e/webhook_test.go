@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/orgrbac/orgrbac/internal/certs"
@@ -30,26 +30,27 @@ func writeWebhookCertificate(dir string) {
 	webhookCA = ca
 }
 
-// pointWebhooksAt installs the shipped webhook configuration
-// (config/webhook/manifests.yaml) with each webhook calling manager m directly,
-// as the webhook Service would route to a live replica in a cluster.
+// pointWebhooksAt installs the shipped webhook configurations
+// (config/webhook/manifests.yaml: the validating and the mutating one) with each
+// webhook calling manager m directly, as the webhook Service would route to a
+// live replica in a cluster.
 func pointWebhooksAt(m *manager) {
 	GinkgoHelper()
 	data, err := os.ReadFile(filepath.Join(root, "config", "webhook", "manifests.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	var cfg admissionregistrationv1.ValidatingWebhookConfiguration
-	Expect(yaml.Unmarshal(data, &cfg)).To(Succeed())
-	Expect(cfg.Webhooks).NotTo(BeEmpty())
-	cfg.Name = "orgrbac-e2e"
-	for i := range cfg.Webhooks {
-		w := &cfg.Webhooks[i]
-		Expect(w.ClientConfig.Service).NotTo(BeNil(), w.Name)
-		url := fmt.Sprintf("https://127.0.0.1:%d%s", m.webhookPort, *w.ClientConfig.Service.Path)
-		w.ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: webhookCA}
-	}
-	out, err := yaml.Marshal(&cfg)
+	local, err := certs.ToLocal(data, fmt.Sprintf("https://127.0.0.1:%d", m.webhookPort), webhookCA)
 	Expect(err).NotTo(HaveOccurred())
-	_, err = runKubectl(adminKube, string(out), "apply", "--server-side", "--force-conflicts", "-f", "-")
+	Expect(local.Validating.Webhooks).NotTo(BeEmpty())
+	Expect(local.Mutating).NotTo(BeNil())
+	Expect(local.Mutating.Webhooks).NotTo(BeEmpty())
+	local.Validating.Name, local.Mutating.Name = "orgrbac-e2e", "orgrbac-e2e-mutating"
+	var docs []string
+	for _, cfg := range []any{local.Validating, local.Mutating} {
+		out, err := yaml.Marshal(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		docs = append(docs, string(out))
+	}
+	_, err = runKubectl(adminKube, strings.Join(docs, "---\n"), "apply", "--server-side", "--force-conflicts", "-f", "-")
 	Expect(err).NotTo(HaveOccurred())
 	GinkgoWriter.Printf("The webhooks call manager %s on port %d\n", m.name, m.webhookPort)
 }

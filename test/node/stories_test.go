@@ -376,6 +376,17 @@ func expectWebhookDenialThroughService() {
 	}
 	Expect(kubectl("get", "validatingwebhookconfiguration", "orgrbac-validating-webhook-configuration",
 		"-o", "jsonpath={.webhooks[0].clientConfig.caBundle}")).NotTo(BeEmpty())
+	// The mutating one (the Organization ownerReference) calls the same Service with
+	// the same CA; its failurePolicy is Ignore, so nothing else would show a
+	// missing CA.
+	svc = kubectl("get", "mutatingwebhookconfiguration", "orgrbac-mutating-webhook-configuration",
+		"-o", `jsonpath={range .webhooks[*]}{.clientConfig.service.namespace}/{.clientConfig.service.name} {end}`)
+	Expect(strings.Fields(svc)).NotTo(BeEmpty())
+	for _, s := range strings.Fields(svc) {
+		Expect(s).To(Equal(systemNamespace + "/orgrbac-webhook-service"))
+	}
+	Expect(kubectl("get", "mutatingwebhookconfiguration", "orgrbac-mutating-webhook-configuration",
+		"-o", "jsonpath={.webhooks[0].clientConfig.caBundle}")).NotTo(BeEmpty())
 	_, err := kubectlErr("delete", "roles.orgrbac.dev", "member", "-n", "videos")
 	Expect(err).To(MatchError(ContainSubstring(defaultRoleDenial)))
 	GinkgoWriter.Printf("[%s] webhook through Service %s/orgrbac-webhook-service denied deleting the default role: %s\n",
