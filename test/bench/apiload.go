@@ -187,7 +187,7 @@ func (b *bench) decisionAPI(ctx context.Context) error {
 			workers = l.Concurrency
 		}
 	}
-	for _, fraction := range []float64{0.9, 0.5, 0.1} {
+	for _, fraction := range b.cfg.apiPaced {
 		if peak == 0 {
 			break
 		}

@@ -85,6 +85,13 @@ type config struct {
 	revocationTrials int
 	apiTokens        int
 	apiConcurrency   []int
+	// apiPaced are the fractions of the API's peak of the paced load levels.
+	apiPaced []float64
+	// gate is the performance gate's file (gate.go); empty: no gate.
+	gate string
+	// admission creates the memberships through a standby manager's admission
+	// webhooks (admission.go); false: with the bare client alone.
+	admission        bool
 	apiDuration      time.Duration
 	apiPin           bool
 	apiMaxRequests   int
@@ -98,7 +105,7 @@ type config struct {
 
 func parseFlags(args []string) (config, error) {
 	var c config
-	var skip, only, conc string
+	var skip, only, conc, paced string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&c.scale, "scale", "10k", "Number of memberships: 1k, 10k, 100k or a plain number.")
 	fs.Uint64Var(&c.seed, "seed", 1, "Seed of the synthetic environment.")
@@ -119,6 +126,13 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.revocationTrials, "revocation-trials", 20, "Revocation trials (edit, wait for denial, restore, wait for allow).")
 	fs.IntVar(&c.apiTokens, "api-tokens", 8, "ServiceAccount tokens the decision-API load uses in turn (as pods of one workload).")
 	fs.StringVar(&conc, "api-concurrency", "1,16,64", "Closed-loop concurrencies of the decision-API load.")
+	fs.StringVar(&paced, "api-paced", "0.9,0.5,0.1",
+		"Comma-separated fractions of the API's peak at which paced loads measure latency (empty: none).")
+	fs.BoolVar(&c.admission, "admission", true,
+		"Create the memberships through a standby manager's admission webhooks, as in a cluster where orgrbac runs "+
+			"(false: with the bare client alone, as objects applied before orgrbac was installed).")
+	fs.StringVar(&c.gate, "gate", "",
+		"A performance gate file (test/bench/gate.yaml): hold the run's ratios against its limits and fail when one is exceeded.")
 	fs.DurationVar(&c.apiDuration, "api-duration", 8*time.Second, "Measured length of each decision-API load level (after 1 s of warm-up).")
 	fs.BoolVar(&c.apiPin, "api-pin", true,
 		"Pin the servers to CPU 0 and the load generator and control plane to the other CPUs during the decision-API phase.")
@@ -152,6 +166,16 @@ func parseFlags(args []string) (config, error) {
 			return c, fmt.Errorf("bad --api-concurrency %q", conc)
 		}
 		c.apiConcurrency = append(c.apiConcurrency, n)
+	}
+	for s := range strings.SplitSeq(paced, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return c, fmt.Errorf("bad --api-paced %q: want fractions in (0, 1]", paced)
+		}
+		c.apiPaced = append(c.apiPaced, f)
 	}
 	c.skip, c.only = nameSet(skip), nameSet(only)
 	for name := range c.only {
@@ -342,8 +366,17 @@ func run(ctx context.Context, cfg config) (retErr error) {
 		b.res.PhaseSeconds[p.name] = round3(time.Since(t0).Seconds())
 	}
 	b.finishProfile(ctx)
+	if cfg.gate != "" {
+		logf("performance gate %s", cfg.gate)
+		if err := b.runGate(ctx); err != nil {
+			return err
+		}
+	}
 	b.res.evaluate()
-	return b.write()
+	if err := b.write(); err != nil {
+		return err
+	}
+	return gateFailure(b.res.Gate)
 }
 
 // startCluster builds the manager, starts etcd and kube-apiserver, and creates
@@ -594,12 +627,29 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.t, err = startTracker(ctx, b.cl.Config(), b.scheme, w.Namespace); err != nil {
 		return err
 	}
-	logf("  creating %d memberships with %d workers", len(w.Memberships), n)
+	stopAdmission := func() error { return nil }
+	how := "with the bare client (no orgrbac running: no ownerReferences)"
+	if b.cfg.admission {
+		logf("  a standby manager serves the admission webhooks (the benchmark holds the leader lease)")
+		stop, err := b.startAdmission(ctx)
+		if err != nil {
+			if stop != nil {
+				err = errors.Join(err, stop())
+			}
+			return err
+		}
+		stopAdmission, how = stop, "through the admission webhooks"
+	}
+	logf("  creating %d memberships with %d workers %s", len(w.Memberships), n, how)
 	t0 := time.Now()
 	if err := createAll(ctx, b.c, w.Memberships, n); err != nil {
-		return err
+		return errors.Join(err, stopAdmission())
 	}
 	d := time.Since(t0).Seconds()
+	if err := stopAdmission(); err != nil {
+		return err
+	}
+	b.res.Setup.ThroughAdmission = b.cfg.admission
 	b.res.Setup.CreateWorkers = n
 	b.res.Setup.MembershipsSeconds = round3(d)
 	b.res.Setup.CreatesPerSecond = round3(float64(len(w.Memberships)) / d)
@@ -611,6 +661,10 @@ func (b *bench) setup(ctx context.Context) error {
 // every membership is Ready with its expected source.
 func (b *bench) coldStart(ctx context.Context) error {
 	names := b.w.membershipNames()
+	w0, err := b.apiserverWriteCounts(ctx)
+	if err != nil {
+		return err
+	}
 	cpu0 := b.cpu.read()
 	t0 := time.Now()
 	g := b.t.await(names, t0, func(name string, s *mstate) bool { return s.readyAs(b.w.Expected[name].Source) })
@@ -632,8 +686,14 @@ func (b *bench) coldStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	samples, err := b.apiserverMetrics(ctx)
+	if err != nil {
+		return err
+	}
 	n := float64(len(names))
 	b.res.ColdStart = &coldStart{
+		APIServerWrites:           delta(w0, apiserverWrites(samples)),
+		StorageBytes:              storageSize(samples),
 		Seconds:                   round3(conv.Seconds()),
 		P50Seconds:                round3(percentile(times, 50).Seconds()),
 		P99Seconds:                round3(percentile(times, 99).Seconds()),

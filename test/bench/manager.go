@@ -59,11 +59,18 @@ type managerConfig struct {
 	pprof      bool
 	// apiCertDir holds the decision API's serving certificate (--api-cert-dir).
 	apiCertDir string
+	// standby, when set, makes the manager a standby replica serving admission:
+	// leader election on, in this namespace, for a lease the benchmark holds, and
+	// the webhooks served at webhookURL (--webhook-local-url) with the generated
+	// configuration webhookManifest installed while it runs.
+	standby         string
+	webhookURL      string
+	webhookManifest string
 }
 
 // startManager starts the manager on loopback ports: plain-HTTP metrics
 // (--metrics-secure=false), the decision API over HTTPS with the benchmark's
-// certificate, no webhooks, no leader election.
+// certificate, no webhooks, no leader election (or a standby, cfg.standby).
 func startManager(cfg managerConfig) (*managerProc, error) {
 	ports, err := freePorts(4)
 	if err != nil {
@@ -77,9 +84,13 @@ func startManager(cfg managerConfig) (*managerProc, error) {
 		"--health-probe-bind-address=" + addr(ports[1]),
 		"--api-bind-address=" + addr(ports[2]),
 		"--api-cert-dir=" + cfg.apiCertDir,
-		"--leader-elect=false",
-		"--enable-webhooks=false",
 		"--max-concurrent-reconciles=" + strconv.Itoa(cfg.workers),
+	}
+	if cfg.standby != "" {
+		args = append(args, "--leader-elect=true", "--leader-election-namespace="+cfg.standby,
+			"--enable-webhooks=true", "--webhook-local-url="+cfg.webhookURL, "--webhook-local-manifest="+cfg.webhookManifest)
+	} else {
+		args = append(args, "--leader-elect=false", "--enable-webhooks=false")
 	}
 	m := &managerProc{
 		metricsURL: "http://" + addr(ports[0]) + "/metrics",

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
 	"strconv"
 	"strings"
+
+	"k8s.io/client-go/kubernetes"
 )
 
 // sample is one line of the Prometheus text exposition format.
@@ -198,6 +202,66 @@ func total(m map[string]float64) float64 {
 	var n float64
 	for v := range maps.Values(m) {
 		n += v
+	}
+	return n
+}
+
+// apiserverWrites reads the API server's own apiserver_request_total and sums
+// the writes by "VERB resource[/subresource]" (its verbs: POST creates, PUT
+// updates, PATCH, APPLY, DELETE, DELETECOLLECTION): where a phase's writes
+// went, which the manager's client metrics (by method only) cannot tell.
+func apiserverWrites(samples []sample) map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range samples {
+		if s.Name != "apiserver_request_total" {
+			continue
+		}
+		verb := s.Labels["verb"]
+		switch verb {
+		case "POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION":
+		default:
+			continue
+		}
+		key := verb + " " + s.Labels["resource"]
+		if sub := s.Labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		out[key] += s.Value
+	}
+	return out
+}
+
+// apiserverMetrics scrapes the API server's /metrics with the benchmark's
+// admin client.
+func (b *bench) apiserverMetrics(ctx context.Context) ([]sample, error) {
+	cs, err := kubernetes.NewForConfig(b.cl.Config())
+	if err != nil {
+		return nil, fmt.Errorf("the API server's metrics client: %w", err)
+	}
+	body, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scraping the API server's metrics: %w", err)
+	}
+	return parseMetrics(bytes.NewReader(body))
+}
+
+// apiserverWriteCounts returns apiserverWrites of the API server's metrics now.
+func (b *bench) apiserverWriteCounts(ctx context.Context) (map[string]float64, error) {
+	samples, err := b.apiserverMetrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apiserverWrites(samples), nil
+}
+
+// storageSize is apiserver_storage_size_bytes (etcd's database, history not
+// yet compacted included), summed over the storage clusters.
+func storageSize(samples []sample) float64 {
+	var n float64
+	for _, s := range samples {
+		if s.Name == "apiserver_storage_size_bytes" {
+			n += s.Value
+		}
 	}
 	return n
 }

@@ -25,13 +25,19 @@ type results struct {
 	FanOut      *fanOutResult `json:"fanOut,omitempty"`
 	// LimitAll is the limit phase over every membership: the cold start's
 	// reference (Limit is the fan-out set's).
-	LimitAll     *limitResult       `json:"limitAllMemberships,omitempty"`
-	Idle         *idleResult        `json:"idle,omitempty"`
-	Restart      *restartResult     `json:"restart,omitempty"`
-	Revocation   *revocationResult  `json:"revocation,omitempty"`
-	API          *apiResult         `json:"decisionAPI,omitempty"`
-	Library      *libraryResult     `json:"library,omitempty"`
-	Targets      []target           `json:"targets"`
+	LimitAll   *limitResult      `json:"limitAllMemberships,omitempty"`
+	Idle       *idleResult       `json:"idle,omitempty"`
+	Restart    *restartResult    `json:"restart,omitempty"`
+	Revocation *revocationResult `json:"revocation,omitempty"`
+	API        *apiResult        `json:"decisionAPI,omitempty"`
+	Library    *libraryResult    `json:"library,omitempty"`
+	Targets    []target          `json:"targets"`
+	// AllowedAllocs is pkg/authz BenchmarkAllowed's allocations per check
+	// (measured for the gate).
+	AllowedAllocs *float64 `json:"allowedAllocsPerOp,omitempty"`
+	// Gate holds the run against GateFile's limits (make bench-gate).
+	Gate         []gateCheck        `json:"gate,omitempty"`
+	GateFile     string             `json:"gateFile,omitempty"`
 	Notes        []string           `json:"notes,omitempty"`
 	PhaseSeconds map[string]float64 `json:"phaseSeconds"`
 }
@@ -54,6 +60,9 @@ type setupResult struct {
 	MembershipsSeconds float64 `json:"membershipsSeconds"`
 	CreatesPerSecond   float64 `json:"membershipCreatesPerSecond"`
 	BaselineRSSBytes   int64   `json:"managerBaselineRSSBytes"`
+	// ThroughAdmission says the memberships were created through a standby
+	// manager's admission webhooks (--admission).
+	ThroughAdmission bool `json:"throughAdmissionWebhooks"`
 }
 
 // coldStart is the manager started on the populated environment.
@@ -65,13 +74,20 @@ type coldStart struct {
 	RSSBytes       int64   `json:"rssBytesAfter"`
 	HeapInuseBytes float64 `json:"heapInuseBytesAfter"`
 	// Memstats are the manager's go_memstats_*_bytes after convergence.
-	Memstats                  map[string]float64 `json:"memstatsAfter,omitempty"`
-	PeakRSSPerMembership      float64            `json:"peakRSSPerMembershipBytes"`
-	MarginalRSSPerMembership  float64            `json:"marginalPeakRSSPerMembershipBytes"`
-	Requests                  map[string]float64 `json:"requestsByMethod"`
-	RequestsByCode            map[string]float64 `json:"requestsByMethodAndCode"`
-	RequestsPerMembership     float64            `json:"requestsPerMembership"`
-	WritesPerMembership       float64            `json:"writesPerMembership"`
+	Memstats                 map[string]float64 `json:"memstatsAfter,omitempty"`
+	PeakRSSPerMembership     float64            `json:"peakRSSPerMembershipBytes"`
+	MarginalRSSPerMembership float64            `json:"marginalPeakRSSPerMembershipBytes"`
+	Requests                 map[string]float64 `json:"requestsByMethod"`
+	RequestsByCode           map[string]float64 `json:"requestsByMethodAndCode"`
+	RequestsPerMembership    float64            `json:"requestsPerMembership"`
+	WritesPerMembership      float64            `json:"writesPerMembership"`
+	// APIServerWrites are the writes the API server counted during the cold
+	// start, by "VERB resource[/subresource]" (apiserverWrites).
+	APIServerWrites map[string]float64 `json:"apiServerWritesByResource,omitempty"`
+	// StorageBytes is etcd's database size after the cold start as the API
+	// server reports it (apiserver_storage_size_bytes): every object and the
+	// history etcd has not compacted yet.
+	StorageBytes              float64            `json:"etcdDatabaseBytesAfter,omitempty"`
 	Reconciles                map[string]float64 `json:"reconcilesByController"`
 	ReconcileSeconds          map[string]float64 `json:"reconcileSecondsByController"`
 	CPUSeconds                map[string]float64 `json:"cpuSecondsByProcess"`
@@ -341,9 +357,27 @@ func (r *results) markdown() string {
 		p("| %s | %s | %s | %s |\n", t.Name, t.Target, t.Value, t.Met)
 	}
 
+	if len(r.Gate) > 0 {
+		p("\n## Performance gate (%s)\n\n| value | limit | measured | passed |\n|---|---|---|---|\n", r.GateFile)
+		for _, c := range r.Gate {
+			verdict := "yes"
+			switch {
+			case c.Missing:
+				verdict = "no (not measured)"
+			case !c.Passed:
+				verdict = "no"
+			}
+			p("| %s | %s | %.3f | %s |\n", c.Value, c.Limit, c.Measured, verdict)
+		}
+	}
+
 	p("\n## Results\n\n| phase | metric | value |\n|---|---|---|\n")
 	if s := r.Setup; s.MembershipsSeconds > 0 {
-		p("| setup | membership creates (bare client, %d workers) | %.1f s, %.0f/s |\n", s.CreateWorkers, s.MembershipsSeconds, s.CreatesPerSecond)
+		how := "bare client, no orgrbac running"
+		if s.ThroughAdmission {
+			how = "bare client through a standby manager's admission webhooks"
+		}
+		p("| setup | membership creates (%s, %d workers) | %.1f s, %.0f/s |\n", how, s.CreateWorkers, s.MembershipsSeconds, s.CreatesPerSecond)
 		p("| setup | manager RSS with no memberships (baseline) | %s |\n", mib(s.BaselineRSSBytes))
 	}
 	if c := r.ColdStart; c != nil {
@@ -354,6 +388,11 @@ func (r *results) markdown() string {
 		p("| cold start | API requests per membership (all; writes) | %.2f; %.2f |\n", c.RequestsPerMembership, c.WritesPerMembership)
 		p("| cold start | API requests by method | %s |\n", formatFloats(c.Requests))
 		p("| cold start | API requests by method and status code | %s |\n", formatFloats(c.RequestsByCode))
+		p("| cold start | writes the API server counted, by resource | %s |\n", formatFloats(c.APIServerWrites))
+		if c.StorageBytes > 0 {
+			p("| cold start | etcd database after the cold start (history not compacted included) | %s (%.0f B per membership) |\n",
+				mib(int64(c.StorageBytes)), c.StorageBytes/float64(r.Environment.Memberships))
+		}
 		p("| cold start | reconciles by controller | %s |\n", formatFloats(c.Reconciles))
 		p("| cold start | CPU seconds by process | %s |\n", formatSeconds(c.CPUSeconds))
 		if c.HeapProfile != "" {
