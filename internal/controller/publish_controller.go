@@ -92,6 +92,9 @@ type PublishReconciler struct {
 	// labelled ConfigMaps only, see newPublishedCache).
 	configMaps client.Reader
 	throttle   *throttle
+	// tally, when set, holds publications back while the namespace's
+	// memberships settle (publishSettleMax at most).
+	tally *membershipTally
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers); nil reads and compiles the namespace on each pass.
 	models *model.Cache
@@ -114,6 +117,13 @@ func publishRequest(ns string) reconcile.Request {
 func (r *PublishReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	publishPending.start(req.Namespace, r.Clock.Now())
 	if d := r.throttle.wait(req.NamespacedName); d > 0 {
+		return ctrl.Result{RequeueAfter: d}, nil
+	}
+	// While thousands of memberships are being resolved (a cold start, a bulk
+	// import) each publication is out of date before it is written, and
+	// encoding it takes the CPU the resolution needs: wait until they settle,
+	// for at most publishSettleMax.
+	if d := r.throttle.deferCount(req.NamespacedName); d > 0 {
 		return ctrl.Result{RequeueAfter: d}, nil
 	}
 	ns := req.Namespace
@@ -426,7 +436,11 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("orgrbac-publish")
 	}
-	r.throttle = &throttle{clock: r.Clock, interval: r.Interval, last: map[types.NamespacedName]time.Time{}}
+	r.throttle = &throttle{clock: r.Clock, interval: r.Interval, last: map[types.NamespacedName]time.Time{},
+		settleMax: publishSettleMax}
+	if r.tally != nil {
+		r.throttle.settling = r.tally.settling
+	}
 	r.highWater = map[string]int64{}
 	r.verified = map[string]map[string]string{}
 	cmCache, err := newPublishedCache(mgr.GetConfig(), cache.Options{

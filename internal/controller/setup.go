@@ -20,6 +20,12 @@ import (
 // matchedMemberships, environment counts) of one object.
 const countInterval = 2 * time.Second
 
+// publishSettleMax is the longest a publication waits for its namespace's
+// memberships to settle (deferCount): a revocation reaches the published
+// ConfigMaps at most this much later during a bulk import (the decision API
+// does not wait).
+const publishSettleMax = 30 * time.Second
+
 // Options configure the controllers.
 type Options struct {
 	// MaxConcurrentReconciles bounds how many objects of one kind are reconciled at once.
@@ -69,7 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, tally: tally, models: models},
 		"environment":      &EnvironmentReconciler{Client: c, Clock: clk, tally: tally, models: models},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
-		"publish": &PublishReconciler{Client: c, Clock: clk, MaxBytes: opts.PublishMaxBytes,
+		"publish": &PublishReconciler{Client: c, Clock: clk, tally: tally, MaxBytes: opts.PublishMaxBytes,
 			Recorder: mgr.GetEventRecorder("orgrbac-publish"), models: models},
 		"rolecleanup": &RoleCleanupReconciler{Client: c, APIReader: mgr.GetAPIReader(),
 			Recorder: mgr.GetEventRecorder("orgrbac-role-cleanup")},

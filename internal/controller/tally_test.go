@@ -166,3 +166,19 @@ func TestObservedCurrent(t *testing.T) {
 		}
 	}
 }
+
+// A publication waits for at most its own, shorter bound.
+func TestThrottleDeferCountBound(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	th := newThrottle(clk)
+	th.settleMax = publishSettleMax
+	th.settling = func(string) bool { return true }
+	key := types.NamespacedName{Namespace: "a", Name: "publish"}
+	if d := th.deferCount(key); d != countInterval {
+		t.Fatalf("settling: deferCount = %v, want %v", d, countInterval)
+	}
+	clk.SetTime(clk.Now().Add(publishSettleMax))
+	if d := th.deferCount(key); d != 0 {
+		t.Fatalf("after publishSettleMax: deferCount = %v, want 0", d)
+	}
+}

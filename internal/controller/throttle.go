@@ -31,6 +31,8 @@ type throttle struct {
 	// first waited for it (deferCount).
 	settling func(ns string) bool
 	deferred map[types.NamespacedName]time.Time
+	// settleMax bounds one deferral (settleMax, the constant, when zero).
+	settleMax time.Duration
 }
 
 // count is len(n) as an int32 status field, saturated.
@@ -109,7 +111,11 @@ func (t *throttle) deferCount(key types.NamespacedName) time.Duration {
 		t.deferred[key] = now
 		return t.interval
 	}
-	if now.Sub(first) >= settleMax {
+	limit := t.settleMax
+	if limit == 0 {
+		limit = settleMax
+	}
+	if now.Sub(first) >= limit {
 		delete(t.deferred, key)
 		return 0
 	}
