@@ -85,7 +85,7 @@ func (b *bench) startAdmission(ctx context.Context) (stop func() error, err erro
 			return stop, nil
 		}
 		if time.Now().After(deadline) {
-			return stop, fmt.Errorf("the standby's webhooks set no ownerReference on a dry-run membership within 2 minutes (last error: %v)", err)
+			return stop, errors.Join(errors.New("the standby's webhooks set no ownerReference on a dry-run membership within 2 minutes"), err)
 		}
 		select {
 		case <-ctx.Done():
