@@ -115,6 +115,18 @@ bench: ## Scale benchmark (BENCH_SCALE=10k, the default, or 100k); results in do
 bench-100k: ## The scale benchmark at 100k memberships.
 	$(MAKE) bench BENCH_SCALE=100k
 
+# The performance gate's run: 1k memberships, the phases whose ratios it holds,
+# short API levels without paced loads (docs/benchmarks.md, "The performance gate").
+BENCH_GATE_ARGS ?= --scale=1k --skip=revocation,library --idle=10s --api-concurrency=16,64 --api-duration=3s --api-paced=
+# Where the gate's report goes (not docs/bench-results: a gate run is a check, not a record).
+BENCH_GATE_OUT ?= $(or $(TMPDIR),/tmp)/orgrbac-bench-gate
+
+.PHONY: bench-gate
+bench-gate: ## Performance gate: a 1k bench whose ratios must stay within test/bench/gate.yaml (a few minutes).
+	assets=$(ASSETS); \
+	KUBEBUILDER_ASSETS="$$assets" BENCH_COMMAND="make bench-gate" \
+		go run ./test/bench $(BENCH_GATE_ARGS) --gate=test/bench/gate.yaml --out=$(BENCH_GATE_OUT)
+
 ##@ Build and run
 
 .PHONY: build
