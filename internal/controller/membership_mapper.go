@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -21,12 +22,24 @@ type membershipMapper struct {
 // memberships returns requests for the memberships of ns whose index field
 // holds value (all of ns when field is empty), of organization org (of any
 // when org is empty).
+//
+// With an organization it lists the organization's members and keeps those
+// whose field holds value: listing by field first would read every holder of
+// the value in every organization (organization roles of 1,000 organizations
+// share slugs, and at a cold start every membership is NotResolved), once per
+// organization role — at 100k memberships the manager's first pass over the
+// organization roles did not end within the cache-sync timeout.
 func (mm *membershipMapper) memberships(ctx context.Context, ns, field, value, org string) []reconcile.Request {
 	if org == "" {
 		return byIndex(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, field, value)
 	}
-	return byIndexWhere(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, field, value,
-		func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org })
+	extract, ok := index.MembershipValues[field]
+	if !ok {
+		return byIndexWhere(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, field, value,
+			func(m *orgrbacv1alpha1.Membership) bool { return m.Spec.Organization == org })
+	}
+	return byIndexWhere(ctx, mm.c, &orgrbacv1alpha1.MembershipList{}, ns, index.MembershipByOrganization, org,
+		func(m *orgrbacv1alpha1.Membership) bool { return slices.Contains(extract(m), value) })
 }
 
 // membershipToPeers: the memberships of the same (organization, user).

@@ -5,6 +5,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -93,6 +94,16 @@ func MembershipResolution(m *orgrbacv1alpha1.Membership) []string {
 	return []string{string(m.Status.Source)}
 }
 
+// MembershipValues are the extract functions of the Membership indexes, by
+// index key: what a lookup by one index filters on the values of another with.
+var MembershipValues = map[string]func(*orgrbacv1alpha1.Membership) []string{
+	MembershipByOrganization: MembershipOrganization,
+	MembershipByOrgUser:      MembershipOrgUser,
+	MembershipByRoleRef:      MembershipRoleRefs,
+	MembershipByGroup:        MembershipGroups,
+	MembershipByResolution:   MembershipResolution,
+}
+
 // OrganizationRoleOrganization extracts OrganizationRoleByOrganization.
 func OrganizationRoleOrganization(r *orgrbacv1alpha1.OrganizationRole) []string {
 	return []string{r.Spec.Organization}
@@ -137,25 +148,26 @@ func typed[T client.Object](f func(T) []string) client.IndexerFunc {
 	}
 }
 
-// Setup registers every index with the manager's field indexer.
+// Setup registers every index with the manager's field indexer: the Membership
+// indexes of MembershipValues and the others.
 func Setup(ctx context.Context, indexer client.FieldIndexer) error {
-	for _, ix := range []struct {
+	type entry struct {
 		obj   client.Object
 		field string
 		fn    client.IndexerFunc
-	}{
-		{&orgrbacv1alpha1.Membership{}, MembershipByOrganization, typed(MembershipOrganization)},
-		{&orgrbacv1alpha1.Membership{}, MembershipByOrgUser, typed(MembershipOrgUser)},
-		{&orgrbacv1alpha1.Membership{}, MembershipByRoleRef, typed(MembershipRoleRefs)},
-		{&orgrbacv1alpha1.Membership{}, MembershipByGroup, typed(MembershipGroups)},
-		{&orgrbacv1alpha1.Membership{}, MembershipByResolution, typed(MembershipResolution)},
+	}
+	var memberships []entry
+	for _, field := range slices.Sorted(maps.Keys(MembershipValues)) {
+		memberships = append(memberships, entry{&orgrbacv1alpha1.Membership{}, field, typed(MembershipValues[field])})
+	}
+	for _, ix := range append(memberships, []entry{
 		{&orgrbacv1alpha1.OrganizationRole{}, OrganizationRoleByOrganization, typed(OrganizationRoleOrganization)},
 		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByOrganization, typed(GroupMappingOrganization)},
 		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByRole, typed(GroupMappingRole)},
 		{&orgrbacv1alpha1.Role{}, RoleBySlug, typed(RoleSlug)},
 		{&orgrbacv1alpha1.Organization{}, OrganizationByRoleRef, typed(OrganizationRoleRefs)},
 		{&orgrbacv1alpha1.Organization{}, OrganizationByID, typed(OrganizationIDs)},
-	} {
+	}...) {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
 			return fmt.Errorf("registering index %s: %w", ix.field, err)
 		}
