@@ -671,9 +671,9 @@ func (b *bench) coldStart(ctx context.Context) error {
 	if err := b.startManager(ctx); err != nil {
 		return err
 	}
-	times, err := b.t.wait(ctx, g, b.cfg.timeout, "cold start")
+	times, err := b.t.wait(b.mgr.alive(ctx), g, b.cfg.timeout, "cold start")
 	if err != nil {
-		return err
+		return b.mgr.exitError(err)
 	}
 	conv := times[len(times)-1]
 	logf("  every membership Ready after %.1f s", conv.Seconds())

@@ -122,6 +122,30 @@ func startManager(cfg managerConfig) (*managerProc, error) {
 	return m, nil
 }
 
+// alive returns a context that ends with ctx or when the manager exits, for
+// waits that only the manager's work can end.
+func (m *managerProc) alive(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		select {
+		case <-m.exited:
+		case <-ctx.Done():
+		}
+	}()
+	return ctx
+}
+
+// exitError is err, or, when the manager has exited, why.
+func (m *managerProc) exitError(err error) error {
+	select {
+	case <-m.exited:
+		return errors.Join(fmt.Errorf("the manager exited (log: %s)", m.logFile.Name()), m.err)
+	default:
+		return err
+	}
+}
+
 // pid is the manager's process id.
 func (m *managerProc) pid() int { return m.cmd.Process.Pid }
 
@@ -137,7 +161,7 @@ func (m *managerProc) waitReady(ctx context.Context, timeout time.Duration) erro
 		}
 		select {
 		case <-m.exited:
-			return fmt.Errorf("the manager exited: %w (log: %s)", m.err, m.logFile.Name())
+			return errors.Join(fmt.Errorf("the manager exited (log: %s)", m.logFile.Name()), m.err)
 		case <-ctx.Done():
 			return fmt.Errorf("the manager is not ready: %w", ctx.Err())
 		case <-tick.C:
