@@ -316,6 +316,7 @@ func run(o *options) error {
 			MaxConcurrentReconciles: o.maxConcurrentReconciles,
 			APICAConfigMap:          o.apiCAConfigMap,
 			APICAFile:               caFile,
+			ReleaseMemory:           releaseMemory(ctrl.Log.WithName("memory")),
 		}); err != nil {
 			return err
 		}

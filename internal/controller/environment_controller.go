@@ -94,15 +94,16 @@ func (r *EnvironmentReconciler) internalError(ctx context.Context, env *orgrbacv
 // SetupWithManager registers the controller.
 func (r *EnvironmentReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
 	m := &environmentMapper{c: mgr.GetClient()}
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("environment").
 		For(&orgrbacv1alpha1.Environment{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.Environment{}, createDelete(m.objectToEnvironments), inv).

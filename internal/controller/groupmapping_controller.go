@@ -67,15 +67,16 @@ func (r *GroupMappingReconciler) gather(ctx context.Context, gm *orgrbacv1alpha1
 // SetupWithManager registers the controller.
 func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
 	m := &groupMappingMapper{c: mgr.GetClient()}
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("groupmapping").
 		For(&orgrbacv1alpha1.GroupMapping{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(m.membershipToGroupMappings, groupsChanged)).

@@ -110,15 +110,16 @@ func idPeers(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organiza
 // SetupWithManager registers the controller.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
 	m := &organizationMapper{c: mgr.GetClient()}
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("organization").
 		For(&orgrbacv1alpha1.Organization{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organizationToPeers), inv).

@@ -72,11 +72,12 @@ func (r *OrganizationRoleReconciler) gather(ctx context.Context, role *orgrbacv1
 // SetupWithManager registers the controller.
 func (r *OrganizationRoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	m := &organizationRoleMapper{c: mgr.GetClient()}
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("organizationrole").
 		For(&orgrbacv1alpha1.OrganizationRole{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(m.organizationRoleToOrganizationRoles)).

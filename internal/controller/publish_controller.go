@@ -438,8 +438,9 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 	}
 	r.throttle = &throttle{clock: r.Clock, interval: r.Interval, last: map[types.NamespacedName]time.Time{},
 		settleMax: publishSettleMax}
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	r.highWater = map[string]int64{}
 	r.verified = map[string]map[string]string{}
@@ -458,7 +459,7 @@ func (r *PublishReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 	}
 	inv := invalidates(r.models)
 	var m publishMapper
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("publish").
 		Watches(&orgrbacv1alpha1.Environment{}, byEvent(m.objectToNamespace, nothing), inv).
 		Watches(&orgrbacv1alpha1.Role{}, onSpecChange(m.objectToNamespace), inv).

@@ -87,11 +87,12 @@ func permissionCatalog(ctx context.Context, c client.Reader, ns string, perms []
 // SetupWithManager registers the controller.
 func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.throttle = newThrottle(r.Clock)
-	if r.tally != nil {
-		r.throttle.settling = r.tally.settling
+	wake, err := settleWith(mgr, r.throttle, r.tally)
+	if err != nil {
+		return err
 	}
 	m := &roleMapper{c: mgr.GetClient()}
-	return ctrl.NewControllerManagedBy(mgr).
+	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
 		Named("role").
 		For(&orgrbacv1alpha1.Role{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Another role with the same slug decides which one is the duplicate.

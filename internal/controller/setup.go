@@ -40,6 +40,9 @@ type Options struct {
 	APICAConfigMap string
 	// APICAFile is the PEM bundle that verifies the decision API's certificate.
 	APICAFile string
+	// ReleaseMemory, when set, is called after a backlog of at least
+	// releaseBacklog unresolved memberships has drained (debug.FreeOSMemory).
+	ReleaseMemory func()
 }
 
 // Setup registers the field indexes and the controllers with the manager.
@@ -60,6 +63,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	memberships.use(tally)
+	if opts.ReleaseMemory != nil {
+		if err := mgr.Add(releaser{drained: tally.drained, release: opts.ReleaseMemory, delay: releaseDelay}); err != nil {
+			return fmt.Errorf("adding the memory releaser: %w", err)
+		}
+	}
 	// One compiled environment per namespace for every controller that
 	// resolves; each invalidates it from its own watches (model.Cache.Invalidator),
 	// and the publisher drops a namespace's with the rest of its state when its

@@ -20,8 +20,11 @@ import (
 const settleQuiet = 10 * time.Second
 
 // settleMax is the longest a count waits for its namespace to settle, so that a
-// namespace whose memberships never stop changing still gets its counts.
-const settleMax = 10 * time.Minute
+// namespace whose memberships never stop changing still gets its counts. A
+// namespace settles only while a backlog of unresolved memberships drains, and
+// a cold start of 100k memberships drains for about 15 minutes on two cores: a
+// shorter bound wrote a third of the counts twice.
+const settleMax = 30 * time.Minute
 
 // membershipTally is fed by the Membership informer's events and keeps, without
 // listing or copying a membership:
@@ -39,13 +42,25 @@ type membershipTally struct {
 	unresolved map[string]int
 	progress   map[string]time.Time
 	byKey      map[tallyKey]int
+
+	// total is the sum of unresolved and backlog the largest it has been since
+	// it was last zero; drained receives a signal when a backlog of at least
+	// releaseBacklog memberships has drained (releaser).
+	total, backlog int
+	drained        chan struct{}
 }
+
+// releaseBacklog is the smallest backlog of unresolved memberships whose drain
+// returns the memory freed meanwhile to the kernel (Options.ReleaseMemory):
+// resolving it decoded and discarded every membership at least twice.
+const releaseBacklog = 1000
 
 // tallyKey is a membership's orgrbac_memberships labels.
 type tallyKey struct{ state, ready, reason string }
 
 func newMembershipTally(c clock.PassiveClock) *membershipTally {
-	return &membershipTally{clock: c, unresolved: map[string]int{}, progress: map[string]time.Time{}, byKey: map[tallyKey]int{}}
+	return &membershipTally{clock: c, unresolved: map[string]int{}, progress: map[string]time.Time{}, byKey: map[tallyKey]int{},
+		drained: make(chan struct{}, 1)}
 }
 
 // tallyOf is what the tally counts of m.
@@ -95,6 +110,16 @@ func (t *membershipTally) change(old, new *orgrbacv1alpha1.Membership) {
 		if t.unresolved[ns]--; t.unresolved[ns] <= 0 {
 			delete(t.unresolved, ns)
 		}
+		if t.total--; t.total <= 0 {
+			t.total = 0
+			if t.backlog >= releaseBacklog {
+				select {
+				case t.drained <- struct{}{}:
+				default: // one signal pending is enough
+				}
+			}
+			t.backlog = 0
+		}
 	case !wasUnresolved && isUnresolved:
 		if t.unresolved[ns] == 0 {
 			// A namespace starts settling: its quiet time counts from now, not
@@ -102,6 +127,8 @@ func (t *membershipTally) change(old, new *orgrbacv1alpha1.Membership) {
 			t.progress[ns] = t.clock.Now()
 		}
 		t.unresolved[ns]++
+		t.total++
+		t.backlog = max(t.backlog, t.total)
 	}
 }
 
@@ -166,3 +193,38 @@ func (t *membershipTally) watch(ctx context.Context, c cache.Cache) error {
 	}
 	return nil
 }
+
+// releaseDelay is how long after a backlog drained the releaser returns memory:
+// the counts and the publication that follow the drain allocate too.
+const releaseDelay = 20 * time.Second
+
+// releaser calls release (debug.FreeOSMemory in the manager) releaseDelay after
+// each drain of a large backlog. The garbage of a cold start or a bulk import
+// is otherwise returned to the kernel over many minutes, and until then the
+// container's memory, which the kubelet reads for evictions, is well above
+// what the cache holds.
+type releaser struct {
+	drained <-chan struct{}
+	release func()
+	delay   time.Duration
+}
+
+// Start runs until ctx ends.
+func (r releaser) Start(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.drained:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(r.delay):
+		}
+		r.release()
+	}
+}
+
+// NeedLeaderElection is false: every replica caches the memberships.
+func (releaser) NeedLeaderElection() bool { return false }

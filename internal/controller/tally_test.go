@@ -1,6 +1,10 @@
 package controller
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,8 +124,8 @@ func TestThrottleDeferCount(t *testing.T) {
 		t.Fatalf("another namespace: deferCount = %v, want 0", d)
 	}
 	clk.SetTime(clk.Now().Add(settleMax - time.Second))
-	if d := th.deferCount(key); d != countInterval {
-		t.Fatalf("before settleMax: deferCount = %v, want %v", d, countInterval)
+	if d := th.deferCount(key); d != time.Second {
+		t.Fatalf("a second before settleMax: deferCount = %v, want 1s (never past the bound)", d)
 	}
 	clk.SetTime(clk.Now().Add(time.Second))
 	if d := th.deferCount(key); d != 0 {
@@ -180,5 +184,169 @@ func TestThrottleDeferCountBound(t *testing.T) {
 	clk.SetTime(clk.Now().Add(publishSettleMax))
 	if d := th.deferCount(key); d != 0 {
 		t.Fatalf("after publishSettleMax: deferCount = %v, want 0", d)
+	}
+}
+
+// With a wake source a deferred key does not poll: it waits, for at most what
+// is left of settleMax, to be woken when its namespace settles.
+func TestThrottleWake(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	settling := map[string]bool{"a": true, "b": true}
+	th := newThrottle(clk)
+	th.settling = func(ns string) bool { return settling[ns] }
+	th.wakeSource()
+	a1 := types.NamespacedName{Namespace: "a", Name: "r1"}
+	a2 := types.NamespacedName{Namespace: "a", Name: "r2"}
+	b1 := types.NamespacedName{Namespace: "b", Name: "r1"}
+	for _, k := range []types.NamespacedName{a2, a1, b1} {
+		if d := th.deferCount(k); d != settleMax {
+			t.Fatalf("%v settling: deferCount = %v, want the whole bound %v", k, d, settleMax)
+		}
+	}
+	clk.SetTime(clk.Now().Add(time.Minute))
+	if d := th.deferCount(a1); d != settleMax-time.Minute {
+		t.Fatalf("deferred again a minute later: deferCount = %v, want %v", d, settleMax-time.Minute)
+	}
+	if got := th.settled(); len(got) != 0 {
+		t.Fatalf("nothing settled yet, woke %v", got)
+	}
+	settling["a"] = false
+	want := []types.NamespacedName{a1, a2}
+	if got := th.settled(); !slices.Equal(got, want) {
+		t.Fatalf("namespace a settled: woke %v, want %v (sorted)", got, want)
+	}
+	if got := th.settled(); len(got) != 0 {
+		t.Fatalf("woke %v twice", got)
+	}
+	// Woken, the key counts now and leaves nothing behind.
+	if d := th.deferCount(a1); d != 0 {
+		t.Fatalf("woken: deferCount = %v, want 0", d)
+	}
+	if _, ok := th.deferred[a1]; ok {
+		t.Fatal("the woken key kept its deferral")
+	}
+	// A key that reaches settleMax counts and no longer waits.
+	clk.SetTime(clk.Now().Add(settleMax))
+	if d := th.deferCount(b1); d != 0 {
+		t.Fatalf("at settleMax: deferCount = %v, want 0", d)
+	}
+	if _, ok := th.waiting["b"]; ok {
+		t.Fatal("a key past settleMax still waits")
+	}
+	// forget drops a waiting key.
+	if d := th.deferCount(b1); d != settleMax {
+		t.Fatalf("a new deferral: deferCount = %v, want %v", d, settleMax)
+	}
+	th.forget(b1)
+	if _, ok := th.waiting["b"]; ok {
+		t.Fatal("forget kept the waiting key")
+	}
+}
+
+// Start sends the settled keys to the controller's source.
+func TestThrottleStartWakes(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var mu sync.Mutex
+	settling := true
+	th := newThrottle(clk)
+	th.settling = func(string) bool { mu.Lock(); defer mu.Unlock(); return settling }
+	th.wakeSource()
+	key := types.NamespacedName{Namespace: "a", Name: "r"}
+	if d := th.deferCount(key); d == 0 {
+		t.Fatal("settling: the key did not wait")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- th.Start(ctx) }()
+	select {
+	case ev := <-th.wakeups:
+		t.Fatalf("woke %s/%s before the namespace settled", ev.Object.GetNamespace(), ev.Object.GetName())
+	case <-time.After(2 * wakeEvery):
+	}
+	mu.Lock()
+	settling = false
+	mu.Unlock()
+	select {
+	case ev := <-th.wakeups:
+		if ev.Object.GetNamespace() != key.Namespace || ev.Object.GetName() != key.Name {
+			t.Fatalf("woke %s/%s, want %v", ev.Object.GetNamespace(), ev.Object.GetName(), key)
+		}
+	case <-time.After(5 * wakeEvery):
+		t.Fatal("the settled key was not woken")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+// A drained backlog of releaseBacklog memberships signals the releaser once; a
+// smaller one does not.
+func TestTallyDrained(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	signalled := func(tl *membershipTally) bool {
+		select {
+		case <-tl.drained:
+			return true
+		default:
+			return false
+		}
+	}
+	for name, tc := range map[string]struct {
+		backlog int
+		want    bool
+	}{
+		"one short of releaseBacklog": {releaseBacklog - 1, false},
+		"releaseBacklog":              {releaseBacklog, true},
+	} {
+		tl := newMembershipTally(clk)
+		h := tl.handler()
+		var ms []*orgrbacv1alpha1.Membership
+		for i := range tc.backlog {
+			// Two namespaces: the backlog is the manager's, not a namespace's.
+			m := tallyMembership([]string{"a", "b"}[i%2], fmt.Sprint("m", i), 1, 0, "")
+			h.OnAdd(m, false)
+			ms = append(ms, m)
+		}
+		for i, m := range ms {
+			if signalled(tl) {
+				t.Fatalf("%s: signalled with %d still unresolved", name, len(ms)-i)
+			}
+			h.OnUpdate(m, tallyMembership(m.Namespace, m.Name, 1, 1, metav1.ConditionTrue))
+		}
+		if got := signalled(tl); got != tc.want {
+			t.Errorf("%s: drained signal %v, want %v", name, got, tc.want)
+		}
+		if signalled(tl) {
+			t.Errorf("%s: signalled twice", name)
+		}
+	}
+}
+
+// The releaser releases once per drain, after its delay.
+func TestReleaser(t *testing.T) {
+	drained := make(chan struct{}, 1)
+	released := make(chan struct{}, 2)
+	r := releaser{drained: drained, release: func() { released <- struct{}{} }, delay: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx) }()
+	select {
+	case <-released:
+		t.Fatal("released before any drain")
+	case <-time.After(50 * time.Millisecond):
+	}
+	drained <- struct{}{}
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not released after a drain")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if len(released) != 0 {
+		t.Fatal("released twice for one drain")
 	}
 }

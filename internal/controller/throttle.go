@@ -2,14 +2,23 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
 )
@@ -33,7 +42,19 @@ type throttle struct {
 	deferred map[types.NamespacedName]time.Time
 	// settleMax bounds one deferral (settleMax, the constant, when zero).
 	settleMax time.Duration
+
+	// wakeups, once wakeSource made it, carries the deferred keys whose
+	// namespace has settled back to their controller (Start sends them);
+	// waiting holds those keys by namespace until then. Without it a deferred
+	// key polls every interval.
+	wakeups chan event.GenericEvent
+	waiting map[string]map[types.NamespacedName]bool
 }
+
+// wakeEvery is how often Start looks for namespaces that have settled.
+const wakeEvery = time.Second
+
+var _ manager.LeaderElectionRunnable = (*throttle)(nil)
 
 // count is len(n) as an int32 status field, saturated.
 func count(n int) int32 {
@@ -83,14 +104,27 @@ func (t *throttle) forget(key types.NamespacedName) {
 	delete(t.last, key)
 	delete(t.hold, key)
 	delete(t.deferred, key)
+	t.unwait(key)
+}
+
+// unwait drops key from waiting; the caller holds mu.
+func (t *throttle) unwait(key types.NamespacedName) {
+	if keys, ok := t.waiting[key.Namespace]; ok {
+		delete(keys, key)
+		if len(keys) == 0 {
+			delete(t.waiting, key.Namespace)
+		}
+	}
 }
 
 // deferCount returns how long a count of key, whose own spec its status has
-// observed, waits for its namespace's memberships to settle: countInterval while
-// they settle, for at most settleMax in a row; zero when it counts now. While
-// thousands of memberships are resolved (a cold start, a bulk import) the count
-// changes with every one, and writing it each countInterval cost a third of a
-// cold start's writes; once they settle it is written once.
+// observed, waits for its namespace's memberships to settle; zero when it
+// counts now. While thousands of memberships are resolved (a cold start, a bulk
+// import) the count changes with every one, and writing it each countInterval
+// cost a third of a cold start's writes; once they settle it is written once.
+// A deferral lasts at most settleMax in a row. With wakeSource the key waits to
+// be woken (Start) and the duration returned is only that bound; without it the
+// key polls every interval.
 func (t *throttle) deferCount(key types.NamespacedName) time.Duration {
 	if t.settling == nil {
 		return 0
@@ -101,6 +135,7 @@ func (t *throttle) deferCount(key types.NamespacedName) time.Duration {
 	now := t.clock.Now()
 	if !settling {
 		delete(t.deferred, key)
+		t.unwait(key)
 		return 0
 	}
 	if t.deferred == nil {
@@ -108,18 +143,112 @@ func (t *throttle) deferCount(key types.NamespacedName) time.Duration {
 	}
 	first, ok := t.deferred[key]
 	if !ok {
+		first = now
 		t.deferred[key] = now
-		return t.interval
 	}
 	limit := t.settleMax
 	if limit == 0 {
 		limit = settleMax
 	}
-	if now.Sub(first) >= limit {
+	left := limit - now.Sub(first)
+	if left <= 0 {
 		delete(t.deferred, key)
+		t.unwait(key)
 		return 0
 	}
-	return t.interval
+	if t.wakeups == nil {
+		return min(t.interval, left)
+	}
+	if t.waiting == nil {
+		t.waiting = map[string]map[types.NamespacedName]bool{}
+	}
+	if t.waiting[key.Namespace] == nil {
+		t.waiting[key.Namespace] = map[types.NamespacedName]bool{}
+	}
+	t.waiting[key.Namespace][key] = true
+	return left
+}
+
+// settleWith makes t's counts wait for tally's namespaces to settle, woken by
+// the manager running t: the controller must watch the source it returns (nil
+// without a tally, when nothing waits).
+func settleWith(mgr manager.Manager, t *throttle, tally *membershipTally) (source.Source, error) {
+	if tally == nil {
+		return nil, nil
+	}
+	t.settling = tally.settling
+	src := t.wakeSource()
+	if err := mgr.Add(t); err != nil {
+		return nil, fmt.Errorf("adding the settle waker: %w", err)
+	}
+	return src, nil
+}
+
+// wokenBy adds the source of settleWith to b, when there is one.
+func wokenBy(b *builder.Builder, wake source.Source) *builder.Builder {
+	if wake == nil {
+		return b
+	}
+	return b.WatchesRawSource(wake)
+}
+
+// wakeSource makes deferred keys wait to be woken instead of polling: the
+// controller watches the source it returns, and the manager runs the throttle
+// (Start), which feeds it.
+func (t *throttle) wakeSource() source.Source {
+	t.wakeups = make(chan event.GenericEvent, 64)
+	return source.Channel(t.wakeups, &handler.EnqueueRequestForObject{})
+}
+
+// Start wakes, every wakeEvery, the deferred keys whose namespace has settled,
+// until ctx ends. One pass over the waiting namespaces replaces the poll of
+// every deferred key every interval (two million reconciles in a 100k cold
+// start).
+func (t *throttle) Start(ctx context.Context) error {
+	tick := time.NewTicker(wakeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		for _, key := range t.settled() {
+			obj := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+			select {
+			case t.wakeups <- event.GenericEvent{Object: obj}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+// NeedLeaderElection is true: it wakes the leader's controllers.
+func (t *throttle) NeedLeaderElection() bool { return true }
+
+// settled removes from waiting and returns, sorted, the keys whose namespace no
+// longer settles.
+func (t *throttle) settled() []types.NamespacedName {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []types.NamespacedName
+	for ns, keys := range t.waiting {
+		if t.settling(ns) {
+			continue
+		}
+		for k := range keys {
+			out = append(out, k)
+		}
+		delete(t.waiting, ns)
+	}
+	slices.SortFunc(out, func(a, b types.NamespacedName) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
 }
 
 // beginCount starts the reconcile of an object that counts others: it waits out
