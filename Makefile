@@ -117,7 +117,7 @@ bench-100k: ## The scale benchmark at 100k memberships.
 
 # The performance gate's run: 1k memberships, the phases whose ratios it holds,
 # short API levels without paced loads (docs/benchmarks.md, "The performance gate").
-BENCH_GATE_ARGS ?= --scale=1k --skip=revocation,library --idle=10s --api-concurrency=16,64 --api-duration=3s --api-paced=
+BENCH_GATE_ARGS ?= --scale=1k --skip=revocation,library --idle=10s --api-concurrency=16,64 --api-duration=3s --api-paced= --coldstart-profile-seconds=0
 # Where the gate's report goes (not docs/bench-results: a gate run is a check, not a record).
 BENCH_GATE_OUT ?= $(or $(TMPDIR),/tmp)/orgrbac-bench-gate
 

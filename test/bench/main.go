@@ -77,6 +77,9 @@ type config struct {
 	quiet         time.Duration
 	timeout       time.Duration
 	pprofSeconds  int
+	// coldStartProfileSeconds is the length of the CPU profile taken from the
+	// start of the cold start (0: none).
+	coldStartProfileSeconds int
 	out           string
 	repo          string
 	skip          map[string]bool
@@ -116,6 +119,8 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.quiet, "quiet", 5*time.Second,
 		"After a convergence, how long the manager's write counter must stand still before the phase's counts are read.")
 	fs.DurationVar(&c.timeout, "timeout", 0, "Longest wait for one convergence (0: scaled to --scale).")
+	fs.IntVar(&c.coldStartProfileSeconds, "coldstart-profile-seconds", 60,
+		"Length of the manager CPU profile taken from the start of the cold start (0: none).")
 	fs.IntVar(&c.pprofSeconds, "pprof-seconds", 0,
 		"Length of the manager CPU profile taken from the start of the fan-out (0: the limit phase's time plus half, at least 5 s).")
 	fs.StringVar(&c.out, "out", "docs/bench-results", "Folder for <date>-<scale>.md and .json.")
@@ -682,6 +687,15 @@ func (b *bench) coldStart(ctx context.Context) error {
 	if err := b.startManager(ctx); err != nil {
 		return err
 	}
+	// A CPU profile of the cold start's first minute: where the manager's
+	// share of the two cores goes while it competes with the API server.
+	cpuProfile, cpuPath := make(chan error, 1), ""
+	if b.hasPprof && b.cfg.coldStartProfileSeconds > 0 {
+		if cpuPath, err = b.profilePath("coldstart-cpu"); err != nil {
+			return err
+		}
+		go func() { cpuProfile <- b.mgr.cpuProfile(ctx, b.cfg.coldStartProfileSeconds, cpuPath) }()
+	}
 	times, err := b.t.wait(b.mgr.alive(ctx), g, b.cfg.timeout, "cold start")
 	if err != nil {
 		return b.mgr.exitError(err)
@@ -726,6 +740,14 @@ func (b *bench) coldStart(ctx context.Context) error {
 	}
 	logf("  peak RSS %s (%.2f KiB per membership), %.2f requests per membership",
 		mib(mem.Peak), float64(mem.Peak)/n/1024, total(s.Requests)/n)
+	if cpuPath != "" {
+		if err := <-cpuProfile; err != nil {
+			logf("cold start CPU profile: %v", err)
+		} else {
+			b.res.ColdStart.CPUProfile, b.res.ColdStart.CPUProfileSeconds = cpuPath, b.cfg.coldStartProfileSeconds
+			b.profileTop(ctx, cpuPath)
+		}
+	}
 	if b.hasPprof {
 		path, err := b.profilePath("coldstart-heap")
 		if err != nil {

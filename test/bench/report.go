@@ -94,6 +94,10 @@ type coldStart struct {
 	MembershipStatusWriteRate float64            `json:"membershipsResolvedPerSecond"`
 	Orgrbac                   map[string]float64 `json:"orgrbacMetrics"`
 	HeapProfile               string             `json:"heapProfile,omitempty"`
+	// CPUProfile is the manager's CPU profile of the cold start's first
+	// CPUProfileSeconds.
+	CPUProfileSeconds int    `json:"cpuProfileSeconds,omitempty"`
+	CPUProfile        string `json:"cpuProfile,omitempty"`
 }
 
 // limitResult is the bare client doing the fan-out's status writes.
@@ -395,6 +399,9 @@ func (r *results) markdown() string {
 		}
 		p("| cold start | reconciles by controller | %s |\n", formatFloats(c.Reconciles))
 		p("| cold start | CPU seconds by process | %s |\n", formatSeconds(c.CPUSeconds))
+		if c.CPUProfile != "" {
+			p("| cold start | manager CPU profile of the first %d s | `%s` |\n", c.CPUProfileSeconds, c.CPUProfile)
+		}
 		if c.HeapProfile != "" {
 			p("| cold start | manager heap profile after convergence | `%s` |\n", c.HeapProfile)
 		}
