@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
@@ -150,29 +152,121 @@ func typed[T client.Object](f func(T) []string) client.IndexerFunc {
 
 // Setup registers every index with the manager's field indexer: the Membership
 // indexes of MembershipValues and the others.
+//
+// When indexer is a controller-runtime cache (mgr.GetFieldIndexer() is), the
+// Membership indexes are added to the Membership informer directly, keyed by
+// namespace only (membershipIndexers); otherwise, and for every other kind,
+// through IndexField.
 func Setup(ctx context.Context, indexer client.FieldIndexer) error {
-	type entry struct {
+	if err := setupMemberships(ctx, indexer); err != nil {
+		return err
+	}
+	for _, ix := range []struct {
 		obj   client.Object
 		field string
 		fn    client.IndexerFunc
-	}
-	var memberships []entry
-	for _, field := range slices.Sorted(maps.Keys(MembershipValues)) {
-		memberships = append(memberships, entry{&orgrbacv1alpha1.Membership{}, field, typed(MembershipValues[field])})
-	}
-	for _, ix := range append(memberships, []entry{
+	}{
 		{&orgrbacv1alpha1.OrganizationRole{}, OrganizationRoleByOrganization, typed(OrganizationRoleOrganization)},
 		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByOrganization, typed(GroupMappingOrganization)},
 		{&orgrbacv1alpha1.GroupMapping{}, GroupMappingByRole, typed(GroupMappingRole)},
 		{&orgrbacv1alpha1.Role{}, RoleBySlug, typed(RoleSlug)},
 		{&orgrbacv1alpha1.Organization{}, OrganizationByRoleRef, typed(OrganizationRoleRefs)},
 		{&orgrbacv1alpha1.Organization{}, OrganizationByID, typed(OrganizationIDs)},
-	}...) {
+	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.fn); err != nil {
 			return fmt.Errorf("registering index %s: %w", ix.field, err)
 		}
 	}
 	return nil
+}
+
+// setupMemberships registers the indexes of MembershipValues.
+//
+// controller-runtime's IndexField keeps every value of a namespaced object
+// twice: under its namespace, and under a key for lookups across all
+// namespaces. Every Membership lookup names its namespace
+// (client.InNamespace), so the second copy was never read, yet it was half of
+// the indexes' memory: about 1.1 KB per membership of test/bench's shape with
+// both copies, 0.54 KB without (BenchmarkMembershipIndexes), as a membership
+// has a unique orgUser value and several group and role values. These indexes
+// keep the namespaced key alone.
+//
+// A consequence: a Membership List by one of these fields without
+// client.InNamespace (or with InNamespace("")) finds nothing, and no error
+// says so. Name the namespace.
+func setupMemberships(ctx context.Context, indexer client.FieldIndexer) error {
+	fields := slices.Sorted(maps.Keys(MembershipValues))
+	informers, ok := indexer.(cache.Informers)
+	if !ok { // a fake client or another indexer: whatever keys it keeps, it reads
+		for _, field := range fields {
+			if err := indexer.IndexField(ctx, &orgrbacv1alpha1.Membership{}, field, typed(MembershipValues[field])); err != nil {
+				return fmt.Errorf("registering index %s: %w", field, err)
+			}
+		}
+		return nil
+	}
+	inf, err := informers.GetInformer(ctx, &orgrbacv1alpha1.Membership{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("getting the membership informer to index: %w", err)
+	}
+	if err := inf.AddIndexers(membershipIndexers()); err != nil {
+		return fmt.Errorf("registering the membership indexes %q: %w", fields, err)
+	}
+	return nil
+}
+
+// The formats of controller-runtime's cache reader
+// (sigs.k8s.io/controller-runtime/pkg/cache/internal/cache_reader.go,
+// FieldIndexName and KeyToNamespacedKey): a List with
+// client.MatchingFields{field: value} and client.InNamespace(ns) reads the
+// informer's index fieldIndexPrefix+field at key ns+namespaceSeparator+value.
+// They mirror unexported code, so TestFormatsMatchControllerRuntime checks them
+// against controller-runtime itself.
+const (
+	fieldIndexPrefix   = "field:"
+	namespaceSeparator = "/"
+)
+
+// fieldIndexName is the name of field's index in the informer.
+func fieldIndexName(field string) string { return fieldIndexPrefix + field }
+
+// namespacedKey is the key of value in namespace ns.
+func namespacedKey(ns, value string) string { return ns + namespaceSeparator + value }
+
+// membershipIndexers are the indexes of MembershipValues as informer indexers
+// with namespaced keys alone.
+func membershipIndexers() toolscache.Indexers {
+	out := make(toolscache.Indexers, len(MembershipValues))
+	for field, extract := range MembershipValues {
+		out[fieldIndexName(field)] = namespacedIndexFunc(extract)
+	}
+	return out
+}
+
+// namespacedIndexFunc adapts extract to an informer IndexFunc returning, for
+// each value, its key in the membership's namespace. Memberships are always
+// namespaced; an object that is not a Membership, or has no namespace, is an
+// error (which client-go's indexer turns into a panic: the Membership informer
+// holds nothing else).
+func namespacedIndexFunc(extract func(*orgrbacv1alpha1.Membership) []string) toolscache.IndexFunc {
+	return func(obj any) ([]string, error) {
+		m, ok := obj.(*orgrbacv1alpha1.Membership)
+		if !ok || m == nil {
+			return nil, fmt.Errorf("indexing memberships: got a %T", obj)
+		}
+		if m.Namespace == "" {
+			return nil, fmt.Errorf("indexing membership %q: it has no namespace", m.Name)
+		}
+		values := extract(m)
+		if len(values) == 0 {
+			return nil, nil
+		}
+		keys := make([]string, len(values))
+		for i, v := range values {
+			keys[i] = namespacedKey(m.Namespace, v)
+		}
+		return keys, nil
+	}
 }
 
 func union(a, b []string) []string {
