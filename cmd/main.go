@@ -311,12 +311,16 @@ func run(o *options) error {
 		// The mounted certificate Secret, which the manager may not have filled yet.
 		apiCertReady = mountedCertificate(ctx, apiCertDir)
 	}
+	// Whether a namespace's memberships are still being resolved: the counts,
+	// the publications and the change events wait for it (docs/benchmarks.md).
+	tally := &controller.Tally{}
 	if !o.apiOnly() {
 		if err := controller.Setup(ctx, mgr, controller.Options{
 			MaxConcurrentReconciles: o.maxConcurrentReconciles,
 			APICAConfigMap:          o.apiCAConfigMap,
 			APICAFile:               caFile,
 			ReleaseMemory:           releaseMemory(ctrl.Log.WithName("memory")),
+			Tally:                   tally,
 		}); err != nil {
 			return err
 		}
@@ -371,7 +375,7 @@ func run(o *options) error {
 	// decision API's read model (its own when the API is not served here) and
 	// delivers them to WebhookEndpoints.
 	if !o.apiOnly() {
-		if err := events.Setup(mgr, st, events.Options{Logger: ctrl.Log.WithName("events")}); err != nil {
+		if err := events.Setup(mgr, st, events.Options{Logger: ctrl.Log.WithName("events"), Settling: tally.Settling}); err != nil {
 			return fmt.Errorf("setting up the change events: %w", err)
 		}
 		destinations, err := webhooks.ParseDestinations(o.webhookDestinations)

@@ -40,9 +40,24 @@ type Options struct {
 	APICAConfigMap string
 	// APICAFile is the PEM bundle that verifies the decision API's certificate.
 	APICAFile string
+	// Tally, when set, is fed by Setup, for other components to wait on it.
+	Tally *Tally
 	// ReleaseMemory, when set, is called after a backlog of at least
 	// releaseBacklog unresolved memberships has drained (debug.FreeOSMemory).
 	ReleaseMemory func()
+}
+
+// Tally tells other components whether a namespace's memberships are still
+// being resolved, as the counting controllers ask it (membershipTally).
+type Tally struct{ t *membershipTally }
+
+// Settling reports whether ns has unresolved memberships and resolved one
+// within settleQuiet; false until Setup has fed the tally.
+func (t *Tally) Settling(ns string) bool {
+	if t == nil || t.t == nil {
+		return false
+	}
+	return t.t.settling(ns)
 }
 
 // Setup registers the field indexes and the controllers with the manager.
@@ -59,6 +74,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// One informer-fed tally of the memberships: orgrbac_memberships reports it,
 	// and the counting reconcilers wait while a namespace's memberships settle.
 	tally := newMembershipTally(clk)
+	if opts.Tally != nil {
+		opts.Tally.t = tally
+	}
 	if err := tally.watch(ctx, mgr.GetCache()); err != nil {
 		return err
 	}

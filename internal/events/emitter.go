@@ -45,6 +45,9 @@ const (
 	// DefaultMaxBatch bounds the events one emission of one environment
 	// writes; the rest follow at once, in the next.
 	DefaultMaxBatch = 5000
+	// DefaultSettleMax bounds how long a namespace's emissions wait while its
+	// memberships settle (Options.Settling).
+	DefaultSettleMax = 30 * time.Second
 )
 
 // Options configure the emitter. Zero values take the defaults.
@@ -72,6 +75,16 @@ type Options struct {
 	CheckpointPartSize int
 	// MaxBatch is the most events one emission writes (DefaultMaxBatch).
 	MaxBatch int
+	// Settling, when set, reports whether a namespace's memberships are still
+	// being resolved (a cold start, a bulk import). Its emissions then wait,
+	// for at most SettleMax in a row: each emission diffs the whole namespace,
+	// which at 100k memberships every Interval took a third of a core and
+	// rewrote the open segment each time; waiting, the changes of SettleMax go
+	// out in one emission, in full segments. Nothing is lost: the log describes
+	// what was emitted, and the diff finds the rest.
+	Settling func(ns string) bool
+	// SettleMax bounds one wait for Settling (DefaultSettleMax).
+	SettleMax time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -92,6 +105,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	defDur(&o.Interval, DefaultInterval)
+	defDur(&o.SettleMax, DefaultSettleMax)
 	defDur(&o.RetentionInterval, DefaultRetentionInterval)
 	defDur(&o.MaxAge, DefaultMaxAge)
 	def(&o.MaxEvents, DefaultMaxEvents, 1<<31-1)
@@ -126,6 +140,9 @@ type Emitter struct {
 	logs      map[string]*nsLog
 	notBefore map[string]time.Time // retry backoff after a failure
 	backoff   map[string]time.Duration
+	// settleSince is when each namespace's emissions began waiting for it to
+	// settle (settleWait).
+	settleSince map[string]time.Time
 }
 
 var (
@@ -147,7 +164,7 @@ func New(c cache.Cache, reader client.Reader, writer client.Client, st *store.St
 	opts = opts.withDefaults()
 	e := &Emitter{opts: opts, log: opts.Logger, store: st, cache: c, reader: reader, writer: writer,
 		dirty: map[string]time.Time{}, wake: make(chan struct{}, 1), logs: map[string]*nsLog{},
-		notBefore: map[string]time.Time{}, backoff: map[string]time.Duration{}}
+		notBefore: map[string]time.Time{}, backoff: map[string]time.Duration{}, settleSince: map[string]time.Time{}}
 	if st == nil {
 		e.store, e.runStore = store.New(c, opts.Clock, opts.Logger.WithName("store")), true
 	}
@@ -310,7 +327,7 @@ func (e *Emitter) loop(ctx context.Context) error {
 		var todo []string
 		since := map[string]time.Time{}
 		for ns, t := range e.dirty {
-			if now.Before(e.notBefore[ns]) {
+			if now.Before(e.notBefore[ns]) || e.settleWait(ns, now) {
 				continue
 			}
 			todo = append(todo, ns)
@@ -354,6 +371,9 @@ func (e *Emitter) loop(ctx context.Context) error {
 				e.redirty(ns, since[ns])
 			default:
 				delete(e.backoff, ns)
+				// The next wait for the namespace to settle starts afresh; while
+				// batches remain they follow at once.
+				delete(e.settleSince, ns)
 			}
 		}
 		if !now.Before(nextRetention) {
@@ -388,6 +408,22 @@ func (e *Emitter) loop(ctx context.Context) error {
 		case <-e.opts.Clock.After(e.opts.Interval):
 		}
 	}
+}
+
+// settleWait reports whether ns's emission waits for its memberships to
+// settle at now: while they settle, for at most SettleMax since the first wait.
+// Only the loop uses settleSince.
+func (e *Emitter) settleWait(ns string, now time.Time) bool {
+	if e.opts.Settling == nil || !e.opts.Settling(ns) {
+		delete(e.settleSince, ns)
+		return false
+	}
+	first, ok := e.settleSince[ns]
+	if !ok {
+		e.settleSince[ns] = now
+		return true
+	}
+	return now.Sub(first) < e.opts.SettleMax
 }
 
 // redirty marks ns changed since t again (unless a newer change marked it).
@@ -433,6 +469,7 @@ func (e *Emitter) forget(ns string) {
 	delete(e.logs, ns)
 	delete(e.backoff, ns)
 	delete(e.notBefore, ns)
+	delete(e.settleSince, ns)
 	setLogSize(ns, 0, 0, true)
 }
 

@@ -65,9 +65,13 @@ func startManager() func() {
 	mgr, err := ctrl.NewManager(env.Config, env.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controller.Setup(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
+	// Wired as the manager wires it: emissions wait while memberships settle
+	// (for at most 2 s here).
+	tally := &controller.Tally{}
+	Expect(controller.Setup(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4, Tally: tally})).To(Succeed())
 	Expect(Setup(mgr, nil, Options{Logger: ctrl.Log.WithName("events"), Interval: 100 * time.Millisecond,
-		RetentionInterval: 2 * time.Second, MaxEvents: suiteMaxEvents, SegmentEvents: suiteSegmentEvents})).To(Succeed())
+		RetentionInterval: 2 * time.Second, MaxEvents: suiteMaxEvents, SegmentEvents: suiteSegmentEvents,
+		Settling: tally.Settling, SettleMax: 2 * time.Second})).To(Succeed())
 	stop := testenv.StartManager(ctx, mgr)
 	return func() {
 		cancel()
