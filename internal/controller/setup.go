@@ -42,8 +42,9 @@ type Options struct {
 	APICAFile string
 	// Tally, when set, is fed by Setup, for other components to wait on it.
 	Tally *Tally
-	// ReleaseMemory, when set, is called after a backlog of at least
-	// releaseBacklog unresolved memberships has drained (debug.FreeOSMemory).
+	// ReleaseMemory, when set, is called after a burst of at least
+	// releaseChanges membership changes, once they have stopped for a while
+	// (debug.FreeOSMemory; membershipTally.releaseDue).
 	ReleaseMemory func()
 }
 
@@ -82,7 +83,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	memberships.use(tally)
 	if opts.ReleaseMemory != nil {
-		if err := mgr.Add(releaser{drained: tally.drained, release: opts.ReleaseMemory, delay: releaseDelay}); err != nil {
+		if err := mgr.Add(newReleaser(tally, opts.ReleaseMemory)); err != nil {
 			return fmt.Errorf("adding the memory releaser: %w", err)
 		}
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -20,11 +21,11 @@ import (
 const settleQuiet = 10 * time.Second
 
 // settleMax is the longest a count waits for its namespace to settle, so that a
-// namespace whose memberships never stop changing still gets its counts. A
-// namespace settles only while a backlog of unresolved memberships drains, and
-// a cold start of 100k memberships drains for about 15 minutes on two cores: a
-// shorter bound wrote a third of the counts twice.
-const settleMax = 30 * time.Minute
+// namespace whose memberships never stop changing still gets its counts. The
+// whole status of a counting object waits with its count (its conditions too),
+// which bounds it: a cold start of 100k memberships, about 15 minutes on two
+// cores, writes a count it defers twice.
+const settleMax = 10 * time.Minute
 
 // membershipTally is fed by the Membership informer's events and keeps, without
 // listing or copying a membership:
@@ -43,24 +44,31 @@ type membershipTally struct {
 	progress   map[string]time.Time
 	byKey      map[tallyKey]int
 
-	// total is the sum of unresolved and backlog the largest it has been since
-	// it was last zero; drained receives a signal when a backlog of at least
-	// releaseBacklog memberships has drained (releaser).
-	total, backlog int
-	drained        chan struct{}
+	// changes counts the membership events since the last release of memory
+	// and lastChange is the time of the latest (releaseDue).
+	changes    int
+	lastChange time.Time
 }
 
-// releaseBacklog is the smallest backlog of unresolved memberships whose drain
-// returns the memory freed meanwhile to the kernel (Options.ReleaseMemory):
-// resolving it decoded and discarded every membership at least twice.
-const releaseBacklog = 1000
+// The memory a burst of membership changes freed (a cold start, a bulk import,
+// a role edit held by thousands) is returned to the kernel once the burst is
+// over (releaseDue, Options.ReleaseMemory):
+const (
+	// releaseChanges is the smallest burst: each change decoded a membership
+	// and discarded the old one.
+	releaseChanges = 1000
+	// releaseQuiet is how long no membership changed before the release.
+	releaseQuiet = 20 * time.Second
+	// releaseGap is the shortest time between two releases: each collects the
+	// whole heap, about a CPU-second at 100k memberships.
+	releaseGap = 2 * time.Minute
+)
 
 // tallyKey is a membership's orgrbac_memberships labels.
 type tallyKey struct{ state, ready, reason string }
 
 func newMembershipTally(c clock.PassiveClock) *membershipTally {
-	return &membershipTally{clock: c, unresolved: map[string]int{}, progress: map[string]time.Time{}, byKey: map[tallyKey]int{},
-		drained: make(chan struct{}, 1)}
+	return &membershipTally{clock: c, unresolved: map[string]int{}, progress: map[string]time.Time{}, byKey: map[tallyKey]int{}}
 }
 
 // tallyOf is what the tally counts of m.
@@ -110,16 +118,6 @@ func (t *membershipTally) change(old, new *orgrbacv1alpha1.Membership) {
 		if t.unresolved[ns]--; t.unresolved[ns] <= 0 {
 			delete(t.unresolved, ns)
 		}
-		if t.total--; t.total <= 0 {
-			t.total = 0
-			if t.backlog >= releaseBacklog {
-				select {
-				case t.drained <- struct{}{}:
-				default: // one signal pending is enough
-				}
-			}
-			t.backlog = 0
-		}
 	case !wasUnresolved && isUnresolved:
 		if t.unresolved[ns] == 0 {
 			// A namespace starts settling: its quiet time counts from now, not
@@ -127,9 +125,24 @@ func (t *membershipTally) change(old, new *orgrbacv1alpha1.Membership) {
 			t.progress[ns] = t.clock.Now()
 		}
 		t.unresolved[ns]++
-		t.total++
-		t.backlog = max(t.backlog, t.total)
 	}
+	t.changes++
+	t.lastChange = t.clock.Now()
+}
+
+// releaseDue reports whether the memory of a burst is to be returned now: at
+// least releaseChanges membership changes since the last release, none for
+// quiet, and the last release (lastRelease) releaseGap ago. When it reports true
+// the next burst counts from zero.
+func (t *membershipTally) releaseDue(lastRelease time.Time, quiet time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.clock.Now()
+	if t.changes < releaseChanges || now.Sub(t.lastChange) < quiet || now.Sub(lastRelease) < releaseGap {
+		return false
+	}
+	t.changes = 0
+	return true
 }
 
 // settling reports whether ns has unresolved memberships and resolved one within
@@ -194,35 +207,39 @@ func (t *membershipTally) watch(ctx context.Context, c cache.Cache) error {
 	return nil
 }
 
-// releaseDelay is how long after a backlog drained the releaser returns memory:
-// the counts and the publication that follow the drain allocate too.
-const releaseDelay = 20 * time.Second
-
-// releaser calls release (debug.FreeOSMemory in the manager) releaseDelay after
-// each drain of a large backlog. The garbage of a cold start or a bulk import
-// is otherwise returned to the kernel over many minutes, and until then the
-// container's memory, which the kubelet reads for evictions, is well above
-// what the cache holds.
+// releaser calls release (debug.FreeOSMemory in the manager) when releaseDue:
+// the garbage of a burst is otherwise returned to the kernel over many minutes,
+// and until then the container's memory, which the kubelet reads for
+// evictions and the limits are sized on, is well above what the cache holds.
 type releaser struct {
-	drained <-chan struct{}
+	tally   *membershipTally
 	release func()
-	delay   time.Duration
+	// quiet is releaseQuiet plus up to 10 s of jitter, so that the replicas,
+	// which all see the same burst, do not collect at the same moment.
+	quiet time.Duration
+	// every is how often it asks releaseDue.
+	every time.Duration
+}
+
+func newReleaser(t *membershipTally, release func()) releaser {
+	return releaser{tally: t, release: release, quiet: releaseQuiet + rand.N(10*time.Second), every: 5 * time.Second}
 }
 
 // Start runs until ctx ends.
 func (r releaser) Start(ctx context.Context) error {
+	tick := time.NewTicker(r.every)
+	defer tick.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-r.drained:
+		case <-tick.C:
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(r.delay):
+		if r.tally.releaseDue(last, r.quiet) {
+			r.release()
+			last = r.tally.clock.Now()
 		}
-		r.release()
 	}
 }
 

@@ -233,6 +233,20 @@ func TestThrottleWake(t *testing.T) {
 	if _, ok := th.waiting["b"]; ok {
 		t.Fatal("a key past settleMax still waits")
 	}
+	// A count that is not deferred (its object's spec changed) ends the
+	// deferral: the next one is bounded afresh.
+	clk.SetTime(clk.Now().Add(time.Minute))
+	if d := th.deferCount(b1); d != settleMax {
+		t.Fatalf("a new deferral: deferCount = %v, want %v", d, settleMax)
+	}
+	clk.SetTime(clk.Now().Add(time.Minute))
+	th.endDeferral(b1)
+	if _, ok := th.waiting["b"]; ok {
+		t.Fatal("endDeferral kept the waiting key")
+	}
+	if d := th.deferCount(b1); d != settleMax {
+		t.Fatalf("after endDeferral: deferCount = %v, want a fresh %v", d, settleMax)
+	}
 	// forget drops a waiting key.
 	if d := th.deferCount(b1); d != settleMax {
 		t.Fatalf("a new deferral: deferCount = %v, want %v", d, settleMax)
@@ -280,73 +294,90 @@ func TestThrottleStartWakes(t *testing.T) {
 	}
 }
 
-// A drained backlog of releaseBacklog memberships signals the releaser once; a
-// smaller one does not.
-func TestTallyDrained(t *testing.T) {
+// A burst of releaseChanges membership changes is released once quiet, and
+// releases are releaseGap apart; a smaller burst is not released.
+func TestTallyReleaseDue(t *testing.T) {
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	signalled := func(tl *membershipTally) bool {
-		select {
-		case <-tl.drained:
-			return true
-		default:
-			return false
+	tl := newMembershipTally(clk)
+	h := tl.handler()
+	burst := func(n int, from int) {
+		for i := range n {
+			// Two namespaces: the burst is the manager's, not a namespace's.
+			h.OnAdd(tallyMembership([]string{"a", "b"}[i%2], fmt.Sprint("m", from+i), 1, 0, ""), false)
 		}
 	}
-	for name, tc := range map[string]struct {
-		backlog int
-		want    bool
-	}{
-		"one short of releaseBacklog": {releaseBacklog - 1, false},
-		"releaseBacklog":              {releaseBacklog, true},
-	} {
-		tl := newMembershipTally(clk)
-		h := tl.handler()
-		var ms []*orgrbacv1alpha1.Membership
-		for i := range tc.backlog {
-			// Two namespaces: the backlog is the manager's, not a namespace's.
-			m := tallyMembership([]string{"a", "b"}[i%2], fmt.Sprint("m", i), 1, 0, "")
-			h.OnAdd(m, false)
-			ms = append(ms, m)
-		}
-		for i, m := range ms {
-			if signalled(tl) {
-				t.Fatalf("%s: signalled with %d still unresolved", name, len(ms)-i)
-			}
-			h.OnUpdate(m, tallyMembership(m.Namespace, m.Name, 1, 1, metav1.ConditionTrue))
-		}
-		if got := signalled(tl); got != tc.want {
-			t.Errorf("%s: drained signal %v, want %v", name, got, tc.want)
-		}
-		if signalled(tl) {
-			t.Errorf("%s: signalled twice", name)
-		}
+	var never time.Time
+	burst(releaseChanges-1, 0)
+	clk.SetTime(clk.Now().Add(time.Hour))
+	if tl.releaseDue(never, releaseQuiet) {
+		t.Fatal("released after a burst one change short of releaseChanges")
+	}
+	burst(1, releaseChanges)
+	if tl.releaseDue(never, releaseQuiet) {
+		t.Fatal("released while the burst goes on")
+	}
+	clk.SetTime(clk.Now().Add(releaseQuiet - time.Second))
+	if tl.releaseDue(never, releaseQuiet) {
+		t.Fatal("released before releaseQuiet")
+	}
+	clk.SetTime(clk.Now().Add(time.Second))
+	if !tl.releaseDue(never, releaseQuiet) {
+		t.Fatal("not released releaseQuiet after a burst of releaseChanges")
+	}
+	if tl.releaseDue(never, releaseQuiet) {
+		t.Fatal("released twice for one burst")
+	}
+	last := clk.Now()
+	// Updates count too (a fan-out), and the next release waits releaseGap.
+	for i := range releaseChanges {
+		m := tallyMembership("a", fmt.Sprint("u", i), 1, 1, metav1.ConditionTrue)
+		h.OnUpdate(m, m)
+	}
+	clk.SetTime(clk.Now().Add(releaseQuiet))
+	if tl.releaseDue(last, releaseQuiet) {
+		t.Fatal("released within releaseGap of the last release")
+	}
+	clk.SetTime(last.Add(releaseGap))
+	if !tl.releaseDue(last, releaseQuiet) {
+		t.Fatal("a burst of updates not released after releaseGap")
 	}
 }
 
-// The releaser releases once per drain, after its delay.
+// The releaser releases when releaseDue, once per burst.
 func TestReleaser(t *testing.T) {
-	drained := make(chan struct{}, 1)
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	tl := newMembershipTally(clk)
 	released := make(chan struct{}, 2)
-	r := releaser{drained: drained, release: func() { released <- struct{}{} }, delay: 10 * time.Millisecond}
+	r := newReleaser(tl, func() { released <- struct{}{} })
+	if r.quiet < releaseQuiet || r.quiet >= releaseQuiet+10*time.Second {
+		t.Fatalf("quiet %v, want releaseQuiet plus under 10 s of jitter", r.quiet)
+	}
+	r.every = 10 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Start(ctx) }()
+	h := tl.handler()
+	for i := range releaseChanges {
+		h.OnAdd(tallyMembership("a", fmt.Sprint("m", i), 1, 1, metav1.ConditionTrue), false)
+	}
 	select {
 	case <-released:
-		t.Fatal("released before any drain")
+		t.Fatal("released during the burst")
 	case <-time.After(50 * time.Millisecond):
 	}
-	drained <- struct{}{}
+	clk.SetTime(clk.Now().Add(r.quiet))
 	select {
 	case <-released:
 	case <-time.After(5 * time.Second):
-		t.Fatal("not released after a drain")
+		t.Fatal("not released after the burst")
+	}
+	select {
+	case <-released:
+		t.Fatal("released twice for one burst")
+	case <-time.After(50 * time.Millisecond):
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Start: %v", err)
-	}
-	if len(released) != 0 {
-		t.Fatal("released twice for one drain")
 	}
 }

@@ -107,6 +107,14 @@ func (t *throttle) forget(key types.NamespacedName) {
 	t.unwait(key)
 }
 
+// endDeferral ends key's deferral, if any: the next starts afresh.
+func (t *throttle) endDeferral(key types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.deferred, key)
+	t.unwait(key)
+}
+
 // unwait drops key from waiting; the caller holds mu.
 func (t *throttle) unwait(key types.NamespacedName) {
 	if keys, ok := t.waiting[key.Namespace]; ok {
@@ -265,11 +273,12 @@ func beginCount(ctx context.Context, c client.Reader, t *throttle, req ctrl.Requ
 	if deleting(obj) {
 		return false, ctrl.Result{}, nil
 	}
-	// A change of the object's own spec is never deferred, only counts.
-	if observedCurrent(obj) {
-		if d := t.deferCount(req.NamespacedName); d > 0 {
-			return false, ctrl.Result{RequeueAfter: d}, nil
-		}
+	// A change of the object's own spec is never deferred, only counts; it
+	// counts now, so a deferral that began earlier ends.
+	if !observedCurrent(obj) {
+		t.endDeferral(req.NamespacedName)
+	} else if d := t.deferCount(req.NamespacedName); d > 0 {
+		return false, ctrl.Result{RequeueAfter: d}, nil
 	}
 	return true, ctrl.Result{}, nil
 }

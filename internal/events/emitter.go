@@ -143,6 +143,8 @@ type Emitter struct {
 	// settleSince is when each namespace's emissions began waiting for it to
 	// settle (settleWait).
 	settleSince map[string]time.Time
+	// partial holds the namespaces whose last emission left batches to write.
+	partial map[string]bool
 }
 
 var (
@@ -164,7 +166,8 @@ func New(c cache.Cache, reader client.Reader, writer client.Client, st *store.St
 	opts = opts.withDefaults()
 	e := &Emitter{opts: opts, log: opts.Logger, store: st, cache: c, reader: reader, writer: writer,
 		dirty: map[string]time.Time{}, wake: make(chan struct{}, 1), logs: map[string]*nsLog{},
-		notBefore: map[string]time.Time{}, backoff: map[string]time.Duration{}, settleSince: map[string]time.Time{}}
+		notBefore: map[string]time.Time{}, backoff: map[string]time.Duration{}, settleSince: map[string]time.Time{},
+		partial: map[string]bool{}}
 	if st == nil {
 		e.store, e.runStore = store.New(c, opts.Clock, opts.Logger.WithName("store")), true
 	}
@@ -327,7 +330,7 @@ func (e *Emitter) loop(ctx context.Context) error {
 		var todo []string
 		since := map[string]time.Time{}
 		for ns, t := range e.dirty {
-			if now.Before(e.notBefore[ns]) || e.settleWait(ns, now) {
+			if now.Before(e.notBefore[ns]) || (!e.partial[ns] && e.settleWait(ns, now)) {
 				continue
 			}
 			todo = append(todo, ns)
@@ -368,11 +371,13 @@ func (e *Emitter) loop(ctx context.Context) error {
 				e.log.Error(err, "Writing the event log; retrying", "namespace", ns, "after", b)
 				e.redirty(ns, since[ns])
 			case more:
+				// The batches that remain follow at once, settling or not.
+				e.partial[ns] = true
 				e.redirty(ns, since[ns])
 			default:
 				delete(e.backoff, ns)
-				// The next wait for the namespace to settle starts afresh; while
-				// batches remain they follow at once.
+				// The next wait for the namespace to settle starts afresh.
+				delete(e.partial, ns)
 				delete(e.settleSince, ns)
 			}
 		}
@@ -412,7 +417,7 @@ func (e *Emitter) loop(ctx context.Context) error {
 
 // settleWait reports whether ns's emission waits for its memberships to
 // settle at now: while they settle, for at most SettleMax since the first wait.
-// Only the loop uses settleSince.
+// Only the loop uses settleSince and partial.
 func (e *Emitter) settleWait(ns string, now time.Time) bool {
 	if e.opts.Settling == nil || !e.opts.Settling(ns) {
 		delete(e.settleSince, ns)
@@ -470,6 +475,7 @@ func (e *Emitter) forget(ns string) {
 	delete(e.backoff, ns)
 	delete(e.notBefore, ns)
 	delete(e.settleSince, ns)
+	delete(e.partial, ns)
 	setLogSize(ns, 0, 0, true)
 }
 
