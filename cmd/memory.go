@@ -82,14 +82,14 @@ func currentGCPercent() int {
 
 // releaseMemory returns a function that collects and returns every freed page
 // to the kernel at once, and logs how much RSS the heap held before and after.
-// The controllers call it after a large backlog of memberships has drained.
+// The controllers call it once a burst of membership changes is over.
 func releaseMemory(log logr.Logger) func() {
 	return func() {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		debug.FreeOSMemory()
 		runtime.ReadMemStats(&after)
-		log.Info("Returned the memory freed by a drained backlog to the kernel",
+		log.Info("Returned the memory freed by a burst of membership changes to the kernel",
 			"heapHeldBytesBefore", before.HeapSys-before.HeapReleased, "heapHeldBytesAfter", after.HeapSys-after.HeapReleased,
 			"heapLiveBytes", after.HeapAlloc)
 	}

@@ -148,6 +148,7 @@ orgrbac_api_auth_cache_total{cache="access",result="miss"} 3
 go_memstats_heap_inuse_bytes 1.2e+07
 go_memstats_heap_released_bytes 3e+06
 go_memstats_mallocs_total 1e+06
+orgrbac_events_emit_lag_seconds 2.5
 `
 	samples, err := parseMetrics(strings.NewReader(text))
 	if err != nil {
@@ -171,6 +172,7 @@ go_memstats_mallocs_total 1e+06
 			"orgrbac_api_auth_cache_total":                     95,
 		},
 		AuthCache: map[string]float64{"token/hit": 90, "token/miss": 2, "access/miss": 3},
+		EmitLag:   2.5,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("summarize = %+v, want %+v", s, want)

@@ -129,6 +129,9 @@ type snapshot struct {
 	// token/miss, access/hit, access/miss): each miss is one TokenReview or
 	// SubjectAccessReview.
 	AuthCache map[string]float64
+	// EmitLag is orgrbac_events_emit_lag_seconds: the age of the oldest change
+	// not yet in an event log (0 when every change is written).
+	EmitLag float64
 }
 
 // summarize extracts a snapshot from parsed samples.
@@ -157,6 +160,8 @@ func summarize(samples []sample) snapshot {
 			s.HeapInuse = m.Value
 		case "orgrbac_api_auth_cache_total":
 			s.AuthCache[m.Labels["cache"]+"/"+m.Labels["result"]] += m.Value
+		case "orgrbac_events_emit_lag_seconds":
+			s.EmitLag = max(s.EmitLag, m.Value)
 		}
 	}
 	return s
