@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orgrbac/orgrbac/internal/api"
 )
@@ -20,6 +21,21 @@ func TestAPIMaxRequestsInFlightFlag(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--api-max-requests-inflight=0"}); err == nil {
 		t.Error("--api-max-requests-inflight=0 was accepted")
+	}
+}
+
+func TestCacheSyncTimeoutFlag(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.cacheSyncTimeout != defaultCacheSyncTimeout {
+		t.Fatalf("default: %+v, %v; want %s", o, err, defaultCacheSyncTimeout)
+	}
+	if o, err := parseFlags([]string{"--cache-sync-timeout=30m"}); err != nil || o.cacheSyncTimeout != 30*time.Minute {
+		t.Errorf("--cache-sync-timeout=30m: %v, %v", o, err)
+	}
+	for _, bad := range []string{"0s", "-1m"} {
+		if _, err := parseFlags([]string{"--cache-sync-timeout=" + bad}); err == nil {
+			t.Errorf("--cache-sync-timeout=%s was accepted", bad)
+		}
 	}
 }
 

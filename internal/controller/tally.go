@@ -222,7 +222,8 @@ type releaser struct {
 }
 
 func newReleaser(t *membershipTally, release func()) releaser {
-	return releaser{tally: t, release: release, quiet: releaseQuiet + rand.N(10*time.Second), every: 5 * time.Second}
+	jitter := rand.N(10 * time.Second) //nolint:gosec // spreads the replicas' collections, not a secret
+	return releaser{tally: t, release: release, quiet: releaseQuiet + jitter, every: 5 * time.Second}
 }
 
 // Start runs until ctx ends.

@@ -80,10 +80,10 @@ type config struct {
 	// coldStartProfileSeconds is the length of the CPU profile taken from the
 	// start of the cold start (0: none).
 	coldStartProfileSeconds int
-	out           string
-	repo          string
-	skip          map[string]bool
-	only          map[string]bool
+	out                     string
+	repo                    string
+	skip                    map[string]bool
+	only                    map[string]bool
 
 	revocationTrials int
 	apiTokens        int
@@ -524,7 +524,8 @@ func (b *bench) startManager(ctx context.Context) error {
 	}
 	b.mgr = m
 	b.cpu.pids["manager"] = m.pid()
-	return m.waitReady(ctx, 2*time.Minute)
+	// As long as the manager itself waits for its caches (--cache-sync-timeout).
+	return m.waitReady(ctx, 10*time.Minute)
 }
 
 // waitQuiet waits until the manager's write counter has stood still for
@@ -538,7 +539,9 @@ func (b *bench) waitQuietWithin(ctx context.Context, limit time.Duration) (snaps
 	// Changes not yet in the event log are writes to come: the emitter waits
 	// while memberships settle and after a long emission.
 	return b.waitStill(ctx, b.cfg.quiet, limit, "the manager kept writing; counting anyway",
-		func(prev, next snapshot) bool { return writes(next.Requests) != writes(prev.Requests) || next.EmitLag > 0 })
+		func(prev, next snapshot) bool {
+			return writes(next.Requests) != writes(prev.Requests) || next.EmitLag > 0
+		})
 }
 
 // baselineQuiet bounds the wait for the baseline manager to finish: it writes
