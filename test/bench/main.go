@@ -366,7 +366,12 @@ func run(ctx context.Context, cfg config) (retErr error) {
 		logf("phase %s", p.name)
 		t0 := time.Now()
 		if err := p.run(b, ctx); err != nil {
-			return fmt.Errorf("phase %s: %w (logs in %s)", p.name, err, b.workDir)
+			err = fmt.Errorf("phase %s: %w (logs in %s)", p.name, err, b.workDir)
+			// What the phases before it measured is kept, in a report named
+			// as failed.
+			b.res.Notes = append(b.res.Notes, fmt.Sprintf("FAILED: %v; the phases before it completed.", err))
+			b.res.evaluate()
+			return errors.Join(err, b.writeAs("-failed"))
 		}
 		b.res.PhaseSeconds[p.name] = round3(time.Since(t0).Seconds())
 	}
@@ -453,11 +458,14 @@ func commandLine() string {
 
 // write stores the results as <date>-<scale>.{md,json} in the output folder and
 // prints the markdown.
-func (b *bench) write() error {
+func (b *bench) write() error { return b.writeAs("") }
+
+// writeAs writes the report with suffix after the date and scale in its names.
+func (b *bench) writeAs(suffix string) error {
 	if err := os.MkdirAll(b.cfg.out, 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(b.cfg.out, fmt.Sprintf("%s-%s", b.res.Date, b.res.Scale))
+	base := filepath.Join(b.cfg.out, fmt.Sprintf("%s-%s%s", b.res.Date, b.res.Scale, suffix))
 	js, err := b.res.json()
 	if err != nil {
 		return err
