@@ -185,4 +185,59 @@ var _ = Describe("kubectl orgrbac", func() {
 			golden("status-problems", "status", "-n", ns)
 		})
 	})
+
+	Describe("members", func() {
+		It("counts the memberships by organization, by role held and by group mapping", func() {
+			golden("members", "members")
+		})
+		It("restricts the counts to one organization, named by its externalID, and prints YAML", func() {
+			golden("members-organization-yaml", "members", "--organization", "org_01HACME0000000000000000000", "-o", "yaml")
+		})
+		It("fails for an organization that is not there", func() {
+			Expect(golden("members-unknown-organization", "members", "--organization", "umbrella").code).To(Equal(ExitError))
+		})
+		It("counts inactive, pending and not Ready members, a missing organization and a mapping that loses", func(ctx SpecContext) {
+			ns := "counts"
+			Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+			objs := []client.Object{
+				testobj.Role("member", "videos:view"),
+				testobj.Role("admin", "videos:view", "videos:delete"),
+				testobj.Organization("acme", ""),
+				testobj.OrganizationRole("acme-ops", "acme", "org-ops", "videos:view"),
+				testobj.GroupMapping("acme-directory-ops", "acme", orgrbacv1alpha1.GroupSourceDirectory, "ops", "org-ops"),
+				testobj.GroupMapping("acme-sso-admins", "acme", orgrbacv1alpha1.GroupSourceSSO, "admins", "admin"),
+				// The directory mapping beats the SSO one: alice is in both groups
+				// and holds org-ops only.
+				testobj.Membership("acme-alice", "acme", "user_alice", testobj.WithDirectory("ops"), testobj.WithSSO("admins")),
+				testobj.Membership("acme-bob", "acme", "user_bob", testobj.WithSSO("admins"),
+					testobj.WithState(orgrbacv1alpha1.MembershipPending)),
+				testobj.Membership("acme-carol", "acme", "user_carol", testobj.WithState(orgrbacv1alpha1.MembershipInactive)),
+				testobj.Membership("acme-dave", "acme", "user_dave"),
+				// No Organization initech: Ready=False, OrganizationNotFound.
+				testobj.Membership("initech-erin", "initech", "user_erin"),
+			}
+			for _, o := range objs {
+				o.SetNamespace(ns)
+				Expect(k8s.Create(ctx, o)).To(Succeed())
+			}
+			Eventually(func(g Gomega) {
+				var ms orgrbacv1alpha1.MembershipList
+				g.Expect(k8s.List(ctx, &ms, client.InNamespace(ns))).To(Succeed())
+				g.Expect(ms.Items).To(HaveLen(5))
+				for _, m := range ms.Items {
+					g.Expect(condition(m.Status.Conditions, orgrbacv1alpha1.ConditionReady)).NotTo(BeNil(), m.Name)
+					g.Expect(m.Status.ObservedGeneration).To(Equal(m.Generation), m.Name)
+					if m.Spec.Organization == "acme" {
+						g.Expect(ready(m.Status.Conditions)).To(BeTrue(), m.Name)
+					}
+				}
+			}).WithContext(ctx).Should(Succeed())
+			golden("members-problems", "members", "-n", ns)
+		})
+		It("counts every namespace with -A", func() {
+			res := run(readerKube, "members", "-A", "-o", "json")
+			Expect(res.code).To(Equal(ExitOK), res.stderr)
+			Expect(res.stdout).To(ContainSubstring(`"namespace": "videos"`))
+		})
+	})
 })

@@ -1,9 +1,9 @@
 // Package plugin is kubectl orgrbac, the kubectl plugin for orgrbac: it answers
 // "can this user do this?", "who can?", "why?", "what would deleting this role
-// change?" and "is orgrbac healthy?" from the objects the caller may read, with
-// the caller's own credentials (kubeconfig, context, namespace as kubectl takes
-// them), and decides with the same functions as the decision API
-// (internal/resolve).
+// change?", "is orgrbac healthy?" and "how many members hold each role?" from
+// the objects the caller may read, with the caller's own credentials
+// (kubeconfig, context, namespace as kubectl takes them), and decides with the
+// same functions as the decision API (internal/resolve).
 package plugin
 
 import (
@@ -61,7 +61,8 @@ Decisions follow the decision API's rule exactly.`,
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	o.config.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(o.canICommand(), o.whoCanCommand(), o.explainCommand(), o.previewDeleteCommand(), o.statusCommand())
+	cmd.AddCommand(o.canICommand(), o.whoCanCommand(), o.explainCommand(), o.previewDeleteCommand(), o.statusCommand(),
+		o.membersCommand())
 	return cmd
 }
 
