@@ -54,11 +54,6 @@ type GroupMappingStatus struct {
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// matchedMemberships is the number of the organization's Memberships in the
-	// mapped group, whatever their state; recomputed at most every 2 seconds.
-	// +optional
-	MatchedMemberships int32 `json:"matchedMemberships,omitempty"`
 }
 
 // GroupMapping assigns a role to the members of an identity-provider group
@@ -71,7 +66,6 @@ type GroupMappingStatus struct {
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.spec.source`
 // +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.role`
-// +kubebuilder:printcolumn:name="Matched",type=integer,JSONPath=`.status.matchedMemberships`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type GroupMapping struct {

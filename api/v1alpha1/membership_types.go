@@ -155,11 +155,18 @@ type MembershipStatus struct {
 }
 
 // Membership is a user's membership of an organization. The operator resolves its
-// effective roles and permissions into status.
+// effective roles and permissions into status. Its organization, user, state,
+// role and source are selectable fields: kubectl get memberships
+// --field-selector spec.organization=acme lists an organization's members.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=omember,categories=orgrbac
+// +kubebuilder:selectablefield:JSONPath=`.spec.organization`
+// +kubebuilder:selectablefield:JSONPath=`.spec.user`
+// +kubebuilder:selectablefield:JSONPath=`.spec.state`
+// +kubebuilder:selectablefield:JSONPath=`.status.role`
+// +kubebuilder:selectablefield:JSONPath=`.status.source`
 // +kubebuilder:printcolumn:name="Organization",type=string,JSONPath=`.spec.organization`
 // +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.spec.user`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.status.role`

@@ -67,11 +67,6 @@ type OrganizationStatus struct {
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// memberCount is the number of Memberships of the organization, whatever their
-	// state; recomputed at most every 2 seconds.
-	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
 }
 
 // Organization is a customer organization of the environment. Deleting it deletes
@@ -83,7 +78,6 @@ type OrganizationStatus struct {
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="External ID",type=string,JSONPath=`.spec.externalID`
 // +kubebuilder:printcolumn:name="Default",type=string,JSONPath=`.spec.defaultRole`
-// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Organization struct {

@@ -65,11 +65,6 @@ type OrganizationRoleStatus struct {
 	// observedGeneration is the metadata.generation the status was computed for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// memberCount is the number of the organization's Memberships holding this role
-	// among their effective roles; recomputed at most every 2 seconds.
-	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
 }
 
 // OrganizationRole is a role visible only to one organization.
@@ -79,7 +74,6 @@ type OrganizationRoleStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=orgrole,categories=orgrbac
 // +kubebuilder:printcolumn:name="Organization",type=string,JSONPath=`.spec.organization`
 // +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.spec.slug`
-// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Permissions",type=string,JSONPath=`.spec.permissions`,priority=1
 // +kubebuilder:printcolumn:name="Written By",type=string,JSONPath=`.metadata.annotations.orgrbac\.dev/written-by`,priority=1

@@ -62,11 +62,6 @@ type RoleStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Slug string `json:"slug,omitempty"`
-
-	// memberCount is the number of Memberships holding this role among their
-	// effective roles; 0 for a duplicate. Recomputed at most every 2 seconds.
-	// +optional
-	MemberCount int32 `json:"memberCount,omitempty"`
 }
 
 // Role is an environment role: a named set of permissions every organization of the
@@ -78,7 +73,6 @@ type RoleStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=orole,categories=orgrbac
 // +kubebuilder:printcolumn:name="Slug",type=string,JSONPath=`.status.slug`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
-// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Permissions",type=string,JSONPath=`.spec.permissions`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -11,18 +10,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	orgrbacv1alpha1 "github.com/orgrbac/orgrbac/api/v1alpha1"
-	"github.com/orgrbac/orgrbac/internal/index"
 	"github.com/orgrbac/orgrbac/internal/model"
 )
 
-// GroupMappingReconciler keeps a GroupMapping's status: matchedMemberships, and
-// Ready (False when the organization or the role does not exist).
+// GroupMappingReconciler keeps a GroupMapping's status: Ready (False when the
+// organization or the role does not exist). It counts nothing, so memberships
+// never wake it.
 type GroupMappingReconciler struct {
-	Client   client.Client
-	Clock    clock.PassiveClock
-	throttle *throttle
-	// tally, when set, defers counts while memberships settle (deferCount).
-	tally *membershipTally
+	Client client.Client
+	Clock  clock.PassiveClock
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
@@ -32,8 +28,8 @@ type GroupMappingReconciler struct {
 // when it changed.
 func (r *GroupMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var gm orgrbacv1alpha1.GroupMapping
-	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &gm); !ok {
-		return res, err
+	if ok, err := begin(ctx, r.Client, req, &gm); !ok {
+		return ctrl.Result{}, err
 	}
 	if err := ensureOrganizationOwner(ctx, r.Client, &gm, gm.Spec.Organization); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -55,31 +51,19 @@ func (r *GroupMappingReconciler) gather(ctx context.Context, gm *orgrbacv1alpha1
 	if view := env.Organization(gm.Spec.Organization); view != nil {
 		in.organizationFound, in.roleFound = true, view.Defines(gm.Spec.Role)
 	}
-	var members orgrbacv1alpha1.MembershipList
-	if err := r.Client.List(ctx, &members, client.InNamespace(gm.Namespace),
-		client.MatchingFields{index.MembershipByGroup: index.GroupKey(gm.Spec.Organization, gm.Spec.Source, gm.Spec.Group)}, readOnly); err != nil {
-		return in, fmt.Errorf("listing memberships: %w", err)
-	}
-	in.matched = len(members.Items)
 	return in, nil
 }
 
 // SetupWithManager registers the controller.
 func (r *GroupMappingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	r.throttle = newThrottle(r.Clock)
-	wake, err := settleWith(mgr, r.throttle, r.tally)
-	if err != nil {
-		return err
-	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
 	m := &groupMappingMapper{c: mgr.GetClient()}
-	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("groupmapping").
 		For(&orgrbacv1alpha1.GroupMapping{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
-		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(m.membershipToGroupMappings, groupsChanged)).
 		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleToGroupMappings, nothing), inv).
 		Watches(&orgrbacv1alpha1.OrganizationRole{}, byEvent(m.organizationRoleToGroupMappings, nothing), inv).
 		Watches(&orgrbacv1alpha1.Organization{}, byEvent(m.organizationToGroupMappings, nothing), inv).

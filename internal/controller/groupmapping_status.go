@@ -17,12 +17,10 @@ type groupMappingInputs struct {
 	// organizationFound is whether the organization exists (and is not being
 	// deleted); roleFound whether role names a role visible to it.
 	organizationFound, roleFound bool
-	// matched is how many memberships of the organization are in the group.
-	matched int
 }
 
 // groupMappingStatus is the status a GroupMapping at generation gen should have
-// given in: matchedMemberships, and Ready, False when the organization or the
+// given in: Ready, False when the organization or the
 // role does not exist (the mapping then grants nothing). It is pure: old only
 // supplies the condition's transition time, so inputs that did not change give
 // a status equal to old.
@@ -37,6 +35,6 @@ func groupMappingStatus(old orgrbacv1alpha1.GroupMappingStatus, gen int64, in gr
 			fmt.Sprintf("role %q is neither a Role of the environment nor an OrganizationRole of %q: the mapping grants nothing",
 				in.role, in.organization), gen)
 	}
-	return orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: gen, MatchedMemberships: count(in.matched),
+	return orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: gen,
 		Conditions: mergeConditions(old.Conditions, now, ready)}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestGroupMappingStatus(t *testing.T) {
-	found := groupMappingInputs{organization: "acme", role: "editor", organizationFound: true, roleFound: true, matched: 3}
+	found := groupMappingInputs{organization: "acme", role: "editor", organizationFound: true, roleFound: true}
 	with := func(change func(*groupMappingInputs)) groupMappingInputs {
 		in := found
 		change(&in)
@@ -21,7 +21,7 @@ func TestGroupMappingStatus(t *testing.T) {
 	}
 	roleMissing := notReadyAt(orgrbacv1alpha1.ReasonRoleNotFound,
 		`role "editor" is neither a Role of the environment nor an OrganizationRole of "acme": the mapping grants nothing`, 1, tNow)
-	settled := orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{readyAt(1, tBefore)}}
+	settled := orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{readyAt(1, tBefore)}}
 
 	tests := map[string]struct {
 		old  orgrbacv1alpha1.GroupMappingStatus
@@ -29,45 +29,41 @@ func TestGroupMappingStatus(t *testing.T) {
 		in   groupMappingInputs
 		want orgrbacv1alpha1.GroupMappingStatus
 	}{
-		"first pass: organization and role found, the group's members counted": {
+		"first pass: organization and role found": {
 			gen: 1, in: found,
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{readyAt(1, tNow)}},
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{readyAt(1, tNow)}},
 		},
 		"unchanged inputs give the old status, transition time kept": {
 			old: settled, gen: 1, in: found, want: settled,
 		},
 		"a new generation moves observedGeneration, not the transition time": {
 			old: settled, gen: 4, in: found,
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 4, MatchedMemberships: 3, Conditions: []metav1.Condition{readyAt(4, tBefore)}},
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 4, Conditions: []metav1.Condition{readyAt(4, tBefore)}},
 		},
-		"an empty group": {
-			old: settled, gen: 1, in: with(func(in *groupMappingInputs) { in.matched = 0 }),
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{readyAt(1, tBefore)}},
-		},
-		"a missing organization: OrganizationNotFound, still counting the group": {
+		"a missing organization: OrganizationNotFound": {
 			old: settled, gen: 1, in: with(func(in *groupMappingInputs) { in.organizationFound, in.roleFound = false, false }),
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{orgMissing(1, tNow)}},
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{orgMissing(1, tNow)}},
 		},
 		"a missing role: RoleNotFound": {
 			old: settled, gen: 1, in: with(func(in *groupMappingInputs) { in.roleFound = false }),
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{roleMissing}},
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{roleMissing}},
 		},
 		"the organization comes back without the role: the reason changes, Ready stays False since before": {
-			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{orgMissing(1, tBefore)}},
+			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{orgMissing(1, tBefore)}},
 			gen: 1, in: with(func(in *groupMappingInputs) { in.roleFound = false }),
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{
 				notReadyAt(roleMissing.Reason, roleMissing.Message, 1, tBefore)}},
 		},
 		"the role appears: Ready flips now": {
-			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{roleMissing}},
+			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{roleMissing}},
 			gen: 1, in: found,
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3, Conditions: []metav1.Condition{readyAt(1, tNow)}},
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{readyAt(1, tNow)}},
 		},
 		"an internal error is replaced, and the conditions of other writers kept": {
-			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 8,
+			old: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{internalErrorAt(1, tBefore), foreignCondition}},
 			gen: 1, in: found,
-			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1, MatchedMemberships: 3,
+			want: orgrbacv1alpha1.GroupMappingStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), foreignCondition}},
 		},
 		// The longest names the CRD allows keep the message within the bound.

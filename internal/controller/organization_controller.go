@@ -17,15 +17,13 @@ import (
 	"github.com/orgrbac/orgrbac/internal/resolve"
 )
 
-// OrganizationReconciler keeps an Organization's status: memberCount, Ready
-// (False for an organization whose ids an older one holds) and
-// ReferencesResolved for a defaultRole or rolePriority naming no role.
+// OrganizationReconciler keeps an Organization's status: Ready (False for an
+// organization whose ids an older one holds) and ReferencesResolved for a
+// defaultRole or rolePriority naming no role. It counts nothing, so
+// memberships never wake it.
 type OrganizationReconciler struct {
-	Client   client.Client
-	Clock    clock.PassiveClock
-	throttle *throttle
-	// tally, when set, defers counts while memberships settle (deferCount).
-	tally *membershipTally
+	Client client.Client
+	Clock  clock.PassiveClock
 	// models holds the namespaces' compiled environments (shared with the
 	// other controllers).
 	models *model.Cache
@@ -35,8 +33,8 @@ type OrganizationReconciler struct {
 // it when it changed.
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var org orgrbacv1alpha1.Organization
-	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &org); !ok {
-		return res, err
+	if ok, err := begin(ctx, r.Client, req, &org); !ok {
+		return ctrl.Result{}, err
 	}
 	_, err := reconcileStatus(ctx, r.Client, r.Clock, &org,
 		func(o *orgrbacv1alpha1.Organization) *orgrbacv1alpha1.OrganizationStatus { return &o.Status },
@@ -53,8 +51,8 @@ func (r *OrganizationReconciler) gather(ctx context.Context, org *orgrbacv1alpha
 		return in, err
 	}
 	// The Organization watches invalidate the compiled environment before the
-	// organization is reconciled, but a reconcile from another watch (a
-	// membership's) can run on an environment compiled just before this
+	// organization is reconciled, but a reconcile from another watch (an
+	// organization role's) can run on an environment compiled just before this
 	// organization reached the cache: compile once more before calling it an
 	// internal error.
 	view := env.Organization(org.Name)
@@ -69,13 +67,6 @@ func (r *OrganizationReconciler) gather(ctx context.Context, org *orgrbacv1alpha
 		return in, fmt.Errorf("organization %s is missing from the compiled environment of %s", org.Name, org.Namespace)
 	}
 	in.unknownDefault, in.unknownPriority = view.UnknownDefault(), view.UnknownPriority()
-
-	var members orgrbacv1alpha1.MembershipList
-	if err := r.Client.List(ctx, &members, client.InNamespace(org.Namespace),
-		client.MatchingFields{index.MembershipByOrganization: org.Name}, readOnly); err != nil {
-		return in, fmt.Errorf("listing memberships: %w", err)
-	}
-	in.members = len(members.Items)
 
 	peers, err := idPeers(ctx, r.Client, org)
 	if err != nil {
@@ -109,21 +100,15 @@ func idPeers(ctx context.Context, c client.Reader, org *orgrbacv1alpha1.Organiza
 
 // SetupWithManager registers the controller.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	r.throttle = newThrottle(r.Clock)
-	wake, err := settleWith(mgr, r.throttle, r.tally)
-	if err != nil {
-		return err
-	}
 	if r.models == nil {
 		r.models = model.NewCache(mgr.GetClient())
 	}
 	inv := invalidates(r.models)
 	m := &organizationMapper{c: mgr.GetClient()}
-	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("organization").
 		For(&orgrbacv1alpha1.Organization{}, invalidates(r.models, predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.Organization{}, onSpecChange(m.organizationToPeers), inv).
-		Watches(&orgrbacv1alpha1.Membership{}, createDelete(m.membershipToOrganization)).
 		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(m.organizationRoleToOrganization), inv).
 		Watches(&orgrbacv1alpha1.Role{}, byEvent(m.roleToOrganizations, nothing), inv).
 		WithOptions(opts).

@@ -23,15 +23,6 @@ func (om *organizationMapper) organizationToPeers(ctx context.Context, obj clien
 	return idPeerRequests(ctx, om.c, obj)
 }
 
-// membershipToOrganization: the organization whose memberCount counts it.
-func (om *organizationMapper) membershipToOrganization(_ context.Context, obj client.Object) []reconcile.Request {
-	m, ok := obj.(*orgrbacv1alpha1.Membership)
-	if !ok {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: m.Spec.Organization}}}
-}
-
 // organizationRoleToOrganization: the organization to which the role is
 // visible, whose defaultRole or rolePriority may name it.
 func (om *organizationMapper) organizationRoleToOrganization(_ context.Context, obj client.Object) []reconcile.Request {

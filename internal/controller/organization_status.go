@@ -20,8 +20,6 @@ type organizationInputs struct {
 	// peers are the other organizations of the namespace, not being deleted,
 	// whose name or externalID is one of self's.
 	peers []resolve.OrganizationRef
-	// members is how many memberships name the organization.
-	members int
 	// unknownDefault is its defaultRole when that names no role visible to it,
 	// unknownPriority its rolePriority entries naming none.
 	unknownDefault  string
@@ -46,7 +44,7 @@ func organizationStatus(old orgrbacv1alpha1.OrganizationStatus, gen int64, in or
 		ready = readyCondition(orgrbacv1alpha1.ReasonDuplicate, conflict.Message(), gen)
 	}
 	reason, message := unknownRoles(in.unknownDefault, in.unknownPriority)
-	return orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: gen, MemberCount: count(in.members),
+	return orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: gen,
 		Conditions: mergeConditions(old.Conditions, now, ready, referencesCondition(reason, message, gen))}
 }
 

@@ -16,13 +16,13 @@ func TestOrganizationStatus(t *testing.T) {
 	ref := func(name string, minutes int, externalID string) resolve.OrganizationRef {
 		return resolve.OrganizationRef{Meta: resolve.Meta{Name: name, Created: objMeta(name, minutes).CreationTimestamp.Time}, ExternalID: externalID}
 	}
-	acme := organizationInputs{self: ref("acme", 5, "org_01"), members: 4}
+	acme := organizationInputs{self: ref("acme", 5, "org_01")}
 	with := func(change func(*organizationInputs)) organizationInputs {
 		in := acme
 		change(&in)
 		return in
 	}
-	settled := orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+	settled := orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 		Conditions: []metav1.Condition{readyAt(1, tBefore), refsAt(1, tBefore)}}
 	// The messages of resolve.OrganizationConflict, written out: the status
 	// says them word for word.
@@ -39,9 +39,9 @@ func TestOrganizationStatus(t *testing.T) {
 		in   organizationInputs
 		want orgrbacv1alpha1.OrganizationStatus
 	}{
-		"first pass: no collision, every reference found, members counted": {
+		"first pass: no collision, every reference found": {
 			gen: 1, in: acme,
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"unchanged inputs give the old status, transition times kept": {
@@ -49,34 +49,34 @@ func TestOrganizationStatus(t *testing.T) {
 		},
 		"a new generation moves observedGeneration, not the transition times": {
 			old: settled, gen: 2, in: acme,
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 2, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 2,
 				Conditions: []metav1.Condition{readyAt(2, tBefore), refsAt(2, tBefore)}},
 		},
 		"an older organization with its externalID: Duplicate": {
 			old: settled, gen: 1, in: with(func(in *organizationInputs) { in.peers = []resolve.OrganizationRef{ref("acme-old", 1, "org_01")} }),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonDuplicate, holdsExternalID, 1, tNow), refsAt(1, tBefore)}},
 		},
 		"an older organization whose externalID is its name: Duplicate": {
 			gen: 1, in: with(func(in *organizationInputs) { in.peers = []resolve.OrganizationRef{ref("initech", 1, "acme")} }),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonDuplicate, holdsName, 1, tNow), refsAt(1, tNow)}},
 		},
 		"a younger organization with its externalID: this one wins": {
 			gen: 1, in: with(func(in *organizationInputs) { in.peers = []resolve.OrganizationRef{ref("acme-new", 9, "org_01")} }),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"the older one goes: Ready flips now": {
-			old: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			old: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonDuplicate, holdsExternalID, 1, tBefore), refsAt(1, tBefore)}},
 			gen: 1, in: acme,
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore)}},
 		},
 		"a defaultRole naming no role: ReferencesResolved False, Ready still True": {
 			old: settled, gen: 1, in: with(func(in *organizationInputs) { in.unknownDefault = "ghost" }),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tBefore), refsMissingAt(orgrbacv1alpha1.ReasonUnknownPriorityRoles,
 					"defaultRole ghost names no role", 1, tNow)}},
 		},
@@ -84,20 +84,15 @@ func TestOrganizationStatus(t *testing.T) {
 			gen: 1, in: with(func(in *organizationInputs) {
 				in.unknownDefault, in.unknownPriority = "ghost", []string{"phantom", "spectre"}
 			}),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsMissingAt(orgrbacv1alpha1.ReasonUnknownPriorityRoles,
 					"defaultRole ghost names no role; rolePriority names no role for: phantom, spectre (ignored)", 1, tNow)}},
 		},
-		"no members": {
-			gen: 1, in: with(func(in *organizationInputs) { in.members = 0 }),
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
-				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
-		},
 		"an internal error is replaced, and the conditions of other writers kept": {
-			old: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 1,
+			old: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{internalErrorAt(1, tBefore), refsAt(1, tBefore), foreignCondition}},
 			gen: 1, in: acme,
-			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1, MemberCount: 4,
+			want: orgrbacv1alpha1.OrganizationStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore), foreignCondition}},
 		},
 	}

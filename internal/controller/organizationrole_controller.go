@@ -18,22 +18,20 @@ import (
 )
 
 // OrganizationRoleReconciler keeps an OrganizationRole's status: Ready (False for
-// a duplicate slug in its organization, or a missing organization),
-// ReferencesResolved (undeclared permissions) and memberCount.
+// a duplicate slug in its organization, or a missing organization) and
+// ReferencesResolved (undeclared permissions). It counts nothing, so
+// memberships never wake it.
 type OrganizationRoleReconciler struct {
-	Client   client.Client
-	Clock    clock.PassiveClock
-	throttle *throttle
-	// tally, when set, defers counts while memberships settle (deferCount).
-	tally *membershipTally
+	Client client.Client
+	Clock  clock.PassiveClock
 }
 
 // Reconcile computes the role's status (organizationRoleStatus) and writes it
 // when it changed.
 func (r *OrganizationRoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var role orgrbacv1alpha1.OrganizationRole
-	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &role); !ok {
-		return res, err
+	if ok, err := begin(ctx, r.Client, req, &role); !ok {
+		return ctrl.Result{}, err
 	}
 	if err := ensureOrganizationOwner(ctx, r.Client, &role, role.Spec.Organization); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -62,28 +60,19 @@ func (r *OrganizationRoleReconciler) gather(ctx context.Context, role *orgrbacv1
 	}
 	in.siblings = siblings.Items
 	var err error
-	if in.members, err = holders(ctx, r.Client, role.Namespace, in.organization, in.slug); err != nil {
-		return in, err
-	}
 	in.catalog, err = permissionCatalog(ctx, r.Client, role.Namespace, in.permissions)
 	return in, err
 }
 
 // SetupWithManager registers the controller.
 func (r *OrganizationRoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	r.throttle = newThrottle(r.Clock)
-	wake, err := settleWith(mgr, r.throttle, r.tally)
-	if err != nil {
-		return err
-	}
 	m := &organizationRoleMapper{c: mgr.GetClient()}
-	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("organizationrole").
 		For(&orgrbacv1alpha1.OrganizationRole{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&orgrbacv1alpha1.OrganizationRole{}, createDelete(m.organizationRoleToOrganizationRoles)).
 		Watches(&orgrbacv1alpha1.Organization{}, createDelete(m.organizationToOrganizationRoles)).
 		Watches(&orgrbacv1alpha1.Permission{}, onSpecChange(m.permissionToOrganizationRoles)).
-		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(m.membershipToOrganizationRoles, statusRolesChanged)).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -38,16 +38,6 @@ func (rm *organizationRoleMapper) permissionToOrganizationRoles(ctx context.Cont
 	return rm.of(ctx, obj.GetNamespace(), "")
 }
 
-// membershipToOrganizationRoles: the roles of the organization of a membership
-// holding roles, whose memberCount may count it.
-func (rm *organizationRoleMapper) membershipToOrganizationRoles(ctx context.Context, obj client.Object) []reconcile.Request {
-	m, ok := obj.(*orgrbacv1alpha1.Membership)
-	if !ok || len(m.Status.Roles) == 0 {
-		return nil
-	}
-	return rm.of(ctx, m.Namespace, m.Spec.Organization)
-}
-
 // of returns requests for the OrganizationRoles of org (all of ns when org is empty).
 func (rm *organizationRoleMapper) of(ctx context.Context, ns, org string) []reconcile.Request {
 	field := ""

@@ -18,8 +18,6 @@ type organizationRoleInputs struct {
 	// included: among those with its slug, the oldest one not being deleted
 	// wins (R8).
 	siblings []orgrbacv1alpha1.OrganizationRole
-	// members are the organization's memberships; those counted hold the slug.
-	members []orgrbacv1alpha1.Membership
 	// catalog is the namespace's Permissions, nil when the role has no
 	// permissions (nothing to check them against).
 	catalog []orgrbacv1alpha1.Permission
@@ -30,7 +28,7 @@ type organizationRoleInputs struct {
 // transition times, so inputs that did not change give a status equal to old.
 //
 // A role of a missing organization, or a duplicate (an older role of the
-// organization has its slug), grants nothing, so it counts no members.
+// organization has its slug), grants nothing.
 func organizationRoleStatus(old orgrbacv1alpha1.OrganizationRoleStatus, gen int64, in organizationRoleInputs, now metav1.Time) orgrbacv1alpha1.OrganizationRoleStatus {
 	st := orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: gen}
 	var same []orgrbacv1alpha1.OrganizationRole
@@ -46,8 +44,6 @@ func organizationRoleStatus(old orgrbacv1alpha1.OrganizationRoleStatus, gen int6
 	dupOf := ""
 	if winner := oldest(same, func(r *orgrbacv1alpha1.OrganizationRole) metav1.Object { return r }); winner != "" && winner != in.name {
 		dupOf = winner
-	} else if orgMissing == "" {
-		st.MemberCount = holding(in.members, in.organization, in.slug)
 	}
 	st.Conditions = roleConditions(old.Conditions, gen, "OrganizationRole", dupOf, orgMissing,
 		undeclared(in.permissions, in.catalog), now)

@@ -16,19 +16,8 @@ func TestOrganizationRoleStatus(t *testing.T) {
 		return orgrbacv1alpha1.OrganizationRole{ObjectMeta: meta, Spec: orgrbacv1alpha1.OrganizationRoleSpec{Organization: "acme", Slug: slug}}
 	}
 	self := orgRole(objMeta("acme-auditor", 5), "auditor")
-	// The organization's members: two hold the slug, one is being deleted,
-	// one holds another role, one (listed by mistake) is of another
-	// organization.
-	members := []orgrbacv1alpha1.Membership{
-		holdingRoles(objMeta("m1", 1), "acme", "auditor"),
-		holdingRoles(objMeta("m2", 1), "acme", "member", "auditor"),
-		holdingRoles(goneMeta("m3", 1), "acme", "auditor"),
-		holdingRoles(objMeta("m4", 1), "acme", "member"),
-		holdingRoles(objMeta("m5", 1), "globex", "auditor"),
-	}
 	winner := organizationRoleInputs{name: "acme-auditor", organization: "acme", slug: "auditor", permissions: []string{"logs:read"},
-		organizationFound: true, siblings: []orgrbacv1alpha1.OrganizationRole{self, orgRole(objMeta("acme-admin", 1), "admin")},
-		members: members, catalog: []orgrbacv1alpha1.Permission{declaring(objMeta("logs:read", 0), "")}}
+		organizationFound: true, siblings: []orgrbacv1alpha1.OrganizationRole{self, orgRole(objMeta("acme-admin", 1), "admin")}, catalog: []orgrbacv1alpha1.Permission{declaring(objMeta("logs:read", 0), "")}}
 	with := func(change func(*organizationRoleInputs)) organizationRoleInputs {
 		in := winner
 		change(&in)
@@ -38,7 +27,7 @@ func TestOrganizationRoleStatus(t *testing.T) {
 		return fmt.Sprintf("OrganizationRole %q has the same slug and is older: it wins, this one grants nothing", older)
 	}
 	orgMissing := notReadyAt(orgrbacv1alpha1.ReasonOrganizationNotFound, `organization "acme" not found`, 1, tNow)
-	settled := orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+	settled := orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 		Conditions: []metav1.Condition{readyAt(1, tBefore), refsAt(1, tBefore)}}
 
 	tests := map[string]struct {
@@ -47,9 +36,9 @@ func TestOrganizationRoleStatus(t *testing.T) {
 		in   organizationRoleInputs
 		want orgrbacv1alpha1.OrganizationRoleStatus
 	}{
-		"first pass: the winner counts the members of its organization holding it": {
+		"first pass: the winner is Ready": {
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"unchanged inputs give the old status, transition times kept": {
@@ -57,10 +46,10 @@ func TestOrganizationRoleStatus(t *testing.T) {
 		},
 		"a new generation moves observedGeneration, not the transition times": {
 			old: settled, gen: 3, in: winner,
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 3, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 3,
 				Conditions: []metav1.Condition{readyAt(3, tBefore), refsAt(3, tBefore)}},
 		},
-		"an older role of the organization with the slug wins: Duplicate, no members counted": {
+		"an older role of the organization with the slug wins: Duplicate": {
 			old: settled, gen: 1, in: with(func(in *organizationRoleInputs) {
 				in.siblings = append([]orgrbacv1alpha1.OrganizationRole{orgRole(objMeta("acme-auditor-v1", 2), "auditor")}, in.siblings...)
 			}),
@@ -71,7 +60,7 @@ func TestOrganizationRoleStatus(t *testing.T) {
 			gen: 1, in: with(func(in *organizationRoleInputs) {
 				in.siblings = []orgrbacv1alpha1.OrganizationRole{orgRole(goneMeta("acme-auditor-v1", 2), "auditor"), self, orgRole(objMeta("acme-a", 0), "viewer")}
 			}),
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"equally old: the smaller name wins": {
@@ -81,7 +70,7 @@ func TestOrganizationRoleStatus(t *testing.T) {
 			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonDuplicate, duplicateOf("acme-aaa"), 1, tNow), refsAt(1, tNow)}},
 		},
-		"a missing organization: OrganizationNotFound, no members counted": {
+		"a missing organization: OrganizationNotFound": {
 			old: settled, gen: 1, in: with(func(in *organizationRoleInputs) { in.organizationFound = false }),
 			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{orgMissing, refsAt(1, tBefore)}},
@@ -94,11 +83,11 @@ func TestOrganizationRoleStatus(t *testing.T) {
 			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{orgMissing, refsAt(1, tNow)}},
 		},
-		"the organization comes back: Ready flips now, memberCount counts again": {
+		"the organization comes back: Ready flips now": {
 			old: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonOrganizationNotFound, `organization "acme" not found`, 1, tBefore), refsAt(1, tBefore)}},
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore)}},
 		},
 		"undeclared permissions, sorted; one being deleted declares nothing": {
@@ -106,20 +95,20 @@ func TestOrganizationRoleStatus(t *testing.T) {
 				in.permissions = []string{"logs:read", "logs:write", "audit:export"}
 				in.catalog = []orgrbacv1alpha1.Permission{declaring(objMeta("logs:read", 0), ""), declaring(goneMeta("logs:write", 0), "")}
 			}),
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsMissingAt(orgrbacv1alpha1.ReasonUndeclaredPermissions,
 					"no Permission declares 2 of its permissions: audit:export, logs:write", 1, tNow)}},
 		},
 		"no catalog: every permission counts as declared": {
 			gen: 1, in: with(func(in *organizationRoleInputs) { in.permissions, in.catalog = []string{"anything:goes"}, nil }),
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"an internal error is replaced, and the conditions of other writers kept": {
-			old: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 9,
+			old: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{internalErrorAt(1, tBefore), refsAt(1, tBefore), foreignCondition}},
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1, MemberCount: 2,
+			want: orgrbacv1alpha1.OrganizationRoleStatus{ObservedGeneration: 1,
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore), foreignCondition}},
 		},
 	}

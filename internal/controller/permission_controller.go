@@ -25,11 +25,8 @@ type PermissionReconciler struct {
 // when it changed. It counts nothing, so it is not throttled.
 func (r *PermissionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var p orgrbacv1alpha1.Permission
-	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if deleting(&p) {
-		return ctrl.Result{}, nil
+	if ok, err := begin(ctx, r.Client, req, &p); !ok {
+		return ctrl.Result{}, err
 	}
 	_, err := reconcileStatus(ctx, r.Client, r.Clock, &p,
 		func(p *orgrbacv1alpha1.Permission) *orgrbacv1alpha1.PermissionStatus { return &p.Status }, r.gather, permissionStatus)

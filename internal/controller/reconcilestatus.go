@@ -6,11 +6,21 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// begin reads the object of a status reconciler that counts nothing into obj:
+// ok is false when it is gone or being deleted, and there is nothing to do.
+func begin(ctx context.Context, c client.Reader, req ctrl.Request, obj client.Object) (bool, error) {
+	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return !deleting(obj), nil
+}
+
 // reconcileStatus is the one shape of the status reconcilers, once their object
-// obj is read (beginCount, or a Get) and not being deleted: gather the inputs
+// obj is read (begin, or beginCount) and not being deleted: gather the inputs
 // (I/O only), build the status from them with a pure builder, and write it when
 // it changed. status points into an object at its status.
 //

@@ -16,20 +16,18 @@ import (
 )
 
 // RoleReconciler keeps a Role's status: its effective slug, Ready (False for a
-// duplicate slug), ReferencesResolved (undeclared permissions) and memberCount.
+// duplicate slug) and ReferencesResolved (undeclared permissions). It counts
+// nothing, so memberships never wake it (kubectl orgrbac members counts them).
 type RoleReconciler struct {
-	Client   client.Client
-	Clock    clock.PassiveClock
-	throttle *throttle
-	// tally, when set, defers counts while memberships settle (deferCount).
-	tally *membershipTally
+	Client client.Client
+	Clock  clock.PassiveClock
 }
 
 // Reconcile computes the role's status (roleStatus) and writes it when it changed.
 func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var role orgrbacv1alpha1.Role
-	if ok, res, err := beginCount(ctx, r.Client, r.throttle, req, &role); !ok {
-		return res, err
+	if ok, err := begin(ctx, r.Client, req, &role); !ok {
+		return ctrl.Result{}, err
 	}
 	_, err := reconcileStatus(ctx, r.Client, r.Clock, &role,
 		func(r *orgrbacv1alpha1.Role) *orgrbacv1alpha1.RoleStatus { return &r.Status }, r.gather, roleStatus)
@@ -45,30 +43,8 @@ func (r *RoleReconciler) gather(ctx context.Context, role *orgrbacv1alpha1.Role)
 	}
 	in.sameSlug = same.Items
 	var err error
-	if in.holders, err = holders(ctx, r.Client, role.Namespace, "", in.slug); err != nil {
-		return in, err
-	}
 	in.catalog, err = permissionCatalog(ctx, r.Client, role.Namespace, in.permissions)
 	return in, err
-}
-
-// holders lists the memberships that may hold slug: those of org, or those
-// naming or holding it when org is empty (holding counts those that hold it).
-//
-// An organization's count reads the organization's members, not every holder
-// of the slug: organization roles of many organizations share slugs
-// ("org-admin"), and at 1,000 organizations reading all the holders to keep one
-// organization's took most of the manager's CPU.
-func holders(ctx context.Context, c client.Reader, ns, org, slug string) ([]orgrbacv1alpha1.Membership, error) {
-	var ms orgrbacv1alpha1.MembershipList
-	sel := client.MatchingFields{index.MembershipByRoleRef: slug}
-	if org != "" {
-		sel = client.MatchingFields{index.MembershipByOrganization: org}
-	}
-	if err := c.List(ctx, &ms, client.InNamespace(ns), sel, readOnly); err != nil {
-		return nil, fmt.Errorf("listing memberships holding %s: %w", slug, err)
-	}
-	return ms.Items, nil
 }
 
 // permissionCatalog lists the namespace's Permissions, when there are
@@ -86,19 +62,13 @@ func permissionCatalog(ctx context.Context, c client.Reader, ns string, perms []
 
 // SetupWithManager registers the controller.
 func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	r.throttle = newThrottle(r.Clock)
-	wake, err := settleWith(mgr, r.throttle, r.tally)
-	if err != nil {
-		return err
-	}
 	m := &roleMapper{c: mgr.GetClient()}
-	return wokenBy(ctrl.NewControllerManagedBy(mgr), wake).
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("role").
 		For(&orgrbacv1alpha1.Role{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Another role with the same slug decides which one is the duplicate.
 		Watches(&orgrbacv1alpha1.Role{}, createDelete(m.roleToRoles)).
 		Watches(&orgrbacv1alpha1.Permission{}, onSpecChange(m.permissionToRoles)).
-		Watches(&orgrbacv1alpha1.Membership{}, onUpdateWhere(m.membershipToRoles, statusRolesChanged)).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"slices"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -33,19 +32,6 @@ func (rm *roleMapper) permissionToRoles(ctx context.Context, obj client.Object) 
 	return rm.withSlug(ctx, obj.GetNamespace(), "")
 }
 
-// membershipToRoles: the Roles a membership holds, whose memberCount counts it.
-func (rm *roleMapper) membershipToRoles(ctx context.Context, obj client.Object) []reconcile.Request {
-	m, ok := obj.(*orgrbacv1alpha1.Membership)
-	if !ok {
-		return nil
-	}
-	var reqs []reconcile.Request
-	for _, slug := range m.Status.Roles {
-		reqs = append(reqs, rm.withSlug(ctx, m.Namespace, slug)...)
-	}
-	return reqs
-}
-
 // withSlug returns requests for the Roles of ns with that slug (all when slug is empty).
 func (rm *roleMapper) withSlug(ctx context.Context, ns, slug string) []reconcile.Request {
 	field := ""
@@ -53,12 +39,4 @@ func (rm *roleMapper) withSlug(ctx context.Context, ns, slug string) []reconcile
 		field = index.RoleBySlug
 	}
 	return byIndex(ctx, rm.c, &orgrbacv1alpha1.RoleList{}, ns, field, slug)
-}
-
-// statusRolesChanged is true when a membership's effective roles changed: the
-// counts of the roles it held and holds change.
-func statusRolesChanged(oldObj, newObj client.Object) bool {
-	o, ok1 := oldObj.(*orgrbacv1alpha1.Membership)
-	n, ok2 := newObj.(*orgrbacv1alpha1.Membership)
-	return ok1 && ok2 && !slices.Equal(o.Status.Roles, n.Status.Roles)
 }

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"fmt"
-	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -21,8 +20,6 @@ type roleInputs struct {
 	// sameSlug are the namespace's Roles with that slug, the role itself
 	// included: the oldest one not being deleted wins (R8).
 	sameSlug []orgrbacv1alpha1.Role
-	// holders are memberships that may hold the slug; those counted hold it.
-	holders []orgrbacv1alpha1.Membership
 	// catalog is the namespace's Permissions, nil when the role has no
 	// permissions (nothing to check them against).
 	catalog []orgrbacv1alpha1.Permission
@@ -31,16 +28,11 @@ type roleInputs struct {
 // roleStatus is the status a Role at generation gen should have given in. It is
 // pure: old only supplies the conditions' transition times, so inputs that did
 // not change give a status equal to old.
-//
-// A duplicate (an older Role has its slug) grants nothing, so it counts no
-// members.
 func roleStatus(old orgrbacv1alpha1.RoleStatus, gen int64, in roleInputs, now metav1.Time) orgrbacv1alpha1.RoleStatus {
 	st := orgrbacv1alpha1.RoleStatus{ObservedGeneration: gen, Slug: in.slug}
 	dupOf := ""
 	if winner := oldest(in.sameSlug, func(r *orgrbacv1alpha1.Role) metav1.Object { return r }); winner != "" && winner != in.name {
 		dupOf = winner
-	} else {
-		st.MemberCount = holding(in.holders, "", in.slug)
 	}
 	st.Conditions = roleConditions(old.Conditions, gen, "Role", dupOf, "", undeclared(in.permissions, in.catalog), now)
 	return st
@@ -65,19 +57,6 @@ func roleConditions(existing []metav1.Condition, gen int64, kind, dupOf, orgMiss
 			fmt.Sprintf("no Permission declares %d of its permissions: %s", len(undeclared), textlist.Join(undeclared)), gen)
 	}
 	return mergeConditions(existing, now, ready, refs)
-}
-
-// holding counts the memberships (of org, or of any organization when org is
-// empty), not being deleted, whose effective roles include slug.
-func holding(ms []orgrbacv1alpha1.Membership, org, slug string) int32 {
-	n := 0
-	for i := range ms {
-		m := &ms[i]
-		if (org == "" || m.Spec.Organization == org) && !deleting(m) && slices.Contains(m.Status.Roles, slug) {
-			n++
-		}
-	}
-	return count(n)
 }
 
 // undeclared returns the permissions missing from the Permission catalog, those

@@ -16,17 +16,9 @@ func TestRoleStatus(t *testing.T) {
 		return orgrbacv1alpha1.Role{ObjectMeta: meta, Spec: orgrbacv1alpha1.RoleSpec{Slug: slug}}
 	}
 	admin := roleNamed(objMeta("admin", 5), "")
-	// The holders listed by slug: two hold it, one is being deleted, one names
-	// it but does not hold it (an older duplicate membership, say).
-	holders := []orgrbacv1alpha1.Membership{
-		holdingRoles(objMeta("m1", 1), "acme", "admin"),
-		holdingRoles(objMeta("m2", 1), "globex", "viewer", "admin"),
-		holdingRoles(goneMeta("m3", 1), "acme", "admin"),
-		holdingRoles(objMeta("m4", 1), "acme"),
-	}
 	catalog := []orgrbacv1alpha1.Permission{declaring(objMeta("videos.view", 0), "videos:view"), declaring(objMeta("videos:edit", 0), "")}
 	winner := roleInputs{name: "admin", slug: "admin", permissions: []string{"videos:view", "videos:edit"},
-		sameSlug: []orgrbacv1alpha1.Role{admin}, holders: holders, catalog: catalog}
+		sameSlug: []orgrbacv1alpha1.Role{admin}, catalog: catalog}
 	with := func(change func(*roleInputs)) roleInputs {
 		in := winner
 		change(&in)
@@ -35,7 +27,7 @@ func TestRoleStatus(t *testing.T) {
 	duplicateOf := func(older string) string {
 		return fmt.Sprintf("Role %q has the same slug and is older: it wins, this one grants nothing", older)
 	}
-	settled := orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+	settled := orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 		Conditions: []metav1.Condition{readyAt(1, tBefore), refsAt(1, tBefore)}}
 
 	tests := map[string]struct {
@@ -44,9 +36,9 @@ func TestRoleStatus(t *testing.T) {
 		in   roleInputs
 		want orgrbacv1alpha1.RoleStatus
 	}{
-		"first pass: the winner counts its holders, not one being deleted or not holding it": {
+		"first pass: the winner is Ready": {
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"unchanged inputs give the old status, transition times kept": {
@@ -54,19 +46,18 @@ func TestRoleStatus(t *testing.T) {
 		},
 		"a new generation moves observedGeneration, not the transition times": {
 			old: settled, gen: 2, in: winner,
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 2, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 2, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(2, tBefore), refsAt(2, tBefore)}},
 		},
 		"the slug is the effective slug gathered": {
 			gen: 1, in: with(func(in *roleInputs) {
 				in.slug = "administrator"
 				in.sameSlug = []orgrbacv1alpha1.Role{roleNamed(objMeta("admin", 5), "administrator")}
-				in.holders = []orgrbacv1alpha1.Membership{holdingRoles(objMeta("m1", 1), "acme", "administrator")}
 			}),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "administrator", MemberCount: 1,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "administrator",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
-		"an older role with the slug wins: Duplicate, and no members counted": {
+		"an older role with the slug wins: Duplicate": {
 			old: settled, gen: 1, in: with(func(in *roleInputs) {
 				in.sameSlug = []orgrbacv1alpha1.Role{admin, roleNamed(objMeta("admin-v1", 2), "admin")}
 			}),
@@ -77,14 +68,14 @@ func TestRoleStatus(t *testing.T) {
 			gen: 1, in: with(func(in *roleInputs) {
 				in.sameSlug = []orgrbacv1alpha1.Role{roleNamed(objMeta("admin-v2", 9), "admin"), admin}
 			}),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"an older role being deleted does not win": {
 			gen: 1, in: with(func(in *roleInputs) {
 				in.sameSlug = []orgrbacv1alpha1.Role{admin, roleNamed(goneMeta("admin-v1", 2), "admin")}
 			}),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"equally old: the smaller name wins": {
@@ -98,12 +89,12 @@ func TestRoleStatus(t *testing.T) {
 			old: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{notReadyAt(orgrbacv1alpha1.ReasonDuplicate, duplicateOf("admin-v1"), 1, tBefore), refsAt(1, tBefore)}},
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore)}},
 		},
 		"undeclared permissions, sorted": {
 			gen: 1, in: with(func(in *roleInputs) { in.permissions = []string{"zz:ghost", "videos:view", "aa:ghost"} }),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsMissingAt(orgrbacv1alpha1.ReasonUndeclaredPermissions,
 					"no Permission declares 2 of its permissions: aa:ghost, zz:ghost", 1, tNow)}},
 		},
@@ -112,13 +103,13 @@ func TestRoleStatus(t *testing.T) {
 				in.permissions = []string{"videos.view", "videos:view", "videos:edit"}
 				in.catalog = []orgrbacv1alpha1.Permission{declaring(objMeta("videos.view", 0), "videos:view"), declaring(goneMeta("videos:edit", 0), "")}
 			}),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsMissingAt(orgrbacv1alpha1.ReasonUndeclaredPermissions,
 					"no Permission declares 2 of its permissions: videos.view, videos:edit", 1, tNow)}},
 		},
 		"no catalog: every permission counts as declared": {
 			gen: 1, in: with(func(in *roleInputs) { in.permissions, in.catalog = []string{"anything:goes"}, nil }),
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tNow)}},
 		},
 		"a duplicate still reports its undeclared permissions": {
@@ -131,10 +122,10 @@ func TestRoleStatus(t *testing.T) {
 					refsMissingAt(orgrbacv1alpha1.ReasonUndeclaredPermissions, "no Permission declares 1 of its permissions: ghost", 1, tNow)}},
 		},
 		"an internal error is replaced, and the conditions of other writers kept": {
-			old: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 7,
+			old: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{internalErrorAt(1, tBefore), refsAt(1, tBefore), foreignCondition}},
 			gen: 1, in: winner,
-			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin", MemberCount: 2,
+			want: orgrbacv1alpha1.RoleStatus{ObservedGeneration: 1, Slug: "admin",
 				Conditions: []metav1.Condition{readyAt(1, tNow), refsAt(1, tBefore), foreignCondition}},
 		},
 	}

@@ -16,8 +16,9 @@ import (
 	"github.com/orgrbac/orgrbac/internal/model"
 )
 
-// countInterval is the shortest time between two counts (memberCount,
-// matchedMemberships, environment counts) of one object.
+// countInterval is the shortest time between two counts of one object (the
+// Environment's counts of roles, organizations and memberships) or two
+// publications of one namespace.
 const countInterval = 2 * time.Second
 
 // publishSettleMax is the longest a publication waits for its namespace's
@@ -96,10 +97,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		SetupWithManager(ctrl.Manager, controller.Options) error
 	}{
 		"membership":       &MembershipReconciler{Client: c, Clock: clk, Recorder: mgr.GetEventRecorder("orgrbac-membership"), models: models},
-		"role":             &RoleReconciler{Client: c, Clock: clk, tally: tally},
-		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk, tally: tally},
-		"organization":     &OrganizationReconciler{Client: c, Clock: clk, tally: tally, models: models},
-		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, tally: tally, models: models},
+		"role":             &RoleReconciler{Client: c, Clock: clk},
+		"organizationrole": &OrganizationRoleReconciler{Client: c, Clock: clk},
+		"organization":     &OrganizationReconciler{Client: c, Clock: clk, models: models},
+		"groupmapping":     &GroupMappingReconciler{Client: c, Clock: clk, models: models},
 		"environment":      &EnvironmentReconciler{Client: c, Clock: clk, tally: tally, models: models},
 		"permission":       &PermissionReconciler{Client: c, Clock: clk},
 		"publish": &PublishReconciler{Client: c, Clock: clk, tally: tally, MaxBytes: opts.PublishMaxBytes,

@@ -67,12 +67,6 @@ func internalErrorAt(gen int64, at metav1.Time) metav1.Condition {
 // foreignCondition is a condition another writer set; builders keep it.
 var foreignCondition = cond("ExampleOwnedElsewhere", metav1.ConditionTrue, "Fine", "", 1, tBefore)
 
-// holdingRoles is a membership of org whose effective roles are roles.
-func holdingRoles(meta metav1.ObjectMeta, org string, roles ...string) orgrbacv1alpha1.Membership {
-	return orgrbacv1alpha1.Membership{ObjectMeta: meta, Spec: orgrbacv1alpha1.MembershipSpec{Organization: org, User: "u_" + meta.Name},
-		Status: orgrbacv1alpha1.MembershipStatus{Roles: roles}}
-}
-
 // declaring is a Permission named name declaring slug ("" for its name).
 func declaring(meta metav1.ObjectMeta, slug string) orgrbacv1alpha1.Permission {
 	return orgrbacv1alpha1.Permission{ObjectMeta: meta, Spec: orgrbacv1alpha1.PermissionSpec{Slug: slug}}

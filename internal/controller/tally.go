@@ -22,16 +22,17 @@ const settleQuiet = 10 * time.Second
 
 // settleMax is the longest a count waits for its namespace to settle, so that a
 // namespace whose memberships never stop changing still gets its counts. The
-// whole status of a counting object waits with its count (its conditions too),
-// which bounds it: a cold start of 100k memberships, about 15 minutes on two
-// cores, writes a count it defers twice.
+// whole status of the counting object, the Environment, waits with its counts
+// (its conditions too), which bounds it: a cold start of 100k memberships,
+// about 15 minutes on two cores, writes the counts it defers twice.
 const settleMax = 10 * time.Minute
 
 // membershipTally is fed by the Membership informer's events and keeps, without
 // listing or copying a membership:
 //   - per namespace, how many memberships are unresolved (their status has not
 //     observed their generation) and when the last one was resolved, which tells
-//     the counting reconcilers that the namespace is still converging
+//     the counting reconcilers (the Environment's; the publisher and the
+//     events emitter wait the same way) that the namespace is still converging
 //     (settling), so that a cold start writes each count once, at the end,
 //     instead of once per countInterval while thousands of statuses arrive;
 //   - the number of memberships by state, Ready status and reason, which the

@@ -283,22 +283,9 @@ func beginCount(ctx context.Context, c client.Reader, t *throttle, req ctrl.Requ
 	return true, ctrl.Result{}, nil
 }
 
-// observedCurrent reports whether obj's status has observed its generation.
+// observedCurrent reports whether obj, an object that counts (the
+// Environment), has a status that observed its generation.
 func observedCurrent(obj client.Object) bool {
-	var observed int64
-	switch o := obj.(type) {
-	case *orgrbacv1alpha1.Role:
-		observed = o.Status.ObservedGeneration
-	case *orgrbacv1alpha1.OrganizationRole:
-		observed = o.Status.ObservedGeneration
-	case *orgrbacv1alpha1.Organization:
-		observed = o.Status.ObservedGeneration
-	case *orgrbacv1alpha1.GroupMapping:
-		observed = o.Status.ObservedGeneration
-	case *orgrbacv1alpha1.Environment:
-		observed = o.Status.ObservedGeneration
-	default:
-		return false
-	}
-	return observed == obj.GetGeneration()
+	env, ok := obj.(*orgrbacv1alpha1.Environment)
+	return ok && env.Status.ObservedGeneration == env.Generation
 }

@@ -63,12 +63,12 @@ func TestStructureDiffers(t *testing.T) {
 			revisionChange},
 		"environment spec": {env, with(env, func(e *orgrbacv1alpha1.Environment) { e.Spec.MultipleRoles = true }),
 			structureChange},
-		"role member count": {role, with(role, func(r *orgrbacv1alpha1.Role) { r.Status.MemberCount = 9 }), noChange},
+		"role observed generation": {role, with(role, func(r *orgrbacv1alpha1.Role) { r.Status.ObservedGeneration = 9 }), noChange},
 		"role permissions": {role, with(role, func(r *orgrbacv1alpha1.Role) { r.Spec.Permissions = nil }),
 			structureChange},
 		"role deletion": {role, with(role, func(r *orgrbacv1alpha1.Role) { r.DeletionTimestamp = new(metav1.NewTime(storetest.T0)) }),
 			structureChange},
-		"organization member count": {org, with(org, func(o *orgrbacv1alpha1.Organization) { o.Status.MemberCount = 9 }),
+		"organization observed generation": {org, with(org, func(o *orgrbacv1alpha1.Organization) { o.Status.ObservedGeneration = 9 }),
 			noChange},
 		"organization condition": {org, with(org, func(o *orgrbacv1alpha1.Organization) {
 			o.Status.Conditions = storetest.ReadyCond(true, "Ready", storetest.T0.Add(time.Hour))
