@@ -1,5 +1,5 @@
 // Command kubectl-orgrbac is the kubectl plugin for orgrbac ("kubectl orgrbac"):
-// can-i, who-can, explain, preview-delete and status, answered from the orgrbac
+// can-i, who-can, explain, preview-delete, members and status, answered from the orgrbac
 // objects you may read, with your own kubeconfig and credentials.
 //
 // Install it with:
