@@ -50,8 +50,12 @@ type options struct {
 func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &options{config: genericclioptions.NewConfigFlags(true), streams: streams, now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "kubectl orgrbac",
-		Short: "Ask orgrbac who may do what, and why",
+		// kubectl runs the binary kubectl-orgrbac as "kubectl orgrbac": the
+		// display name makes usage lines read "kubectl orgrbac members", where
+		// a Use of two words would give "kubectl members".
+		Use:         "kubectl-orgrbac",
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl orgrbac"},
+		Short:       "Ask orgrbac who may do what, and why",
 		Long: `kubectl orgrbac answers from the orgrbac objects of an environment (a namespace),
 with your own credentials: you need get/list on the orgrbac.dev kinds there.
 Decisions follow the decision API's rule exactly.`,

@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // newObject decodes one YAML or JSON manifest.
@@ -233,5 +234,31 @@ var _ = Describe("defaults and mutable fields", func() {
 		set([]any{"a", "b"}, "spec", "permissions")(obj)
 		set("Admins", "spec", "displayName")(obj)
 		Expect(k8s.Update(ctx, obj)).To(Succeed())
+	})
+})
+
+var _ = Describe("selectable fields", func() {
+	It("list one organization's memberships, or one user's, by field selector", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		for _, m := range [][3]string{{"a1", "acme", "u1"}, {"a2", "acme", "u2"}, {"g1", "globex", "u1"}} {
+			obj := newObject(fmt.Sprintf("%skind: Membership\nmetadata: {name: %s}\nspec: {organization: %s, user: %s}", apiVersion, m[0], m[1], m[2]))
+			obj.SetNamespace(ns)
+			Expect(k8s.Create(ctx, obj)).To(Succeed())
+		}
+		names := func(field, value string) []string {
+			list := &unstructured.UnstructuredList{}
+			list.SetAPIVersion("orgrbac.dev/v1alpha1")
+			list.SetKind("MembershipList")
+			Expect(k8s.List(ctx, list, client.InNamespace(ns), client.MatchingFields{field: value})).To(Succeed())
+			var out []string
+			for _, item := range list.Items {
+				out = append(out, item.GetName())
+			}
+			return out
+		}
+		Expect(names("spec.organization", "acme")).To(ConsistOf("a1", "a2"))
+		Expect(names("spec.user", "u1")).To(ConsistOf("a1", "g1"))
+		Expect(names("spec.state", "Active")).To(ConsistOf("a1", "a2", "g1"))
+		Expect(names("status.source", "Manual")).To(BeEmpty())
 	})
 })
