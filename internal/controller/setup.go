@@ -50,7 +50,8 @@ type Options struct {
 }
 
 // Tally tells other components whether a namespace's memberships are still
-// being resolved, as the counting controllers ask it (membershipTally).
+// being resolved, as the Environment controller and the publisher ask it
+// (membershipTally).
 type Tally struct{ t *membershipTally }
 
 // Settling reports whether ns has unresolved memberships and resolved one

@@ -296,9 +296,9 @@ func countMembers(objs *objects, organization string) (counts environmentMembers
 	}
 	// Environment Roles first, then OrganizationRoles by organization; by name,
 	// then slug (the slugs no role has first).
-	envFirst := func(r roleMembers) bool { return r.Kind != "Role" }
+	orgRole := func(r roleMembers) bool { return r.Kind != "Role" } // false sorts first
 	slices.SortFunc(counts.Roles, func(a, b roleMembers) int {
-		return cmp.Or(compareBool(envFirst(a), envFirst(b)), strings.Compare(a.Organization, b.Organization),
+		return cmp.Or(compareBool(orgRole(a), orgRole(b)), strings.Compare(a.Organization, b.Organization),
 			strings.Compare(a.Name, b.Name), strings.Compare(a.Slug, b.Slug))
 	})
 	for _, gms := range mappings {

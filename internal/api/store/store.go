@@ -33,7 +33,7 @@ const (
 // on every replica. Informer event handlers record what changed: the latest
 // state of each changed Membership, or that a namespace's roles and
 // organizations (its structure) or its published revision changed; events that
-// change nothing the API shows (a status' member count, a resync) are dropped.
+// change nothing the API shows (an observedGeneration alone, a resync) are dropped.
 // One goroutine applies the recorded changes in batches, coalescing bursts:
 // a Membership change updates that membership's entry only, a structure change
 // rebuilds the namespace's roles and organizations (small) but no membership.
