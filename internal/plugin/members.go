@@ -3,6 +3,7 @@ package plugin
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -122,11 +123,9 @@ are left out. Duplicate roles (kubectl orgrbac status lists them) hold nobody.`,
 				return err
 			}
 			ctx := cmd.Context()
-			namespaces := []string{ns}
-			if all {
-				if namespaces, err = environmentNamespaces(ctx, c); err != nil {
-					return err
-				}
+			namespaces, err := covered(ctx, c, ns, all)
+			if err != nil {
+				return err
 			}
 			rep := membersReport{Environments: []environmentMembers{}}
 			for _, ns := range namespaces {
@@ -364,51 +363,48 @@ func (o *options) printMembers(rep membersReport) {
 			o.printf("Namespace %s\n", e.Namespace)
 		}
 
-		o.printf("  Memberships by organization:\n")
-		if len(e.Organizations) == 0 {
-			o.printf("    none\n")
-		} else {
-			w := o.table()
-			_, _ = fmt.Fprintln(w, "    ORGANIZATION\tEXTERNAL ID\tTOTAL\tGRANTING\tINACTIVE\tPENDING\tNOT READY")
-			for _, g := range e.Organizations {
-				id := dash(g.ExternalID)
-				if g.Missing {
-					id = "(no Organization)"
+		o.section("Memberships by organization", "ORGANIZATION\tEXTERNAL ID\tTOTAL\tGRANTING\tINACTIVE\tPENDING\tNOT READY",
+			len(e.Organizations), func(w io.Writer) {
+				for _, g := range e.Organizations {
+					id := dash(g.ExternalID)
+					if g.Missing {
+						id = "(no Organization)"
+					}
+					_, _ = fmt.Fprintf(w, "    %s\t%s\t%d\t%d\t%d\t%d\t%d\n", g.Name, id, g.Total, g.Granting, g.Inactive, g.Pending, g.NotReady)
 				}
-				_, _ = fmt.Fprintf(w, "    %s\t%s\t%d\t%d\t%d\t%d\t%d\n", g.Name, id, g.Total, g.Granting, g.Inactive, g.Pending, g.NotReady)
-			}
-			_ = w.Flush()
-		}
-
-		o.printf("  Memberships by role held (status.roles):\n")
-		if len(e.Roles) == 0 {
-			o.printf("    none\n")
-		} else {
-			w := o.table()
-			_, _ = fmt.Fprintln(w, "    ROLE\tORGANIZATION\tSLUG\tMEMBERS\tGRANTING")
-			for _, r := range e.Roles {
-				name := r.Kind + "/" + r.Name
-				if r.Name == "" {
-					name = r.Kind + " (none has this slug)"
+			})
+		o.section("Memberships by role held (status.roles)", "ROLE\tORGANIZATION\tSLUG\tMEMBERS\tGRANTING",
+			len(e.Roles), func(w io.Writer) {
+				for _, r := range e.Roles {
+					name := r.Kind + "/" + r.Name
+					if r.Name == "" {
+						name = r.Kind + " (none has this slug)"
+					}
+					_, _ = fmt.Fprintf(w, "    %s\t%s\t%s\t%d\t%d\n", name, dash(r.Organization), r.Slug, r.Members, r.Granting)
 				}
-				_, _ = fmt.Fprintf(w, "    %s\t%s\t%s\t%d\t%d\n", name, dash(r.Organization), r.Slug, r.Members, r.Granting)
-			}
-			_ = w.Flush()
-		}
-
-		o.printf("  Memberships by group mapping:\n")
-		if len(e.GroupMappings) == 0 {
-			o.printf("    none\n")
-		} else {
-			w := o.table()
-			_, _ = fmt.Fprintln(w, "    GROUP MAPPING\tORGANIZATION\tSOURCE\tGROUP\tROLE\tMATCHED\tASSIGNED")
-			for _, g := range e.GroupMappings {
-				_, _ = fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\t%d\t%d\n", g.Name, g.Organization, g.Source, g.Group, g.Role, g.Matched, g.Assigned)
-			}
-			_ = w.Flush()
-		}
+			})
+		o.section("Memberships by group mapping", "GROUP MAPPING\tORGANIZATION\tSOURCE\tGROUP\tROLE\tMATCHED\tASSIGNED",
+			len(e.GroupMappings), func(w io.Writer) {
+				for _, g := range e.GroupMappings {
+					_, _ = fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\t%d\t%d\n", g.Name, g.Organization, g.Source, g.Group, g.Role, g.Matched, g.Assigned)
+				}
+			})
 		if e.Resolving > 0 {
 			o.printf("  %d of these memberships are not resolved for their latest generation yet: the counts may change.\n", e.Resolving)
 		}
 	}
+}
+
+// section prints a titled table of n rows, indented under a namespace, or
+// "none"; rows writes the rows.
+func (o *options) section(title, header string, n int, rows func(w io.Writer)) {
+	o.printf("  %s:\n", title)
+	if n == 0 {
+		o.printf("    none\n")
+		return
+	}
+	w := o.table()
+	_, _ = fmt.Fprintln(w, "    "+header)
+	rows(w)
+	_ = w.Flush()
 }

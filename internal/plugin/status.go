@@ -111,11 +111,9 @@ Deployment replicas and its leader.`,
 				return err
 			}
 			ctx := cmd.Context()
-			namespaces := []string{ns}
-			if all {
-				if namespaces, err = environmentNamespaces(ctx, c); err != nil {
-					return err
-				}
+			namespaces, err := covered(ctx, c, ns, all)
+			if err != nil {
+				return err
 			}
 			var rep statusReport
 			for _, ns := range namespaces {
@@ -138,6 +136,15 @@ Deployment replicas and its leader.`,
 		"Where to look for the manager when you may not list Deployments in every namespace")
 	o.addOutputFlag(cmd)
 	return cmd
+}
+
+// covered returns the namespaces a command covers: ns, or with -A (all) every
+// namespace holding orgrbac objects (environmentNamespaces).
+func covered(ctx context.Context, c client.Reader, ns string, all bool) ([]string, error) {
+	if !all {
+		return []string{ns}, nil
+	}
+	return environmentNamespaces(ctx, c)
 }
 
 // environmentNamespaces returns the sorted namespaces holding an Environment, a
